@@ -1,0 +1,49 @@
+// swift-tools-version: 6.2
+//
+// nestprobe: where a Linux x86-64 machine stands in a stack of hypervisors, and what nesting costs there.
+// Layers point down only: CKVM / CLibCPUID (C) → KVM (every ioctl and mmap) → Probe → nestprobe (CLI).
+
+import PackageDescription
+
+let strict: [SwiftSetting] = [.strictMemorySafety()]
+
+let package = Package(
+    name: "nestprobe",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "nestprobe", targets: ["nestprobe"]),
+        .library(name: "Probe", targets: ["Probe"]),
+        .library(name: "KVM", targets: ["KVM"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+    ],
+    targets: [
+        // Header-only shim: ioctl request numbers, the variadic-ioctl wrappers Swift cannot call,
+        // inline cpuid/rdtsc and compile-time size checks of the kernel structs. No logic.
+        .target(name: "CKVM"),
+        // libcpuid as a system library (Debian: libcpuid-dev), found through pkg-config.
+        .systemLibrary(
+            name: "CLibCPUID",
+            pkgConfig: "libcpuid",
+            providers: [.apt(["libcpuid-dev"])]
+        ),
+        .target(name: "KVM", dependencies: ["CKVM"], swiftSettings: strict),
+        .target(name: "Probe", dependencies: ["KVM", "CKVM", "CLibCPUID"], swiftSettings: strict),
+        .executableTarget(
+            name: "nestprobe",
+            dependencies: [
+                "Probe",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        .testTarget(name: "KVMTests", dependencies: ["KVM", "CKVM"], swiftSettings: strict),
+        .testTarget(
+            name: "ProbeTests",
+            dependencies: ["Probe", "KVM"],
+            resources: [.copy("Fixtures")],
+            swiftSettings: strict
+        ),
+    ]
+)
