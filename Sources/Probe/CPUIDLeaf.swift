@@ -115,7 +115,7 @@ public enum HexWord {
 
     /// Parses a hexadecimal value of up to 64 bits, with or without 0x and underscores.
     public static func parse64(_ text: String) -> UInt64? {
-        var body = Substring(text.trimmingCharacters(in: " \t"))
+        var body = Substring(text.trimmed)
         if body.hasPrefix("0x") || body.hasPrefix("0X") { body = body.dropFirst(2) }
         let digits = body.filter { $0 != "_" }
         guard !digits.isEmpty, digits.count <= 16 else { return nil }
@@ -123,11 +123,12 @@ public enum HexWord {
     }
 }
 
-extension String {
-    fileprivate func trimmingCharacters(in set: String) -> String {
-        var scalars = Substring(self)
-        while let first = scalars.first, set.contains(first) { scalars.removeFirst() }
-        while let last = scalars.last, set.contains(last) { scalars.removeLast() }
-        return String(scalars)
+extension StringProtocol {
+    /// The text without leading and trailing spaces, tabs and line breaks.
+    public var trimmed: String {
+        var view = Substring(self)
+        while let first = view.first, first.isWhitespace { view.removeFirst() }
+        while let last = view.last, last.isWhitespace { view.removeLast() }
+        return String(view)
     }
 }

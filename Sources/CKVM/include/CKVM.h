@@ -8,8 +8,14 @@
 #ifndef CKVM_H
 #define CKVM_H
 
+#ifndef _GNU_SOURCE
+#define _GNU_SOURCE  // sched_getcpu, CPU_SET
+#endif
+#include <sched.h>
+
 #include <stdint.h>
 #include <stddef.h>
+#include <signal.h>
 #include <sys/ioctl.h>
 #include <linux/kvm.h>
 
@@ -114,11 +120,70 @@ static inline uint64_t ckvm_time_empty(void) {
     return end - start;
 }
 
+// MARK: thread placement (CPU_SET and friends are macros Swift cannot import)
+/// An opaque copy of a thread's CPU affinity mask.
+typedef struct {
+    cpu_set_t set;
+} ckvm_cpu_mask;
+
+/// The CPU the calling thread runs on now, or -1.
+static inline int ckvm_current_cpu(void) { return sched_getcpu(); }
+
+/// Saves the calling thread's affinity; 0 on success, -1 with errno.
+static inline int ckvm_save_affinity(ckvm_cpu_mask *mask) {
+    return sched_getaffinity(0, sizeof(mask->set), &mask->set);
+}
+
+/// Restores an affinity saved by ckvm_save_affinity; 0 on success, -1 with errno.
+static inline int ckvm_restore_affinity(const ckvm_cpu_mask *mask) {
+    return sched_setaffinity(0, sizeof(mask->set), &mask->set);
+}
+
+/// Pins the calling thread to one CPU; 0 on success, -1 with errno.
+static inline int ckvm_pin_thread(int cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    CPU_SET(cpu, &set);
+    return sched_setaffinity(0, sizeof(set), &set);
+}
+
 // MARK: layout checks against the uapi this was written for (Documentation/virt/kvm/api.rst)
 _Static_assert(sizeof(struct kvm_regs) == 144, "struct kvm_regs layout changed");
 _Static_assert(sizeof(struct kvm_cpuid_entry2) == 40, "struct kvm_cpuid_entry2 layout changed");
 _Static_assert(sizeof(struct kvm_msr_entry) == 16, "struct kvm_msr_entry layout changed");
 _Static_assert(sizeof(struct kvm_userspace_memory_region) == 32, "kvm_userspace_memory_region changed");
 _Static_assert(offsetof(struct kvm_run, exit_reason) == 8, "struct kvm_run header changed");
+
+// MARK: for the KVM module: flexible arrays, kvm_run.immediate_exit, the vCPU kick signal
+
+/// Offsets of the flexible arrays that follow a count in kvm_cpuid2, kvm_msrs and kvm_msr_list: Swift does
+/// not import zero-length array members, so the KVM module places the elements at these byte offsets.
+static const size_t CKVM_CPUID2_ENTRIES_OFFSET = offsetof(struct kvm_cpuid2, entries);
+static const size_t CKVM_MSRS_ENTRIES_OFFSET = offsetof(struct kvm_msrs, entries);
+static const size_t CKVM_MSR_LIST_INDICES_OFFSET = offsetof(struct kvm_msr_list, indices);
+
+/// Sets kvm_run.immediate_exit atomically. A watchdog thread writes it while the vCPU thread may be reading
+/// it (and KVM reads it on entry to KVM_RUN); Swift has no atomic view of one byte inside a C struct.
+static inline void ckvm_run_store_immediate_exit(struct kvm_run *run, uint8_t value) {
+    __atomic_store_n(&run->immediate_exit, value, __ATOMIC_SEQ_CST);
+}
+
+/// Reads kvm_run.immediate_exit atomically (see ckvm_run_store_immediate_exit).
+static inline uint8_t ckvm_run_load_immediate_exit(const struct kvm_run *run) {
+    return __atomic_load_n(&run->immediate_exit, __ATOMIC_SEQ_CST);
+}
+
+/// SIGRTMIN: glibc defines it as a macro that calls a function, which Swift does not import.
+static inline int ckvm_sigrtmin(void) {
+    return SIGRTMIN;
+}
+
+_Static_assert(sizeof(struct kvm_sregs) == 312, "struct kvm_sregs layout changed");
+_Static_assert(sizeof(struct kvm_segment) == 24, "struct kvm_segment layout changed");
+_Static_assert(offsetof(struct kvm_run, immediate_exit) == 1, "struct kvm_run header changed");
+_Static_assert(offsetof(struct kvm_run, io) == 32, "struct kvm_run exit union moved");
+_Static_assert(offsetof(struct kvm_cpuid2, entries) == 8, "struct kvm_cpuid2 layout changed");
+_Static_assert(offsetof(struct kvm_msrs, entries) == 8, "struct kvm_msrs layout changed");
+_Static_assert(offsetof(struct kvm_msr_list, indices) == 4, "struct kvm_msr_list layout changed");
 
 #endif

@@ -1,1 +1,0 @@
-// KVM: typed handles over the /dev/kvm ioctl API; the only Swift module that calls ioctl or mmap.

@@ -1,0 +1,98 @@
+// KVM: typed handles over the /dev/kvm ioctl API; the only Swift module that calls ioctl or mmap.
+//
+// The module owns every file descriptor and mapping that talks to KVM: KVMDevice (the system descriptor)
+// makes VirtualMachine, which makes VirtualCPU; GuestMemory is the anonymous mapping guests see as RAM.
+// Each handle is ~Copyable and releases what it owns in deinit. Every failure is one error type, KVMError,
+// that names the operation and the errno and, where it can, says what to do about it.
+
+import Glibc
+
+/// A failed KVM operation: which operation (an ioctl name such as `KVM_CREATE_VM`, or `open`) and the errno
+/// it failed with.
+///
+/// Errors opening the device carry the path, and their `description` says what to do (load a KVM module,
+/// join the `kvm` group); other errors describe themselves with the C library's text for the errno.
+public struct KVMError: Error, CustomStringConvertible, Equatable, Sendable {
+    /// The operation that failed: an ioctl name (`KVM_GET_API_VERSION`), `open`, `mmap`, or a
+    /// `GuestMemory`/`kvm_run` access that was out of bounds or out of order.
+    public let operation: String
+
+    /// The errno the operation failed with (`EBADF`, `ENOTTY`, `ENOENT`, ...).
+    public let errno: Int32
+
+    /// The path that was being opened, for `open`; `nil` for everything else.
+    public let path: String?
+
+    /// The operation name used for errors opening the KVM device.
+    public static let openOperation = "open"
+
+    /// Makes an error for `operation` failing with `errno`; `path` only for errors opening a device.
+    public init(operation: String, errno: Int32, path: String? = nil) {
+        self.operation = operation
+        self.errno = errno
+        self.path = path
+    }
+
+    /// True when opening the device failed because there is no KVM there (no node, or no driver behind
+    /// it): the CLI's "unavailable" exit code (69).
+    public var isDeviceMissing: Bool {
+        operation == Self.openOperation && [ENOENT, ENODEV, ENXIO].contains(errno)
+    }
+
+    /// True when opening the device was refused for lack of permission: the CLI's exit code 77.
+    public var isPermissionDenied: Bool {
+        operation == Self.openOperation && (errno == EACCES || errno == EPERM)
+    }
+
+    /// What went wrong and, where this layer knows, what to do about it.
+    public var description: String {
+        let device = path ?? "/dev/kvm"
+        if operation == Self.openOperation {
+            switch errno {
+            case ENOENT:
+                return "\(device) does not exist: load kvm_intel, kvm_amd or kvm_pvm, "
+                    + "or enable virtualization for this VM"
+            case ENODEV, ENXIO:
+                return "\(device) has no KVM driver behind it: load kvm_intel, kvm_amd or kvm_pvm, "
+                    + "or enable virtualization for this VM"
+            case EACCES, EPERM:
+                return "permission denied on \(device): add the user to the kvm group (or run as root)"
+            default:
+                return "open \(device) failed: \(Self.text(for: errno)) (\(Self.name(for: errno)))"
+            }
+        }
+        return "\(operation) failed: \(Self.text(for: errno)) (\(Self.name(for: errno)))"
+    }
+
+    /// The C library's message for `code` ("Bad file descriptor").
+    static func text(for code: Int32) -> String {
+        // SAFETY: strerror returns a pointer to a NUL-terminated string that stays valid at least until the
+        // next strerror call on this thread; String(cString:) copies it before anything else can run here.
+        unsafe String(cString: strerror(code))
+    }
+
+    /// The symbolic name of the errno values KVM returns, or "errno N" for others.
+    static func name(for code: Int32) -> String {
+        let names: [Int32: String] = [
+            EPERM: "EPERM", ENOENT: "ENOENT", EINTR: "EINTR", EIO: "EIO", ENXIO: "ENXIO", E2BIG: "E2BIG",
+            EBADF: "EBADF", EAGAIN: "EAGAIN", ENOMEM: "ENOMEM", EACCES: "EACCES", EFAULT: "EFAULT",
+            EBUSY: "EBUSY", EEXIST: "EEXIST", ENODEV: "ENODEV", EINVAL: "EINVAL", ENFILE: "ENFILE",
+            EMFILE: "EMFILE", ENOTTY: "ENOTTY", ENOSPC: "ENOSPC", ERANGE: "ERANGE", ENOSYS: "ENOSYS",
+            EOPNOTSUPP: "EOPNOTSUPP", EOVERFLOW: "EOVERFLOW",
+        ]
+        return names[code] ?? "errno \(code)"
+    }
+}
+
+extension KVMError {
+    /// An access of `count` bytes at `offset` into a region of `size` bytes that does not fit (EFAULT).
+    static func outOfBounds(_ what: String, offset: some BinaryInteger, count: Int, size: Int) -> KVMError {
+        KVMError(operation: "\(what) of \(count) bytes at offset \(offset) in \(size) bytes", errno: EFAULT)
+    }
+
+    /// A call that does not fit the state it was made in, such as completing an exit that did not happen
+    /// (EINVAL).
+    static func invalid(_ what: String) -> KVMError {
+        KVMError(operation: what, errno: EINVAL)
+    }
+}

@@ -1,0 +1,144 @@
+// VirtualCPU: one vCPU descriptor and its kvm_run mapping: running the guest, reading and setting its
+// registers, CPUID and MSRs, and completing the exits that wait for user space.
+
+import CKVM
+import Glibc
+
+/// A virtual CPU (the descriptor KVM_CREATE_VCPU returns, and its mmap'ed `kvm_run`). Made only by
+/// `VirtualMachine.createVCPU`; the descriptor is closed when the value goes away.
+///
+/// Run it on one thread; stop it from another with `stopHandle`.
+public struct VirtualCPU: ~Copyable {
+    /// The vCPU descriptor.
+    let descriptor: Int32
+
+    /// The vCPU's `kvm_run`.
+    let runArea: KVMRunView
+
+    /// The VM's guest memory, kept mapped while this vCPU can run.
+    let guestMappings: GuestMappings
+
+    /// The APIC ID it was created with.
+    public let id: UInt32
+
+    /// Stops `run()` from another thread (see `VCPUStopHandle`); share it freely.
+    public let stopHandle: VCPUStopHandle
+
+    init(descriptor: Int32, id: UInt32, runArea: HostMapping, guestMappings: GuestMappings) {
+        self.descriptor = descriptor
+        self.id = id
+        self.runArea = KVMRunView(runArea)
+        self.guestMappings = guestMappings
+        self.stopHandle = VCPUStopHandle(runArea: self.runArea)
+    }
+
+    deinit {
+        Syscall.close(descriptor)
+    }
+
+    /// KVM_RUN: runs the guest until it exits to user space, and returns why, copied out of `kvm_run`.
+    ///
+    /// EINTR (a signal, `immediateExit`, or `stopHandle.requestStop()`) is `.interrupted`, not an error and
+    /// not retried. Any other failure throws `KVMError` with operation `KVM_RUN`.
+    public func run() throws(KVMError) -> VCPUExit {
+        stopHandle.enterRun()
+        let code = Syscall.kvmRun(descriptor)
+        stopHandle.leaveRun()
+        if code == EINTR { return .interrupted }
+        if code != 0 { throw KVMError(operation: "KVM_RUN", errno: code) }
+        return try VCPUExit(decoding: runArea)
+    }
+
+    /// kvm_run.immediate_exit: while true, KVM_RUN returns EINTR (`.interrupted`) without entering the
+    /// guest. `stopHandle.requestStop()` sets it; set it back to false to run again.
+    public var immediateExit: Bool {
+        get { runArea.immediateExit }
+        nonmutating set { runArea.immediateExit = newValue }
+    }
+
+    // MARK: registers
+
+    /// KVM_GET_REGS.
+    public func registers() throws(KVMError) -> Registers {
+        var raw = kvm_regs()
+        // SAFETY: KVM_GET_REGS writes one struct kvm_regs, which `raw` is.
+        _ = try unsafe Syscall.ioctl(descriptor, CKVM_GET_REGS, "KVM_GET_REGS", argument: &raw)
+        return Registers(raw)
+    }
+
+    /// KVM_SET_REGS.
+    public func setRegisters(_ registers: Registers) throws(KVMError) {
+        var raw = registers.raw
+        // SAFETY: KVM_SET_REGS reads one struct kvm_regs, which `raw` is.
+        _ = try unsafe Syscall.ioctl(descriptor, CKVM_SET_REGS, "KVM_SET_REGS", argument: &raw)
+    }
+
+    /// KVM_GET_SREGS.
+    public func specialRegisters() throws(KVMError) -> SpecialRegisters {
+        var raw = kvm_sregs()
+        // SAFETY: KVM_GET_SREGS writes one struct kvm_sregs, which `raw` is.
+        _ = try unsafe Syscall.ioctl(descriptor, CKVM_GET_SREGS, "KVM_GET_SREGS", argument: &raw)
+        return SpecialRegisters(raw)
+    }
+
+    /// KVM_SET_SREGS.
+    public func setSpecialRegisters(_ registers: SpecialRegisters) throws(KVMError) {
+        var raw = registers.raw
+        // SAFETY: KVM_SET_SREGS reads one struct kvm_sregs, which `raw` is.
+        _ = try unsafe Syscall.ioctl(descriptor, CKVM_SET_SREGS, "KVM_SET_SREGS", argument: &raw)
+    }
+
+    // MARK: CPUID, TSC, MSRs
+
+    /// KVM_SET_CPUID2: what CPUID returns in the guest (usually `KVMDevice.supportedCPUID()`, edited).
+    /// Set it before the first run; KVM refuses changes after that on recent kernels.
+    public func setCPUID(_ entries: [KVMCPUIDEntry]) throws(KVMError) {
+        var array = FlexibleArray(headerSize: CKVM_CPUID2_ENTRIES_OFFSET, elements: entries.map(\.raw))
+        // SAFETY: KVM_SET_CPUID2 takes a kvm_cpuid2 (entries at CKVM_CPUID2_ENTRIES_OFFSET) and reads
+        // exactly nent = entries.count entries, which the array holds.
+        _ = try unsafe array.ioctl(descriptor, CKVM_SET_CPUID2, "KVM_SET_CPUID2")
+    }
+
+    /// KVM_GET_TSC_KHZ: the guest's TSC frequency in kHz (needs `KVMCapability.getTSCKHz`).
+    public func tscKHz() throws(KVMError) -> UInt32 {
+        UInt32(truncatingIfNeeded: try Syscall.ioctl(descriptor, CKVM_GET_TSC_KHZ, "KVM_GET_TSC_KHZ"))
+    }
+
+    /// KVM_GET_MSRS on the vCPU: the guest's values of `indices`, in order; KVM stops at the first MSR it
+    /// cannot read, so the answer has only the MSRs before that one.
+    public func getMSRs(_ indices: [UInt32]) throws(KVMError) -> [UInt32: UInt64] {
+        try MSRIoctls.get(descriptor, indices)
+    }
+
+    /// KVM_SET_MSRS on the vCPU: sets `entries` in order and returns how many KVM set before the first it
+    /// refused (all of them on success).
+    @discardableResult
+    public func setMSRs(_ entries: [MSREntry]) throws(KVMError) -> Int {
+        try MSRIoctls.set(descriptor, entries)
+    }
+
+    // MARK: completing exits (before the next run)
+
+    /// Supplies the bytes a pending `.io(direction: .in, ...)` exit reads: exactly size × count bytes,
+    /// written into the kvm_run data area. Throws EINVAL when no `in` is pending or the length is wrong.
+    public func completeIn(bytes: [UInt8]) throws(KVMError) {
+        try runArea.completeIn(bytes)
+    }
+
+    /// Supplies the value of a pending `.mmio(isWrite: false, ...)` exit: exactly `length` bytes,
+    /// little-endian. Throws EINVAL when no MMIO read is pending or the length is wrong.
+    public func completeMMIORead(bytes: [UInt8]) throws(KVMError) {
+        try runArea.completeMMIORead(bytes)
+    }
+
+    /// Answers a pending `.x86RDMSR` exit with `value`. Throws EINVAL when none is pending.
+    public func completeMSRRead(value: UInt64) throws(KVMError) {
+        try runArea.completeMSRRead(value)
+    }
+
+    /// Makes a pending `.x86RDMSR` or `.x86WRMSR` exit inject #GP into the guest. Throws EINVAL when none is
+    /// pending.
+    public func failMSRAccess() throws(KVMError) {
+        try runArea.failMSRAccess()
+    }
+}

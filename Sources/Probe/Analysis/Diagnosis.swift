@@ -1,0 +1,105 @@
+// Diagnosis: the analysis of one snapshot — level, hypervisors, platform, hosting, the host exit
+// cost — with the few lines a person reads first. Schema: Reports/schema/diagnosis-v1.schema.json.
+
+/// A fact the probe could not read, and why.
+public struct MissingFact: Codable, Sendable, Equatable {
+    public var fact: String
+    public var reason: UnavailableReason
+    public var detail: String
+}
+
+/// The analysis of one snapshot.
+public struct Diagnosis: Codable, Sendable {
+    public static let schemaID = "nestprobe.diagnosis"
+    public static let currentVersion = 1
+
+    public var schema: String
+    public var version: Int
+    public var tool: ToolInfo
+    public var origin: Origin
+    public var capturedAt: String?
+    /// The conclusions in a few lines, as printed at the top of the text output.
+    public var summary: [String]
+    public var level: LevelEstimate
+    public var cpu: Fact<CPUIdentity>
+    /// Microcode revision from /proc/cpuinfo (CPUID does not carry it).
+    public var microcode: String?
+    public var hypervisors: HypervisorFindings
+    public var platform: PlatformFindings
+    public var hosting: HostingVerdict
+    public var hostExitCost: Fact<HostExitCost>
+    /// The virtualization MSRs, decoded, or why they could not be read.
+    public var msrs: Fact<[String]>
+    /// Everything the probe could not read, with the reason.
+    public var missing: [MissingFact]
+}
+
+/// Runs every analysis over a snapshot.
+public enum Analyzer {
+    /// Analyses `snapshot`. Pass `readHere: true` only when this process read the snapshot's CPUID
+    /// itself: libcpuid's hypervisor guess executes CPUID on the running CPU, so for a saved snapshot it
+    /// would describe the machine doing the analysis.
+    public static func diagnose(_ snapshot: Snapshot, readHere: Bool = false) -> Diagnosis {
+        let leaves = snapshot.cpuid.value ?? []
+        let table = CPUIDTable(leaves)
+        let hypervisors = HypervisorScan.scan(table)
+        let platform = PlatformAnalysis.analyse(snapshot)
+        let cost = snapshot.hostTiming.value.flatMap(HostExitCost.init)
+        let level = LevelAnalysis.estimate(
+            hypervisors: hypervisors, platform: platform, cost: cost, timing: snapshot.hostTiming,
+            cpuidCaptured: !leaves.isEmpty)
+        let cpu: Fact<CPUIdentity> = leaves.isEmpty
+            ? snapshot.cpuid.missingOr(.unavailable(.notCaptured, "the snapshot holds no CPUID leaves"))
+            : CPUIdentity.identify(leaves, live: readHere && snapshot.isLive)
+        let hosting = HostingAnalysis.analyse(snapshot, cpuid: table, container: platform.container)
+        let exitCost: Fact<HostExitCost> = cost.map { .available($0) }
+            ?? snapshot.hostTiming.missingOr(.unavailable(.failed, "the timing holds no samples"))
+        let msrs = snapshot.msrs.map { MSRFindings($0).decoded }
+        var diagnosis = Diagnosis(
+            schema: Diagnosis.schemaID, version: Diagnosis.currentVersion, tool: .current, origin: snapshot.origin,
+            capturedAt: snapshot.capturedAt, summary: [], level: level, cpu: cpu,
+            microcode: cpuinfoField(snapshot, "microcode"), hypervisors: hypervisors, platform: platform,
+            hosting: hosting, hostExitCost: exitCost, msrs: msrs, missing: missingFacts(snapshot))
+        diagnosis.summary = Summary.lines(diagnosis)
+        return diagnosis
+    }
+
+    /// A field of the first processor in /proc/cpuinfo.
+    static func cpuinfoField(_ snapshot: Snapshot, _ name: String) -> String? {
+        guard let text = snapshot.text("/proc/cpuinfo") else { return nil }
+        for line in text.split(separator: "\n") {
+            let parts = line.split(separator: ":", maxSplits: 1)
+            if parts.count == 2, parts[0].trimmed == name { return parts[1].trimmed }
+        }
+        return nil
+    }
+
+    /// The facts that are unavailable, for the "could not read" section.
+    static func missingFacts(_ snapshot: Snapshot) -> [MissingFact] {
+        var missing: [MissingFact] = []
+        func add<T>(_ name: String, _ fact: Fact<T>) {
+            if let (reason, detail) = fact.missing { missing.append(MissingFact(fact: name, reason: reason, detail: detail)) }
+        }
+        add("CPUID", snapshot.cpuid)
+        add("MSRs", snapshot.msrs)
+        add("KVM (/dev/kvm ioctls)", snapshot.kvm)
+        if let kvm = snapshot.kvm.value {
+            add("KVM_GET_SUPPORTED_CPUID", kvm.supportedCPUID)
+            add("KVM feature MSRs", kvm.featureMSRs)
+            add("guest TSC frequency", kvm.guestTSCkHz)
+        }
+        add("kernel log", snapshot.kernelLog)
+        add("host CPUID timing", snapshot.hostTiming)
+        add("DMI", snapshot.directory("/sys/class/dmi/id"))
+        for (path, device) in snapshot.devices.sorted(by: { $0.key < $1.key }) { add(path, device) }
+        return missing
+    }
+}
+
+extension Fact {
+    /// `fallback` when this fact is available, else this fact's reason carried over to type T.
+    func missingOr<T>(_ fallback: Fact<T>) -> Fact<T> {
+        if let (reason, detail) = missing { return .unavailable(reason, detail) }
+        return fallback
+    }
+}

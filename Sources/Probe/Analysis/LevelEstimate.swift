@@ -1,0 +1,244 @@
+// LevelEstimate: at which level of the hypervisor stack this OS runs, with the evidence behind it.
+//
+// Three hypotheses: L0 (bare metal, or a hypervisor's root partition), L1 (a VM on bare metal) and
+// L2+ (a VM inside a VM, or deeper: nothing observable tells L2 from L3). Each piece of evidence adds
+// a weight (a log-likelihood ratio in nats, chosen from published figures and the vendors' documented
+// behaviour) to each hypothesis; the estimate is the hypothesis with the highest total and its
+// confidence is the softmax share of that total. The lower bound is what definitive evidence proves.
+
+/// A virtualization level.
+public enum Level: String, Codable, Sendable, CaseIterable {
+    case l0 = "L0"
+    case l1 = "L1"
+    case l2OrDeeper = "L2+"
+
+    /// The level in words.
+    public var words: String {
+        switch self {
+        case .l0: return "L0 (bare metal)"
+        case .l1: return "L1 (a VM on bare metal)"
+        case .l2OrDeeper: return "L2 or deeper (a nested VM)"
+        }
+    }
+}
+
+/// One observation and how much it moves each hypothesis.
+public struct Evidence: Codable, Sendable, Equatable {
+    /// A stable identifier ("cpuid.hypervisor-bit", "timing.host-cpuid", ...).
+    public var id: String
+    /// Where it was read.
+    public var source: String
+    /// What was seen.
+    public var observation: String
+    /// Weights added to L0, L1 and L2+ (nats; 0 = no information).
+    public var weights: [String: Double]
+    /// Why it weighs what it weighs, or why it was discounted.
+    public var note: String
+
+    init(_ id: String, source: String, observation: String, l0: Double, l1: Double, l2: Double, note: String) {
+        self.id = id
+        self.source = source
+        self.observation = observation
+        self.weights = ["L0": l0, "L1": l1, "L2+": l2]
+        self.note = note
+    }
+
+    /// Whether the evidence was discounted (all weights zero).
+    public var discounted: Bool { weights.values.allSatisfy { $0 == 0 } }
+}
+
+/// The estimate.
+public struct LevelEstimate: Codable, Sendable, Equatable {
+    public var level: Level
+    /// The share of the winning hypothesis, 0…1.
+    public var confidence: Double
+    /// Each hypothesis's share.
+    public var probabilities: [String: Double]
+    /// What definitive evidence proves at least.
+    public var lowerBound: Level
+    public var lowerBoundReason: String
+    public var evidence: [Evidence]
+}
+
+/// Published thresholds for the cost of one CPUID at this level, in cycles.
+public enum CPUIDCostBands {
+    /// Below this, CPUID did not leave the CPU (bare metal ~100–300 cycles; Turtles OSDI'10: ~100).
+    public static let noTrap = 500.0
+    /// Up to this, one hardware exit (kvm-unit-tests 2024: 1,018–1,110; Turtles: ~2,600; PVM SOSP'23: 0.54 µs).
+    public static let singleLevel = 3_000.0
+    /// From here, the published nested range (Hyper-V eVMCS L2: 8,304; kvm-unit-tests nested 13,100–14,900;
+    /// Turtles L2: ~58,000; PVM SOSP'23 nested KVM: 7.10 µs).
+    public static let nested = 8_000.0
+    /// Beyond this, no hardware exit path: software emulation or a trapping sandbox.
+    public static let software = 150_000.0
+}
+
+/// Builds the estimate from everything the analysis found.
+public enum LevelAnalysis {
+    public static func estimate(
+        hypervisors: HypervisorFindings, platform: PlatformFindings, cost: HostExitCost?, timing: Fact<HostTiming>,
+        cpuidCaptured: Bool
+    ) -> LevelEstimate {
+        var evidence: [Evidence] = []
+        let root = hypervisors.hyperVRootPartition
+
+        if !cpuidCaptured {
+            evidence.append(Evidence("cpuid.missing", source: "CPUID", observation: "no CPUID leaves in the snapshot",
+                l0: 0, l1: 0, l2: 0, note: "without CPUID the estimate rests on the platform alone"))
+        } else if hypervisors.hypervisorBit {
+            evidence.append(Evidence("cpuid.hypervisor-bit", source: "CPUID.1:ECX[31]", observation: "set",
+                l0: root ? 0 : -8, l1: 0, l2: 0,
+                note: root ? "set in a Hyper-V root partition too, so it does not rule out bare metal here"
+                    : "a hypervisor runs below this OS"))
+        } else {
+            evidence.append(Evidence("cpuid.hypervisor-bit", source: "CPUID.1:ECX[31]", observation: "clear",
+                l0: 3, l1: -2, l2: -3,
+                note: "no hypervisor announces itself (bare metal, or a hypervisor hiding the bit)"))
+        }
+        for range in hypervisors.ranges {
+            evidence.append(Evidence("cpuid.signature", source: "CPUID \(range.base)",
+                observation: "\"\(range.signature)\" (\(range.kind.rawValue))", l0: root ? 0 : -2, l1: 0.3, l2: 0,
+                note: hypervisors.ranges.count > 1
+                    ? "several ranges are one hypervisor offering several interfaces, not nesting"
+                    : "names the hypervisor this OS runs on"))
+        }
+        if root {
+            evidence.append(Evidence("hyperv.root-partition", source: "CPUID 0x40000003 EBX[0]",
+                observation: "CreatePartitions privilege", l0: 10, l1: -4, l2: -6,
+                note: "only the Hyper-V root partition, which owns the physical machine, may create partitions"))
+        }
+        if hypervisors.hyperVNested {
+            evidence.append(Evidence("hyperv.nested", source: "CPUID 0x40000004 EAX[12]",
+                observation: "running nested", l0: -8, l1: -6, l2: 6,
+                note: "Hyper-V tells this partition that it runs inside another Hyper-V partition"))
+        }
+        if hypervisors.pvmGuest {
+            evidence.append(Evidence("pvm.guest", source: "CPUID PVM leaves", observation: "this kernel is a PVM guest",
+                l0: -6, l1: -1, l2: 1.5,
+                note: "PVM (SOSP'23) exists to host guests inside cloud VMs without nested VMX/SVM, so its guests are usually L2"))
+        }
+        evidence += timingEvidence(hypervisors: hypervisors, platform: platform, cost: cost, timing: timing)
+        evidence += platformEvidence(platform)
+
+        var totals: [Level: Double] = [.l0: 0, .l1: 0, .l2OrDeeper: 0]
+        for item in evidence {
+            for level in Level.allCases { totals[level, default: 0] += item.weights[level.rawValue] ?? 0 }
+        }
+        let top = totals.values.max() ?? 0
+        let exps = totals.mapValues { exp($0 - top) }
+        let sum = exps.values.reduce(0, +)
+        var probabilities: [String: Double] = [:]
+        for level in Level.allCases { probabilities[level.rawValue] = (exps[level] ?? 0) / sum }
+        var level = Level.allCases.max { (totals[$0] ?? 0) < (totals[$1] ?? 0) } ?? .l0
+        var confidence = probabilities[level.rawValue] ?? 0
+
+        let bound = lowerBound(hypervisors: hypervisors, platform: platform)
+        if Level.allCases.firstIndex(of: level)! < Level.allCases.firstIndex(of: bound.level)! {
+            level = bound.level
+            confidence = probabilities[level.rawValue] ?? 0
+        }
+        if platform.sandbox == "gVisor" {
+            confidence = min(confidence, 0.5)  // gVisor answers CPUID itself and hides what is below it
+        }
+        confidence = min(max(confidence, 0), 0.99)
+        return LevelEstimate(level: level, confidence: confidence, probabilities: probabilities,
+            lowerBound: bound.level, lowerBoundReason: bound.reason, evidence: evidence)
+    }
+
+    static func lowerBound(hypervisors: HypervisorFindings, platform: PlatformFindings) -> (level: Level, reason: String) {
+        if hypervisors.hyperVNested || platform.kernelSaysNested {
+            return (.l2OrDeeper, "Hyper-V reports that this partition runs nested")
+        }
+        if hypervisors.hyperVRootPartition {
+            return (.l0, "Hyper-V root partition: the physical machine, under its own hypervisor")
+        }
+        if hypervisors.hypervisorBit { return (.l1, "the CPUID hypervisor bit is set") }
+        if let first = hypervisors.ranges.first { return (.l1, "CPUID names a hypervisor (\(first.signature))") }
+        if let platform = platform.dmi.virtualPlatform { return (.l1, "DMI names a virtual platform (\(platform))") }
+        if platform.sysHypervisorType != nil { return (.l1, "/sys/hypervisor reports a hypervisor") }
+        if platform.wsl2 { return (.l1, "the kernel is WSL 2's, which runs in a Hyper-V VM") }
+        return (.l0, "nothing proves a hypervisor below")
+    }
+
+    static func timingEvidence(
+        hypervisors: HypervisorFindings, platform: PlatformFindings, cost: HostExitCost?, timing: Fact<HostTiming>
+    ) -> [Evidence] {
+        guard let cost else {
+            let why = timing.missing.map { "\($0.reason.rawValue): \($0.detail)" } ?? "no samples"
+            return [Evidence("timing.host-cpuid", source: "timed CPUID in this process", observation: "not measured",
+                l0: 0, l1: 0, l2: 0, note: why)]
+        }
+        let cycles = cost.netMedianCycles
+        let seen = "median \(Int(cycles.rounded())) cycles (\(String(format3: cost.netMedianNanoseconds / 1000)) µs) "
+            + "over \(cost.rawCycles.count) samples"
+        func item(_ l0: Double, _ l1: Double, _ l2: Double, _ note: String) -> [Evidence] {
+            [Evidence("timing.host-cpuid", source: "timed CPUID leaf 0 in this process", observation: seen,
+                l0: l0, l1: l1, l2: l2, note: note)]
+        }
+        if platform.sandbox == "gVisor" {
+            return item(0, 0, 0, "discounted: gVisor answers CPUID itself (CPUID faulting), so the cost is gVisor's, not a VM exit's")
+        }
+        if hypervisors.kinds.contains(.qemuTCG) {
+            return item(0, 0, 0, "discounted: under QEMU TCG CPUID is emulated inline and never traps, so its cost says nothing about the level")
+        }
+        if cycles < CPUIDCostBands.noTrap {
+            if hypervisors.hypervisorBit {
+                return item(0, 0, 0, "discounted: a hypervisor is present but CPUID did not trap (software emulation or a hypervisor that does not intercept CPUID)")
+            }
+            return item(2, -1, -2, "no trap: CPUID ran on the CPU (bare metal: ~100–300 cycles)")
+        }
+        if cycles < CPUIDCostBands.singleLevel {
+            return item(-3, 2.5, -1.5, "one hardware exit (published L1: 1,018–2,600 cycles)")
+        }
+        if cycles < CPUIDCostBands.nested {
+            return item(-3, 0.5, 0.5, "between the published single-level (≤ 2,600) and nested (≥ 8,304) figures")
+        }
+        if cycles < CPUIDCostBands.software {
+            return item(-3, -0.3, 0.7,
+                "inside the published nested range (8,304 with eVMCS; 13–58 k), so nesting below is likely; "
+                    + "a single level with costly exit mitigations (IBPB on VM exit, SRSO) can also reach it, "
+                    + "so it counts for less than a documented bit")
+        }
+        return item(-3, 0, 0.3, "far beyond any hardware exit path: software emulation or a trapping sandbox below")
+    }
+
+    static func platformEvidence(_ platform: PlatformFindings) -> [Evidence] {
+        var evidence: [Evidence] = []
+        if let name = platform.dmi.virtualPlatform {
+            evidence.append(Evidence("dmi.virtual", source: "/sys/class/dmi/id", observation: "names \(name)",
+                l0: -3, l1: 0.5, l2: 0, note: "the firmware tables are a virtual platform's"))
+        } else if !platform.dmi.fields.isEmpty {
+            let vendor = platform.dmi.fields["sys_vendor"] ?? platform.dmi.fields["board_vendor"] ?? "?"
+            evidence.append(Evidence("dmi.physical", source: "/sys/class/dmi/id", observation: "vendor \(vendor)",
+                l0: 1, l1: -0.5, l2: -0.5, note: "no virtual platform named; hypervisors can pass host DMI through, so weak"))
+        } else if let missing = platform.dmi.missing {
+            evidence.append(Evidence("dmi.absent", source: "/sys/class/dmi/id", observation: "no DMI",
+                l0: platform.microVM != nil ? -1 : 0, l1: 0, l2: 0, note: missing))
+        }
+        if let type = platform.sysHypervisorType {
+            evidence.append(Evidence("sys.hypervisor", source: "/sys/hypervisor/type", observation: type,
+                l0: -4, l1: 0.5, l2: 0, note: "the kernel found a \(type) hypervisor"))
+        }
+        if let name = platform.kernelHypervisor {
+            evidence.append(Evidence("kernel.hypervisor", source: "kernel log", observation: "Hypervisor detected: \(name)",
+                l0: -2, l1: 0, l2: 0, note: "the kernel's own detection at boot"))
+        }
+        if platform.kernelSaysNested {
+            evidence.append(Evidence("kernel.nested", source: "kernel log", observation: "running on a nested hypervisor",
+                l0: -4, l1: -3, l2: 3, note: "the kernel read Hyper-V's nested hint at boot"))
+        }
+        if platform.wsl2 {
+            evidence.append(Evidence("kernel.wsl2", source: "/proc/sys/kernel/osrelease", observation: "WSL 2 kernel",
+                l0: -4, l1: 0.5, l2: 0, note: "WSL 2 runs in a Hyper-V utility VM"))
+        }
+        if let sandbox = platform.sandbox {
+            evidence.append(Evidence("sandbox", source: "/proc, kernel log", observation: sandbox,
+                l0: 0, l1: 0, l2: 0, note: "\(sandbox) emulates the kernel interface; what it reports of the machine below is its own"))
+        }
+        return evidence
+    }
+}
+
+#if canImport(Glibc)
+    import Glibc
+#endif

@@ -1,0 +1,147 @@
+// Platform: what the firmware tables, the kernel and the file system say about the machine around
+// this OS — DMI, /sys/hypervisor, sandboxes (gVisor, WSL, UML), microVMs, and containers, which are
+// reported apart from virtualization because they add no hypervisor level.
+
+/// DMI facts and what they name.
+public struct DMIFindings: Codable, Sendable, Equatable {
+    /// sys_vendor, product_name, board_vendor, bios_vendor, ... as read.
+    public var fields: [String: String]
+    /// The virtual platform DMI names (QEMU, VMware, Hyper-V, Amazon EC2, Google Compute Engine, ...).
+    public var virtualPlatform: String?
+    /// Why DMI is not there, if it is not.
+    public var missing: String?
+}
+
+/// A container this process runs in, with what showed it.
+public struct ContainerFinding: Codable, Sendable, Equatable {
+    public var kind: String
+    public var evidence: [String]
+}
+
+/// The platform around this OS.
+public struct PlatformFindings: Codable, Sendable, Equatable {
+    public var dmi: DMIFindings
+    /// /sys/hypervisor/type (Xen).
+    public var sysHypervisorType: String?
+    /// A sandbox that emulates the kernel interface: gVisor, WSL 1, User-Mode Linux.
+    public var sandbox: String?
+    /// WSL 2 (a Hyper-V utility VM).
+    public var wsl2: Bool
+    /// A microVM such as Firecracker: a KVM guest without DMI tables, on virtio-mmio.
+    public var microVM: String?
+    public var container: ContainerFinding?
+    /// Hypervisor names from the kernel log ("Hypervisor detected: KVM").
+    public var kernelHypervisor: String?
+    /// The kernel log says it runs on a nested hypervisor (Hyper-V's "running on a nested hypervisor").
+    public var kernelSaysNested: Bool
+    public var kernelRelease: String?
+    /// The clock source the kernel uses (tsc, kvm-clock, hyperv_clocksource_tsc_page, ...).
+    public var clocksource: String?
+}
+
+/// Derives platform findings from a snapshot.
+public enum PlatformAnalysis {
+    static let dmiFields = [
+        "sys_vendor", "product_name", "product_version", "product_family", "board_vendor", "board_name",
+        "bios_vendor", "bios_version", "chassis_vendor", "chassis_asset_tag",
+    ]
+
+    /// DMI strings that name a virtual platform, and the name reported.
+    static let virtualDMI: [(String, String)] = [
+        ("qemu", "QEMU"), ("kvm", "KVM"), ("vmware", "VMware"), ("virtualbox", "VirtualBox"),
+        ("innotek", "VirtualBox"), ("xen", "Xen"), ("bochs", "Bochs"), ("parallels", "Parallels"),
+        ("bhyve", "bhyve"), ("amazon ec2", "Amazon EC2"), ("google compute engine", "Google Compute Engine"),
+        ("openstack", "OpenStack"), ("cloud hypervisor", "Cloud Hypervisor"), ("alibaba cloud", "Alibaba Cloud"),
+        ("virtual machine", "Hyper-V"), ("acrn", "ACRN"),
+    ]
+
+    public static func analyse(_ snapshot: Snapshot) -> PlatformFindings {
+        let log = snapshot.kernelLog.value ?? []
+        let dmi = dmiFindings(snapshot)
+        let release = snapshot.text("/proc/sys/kernel/osrelease")
+        let version = snapshot.text("/proc/version") ?? ""
+        let cpuinfo = snapshot.text("/proc/cpuinfo") ?? ""
+        var sandbox: String?
+        if log.contains(where: { $0.contains("Starting gVisor") }) || version.contains("gVisor") {
+            sandbox = "gVisor"
+        } else if let release, release.lowercased().contains("microsoft"), !release.contains("WSL2") {
+            sandbox = release.contains("-standard") ? nil : "WSL 1"
+        } else if cpuinfo.contains("User Mode Linux") || (snapshot.text("/proc/cmdline") ?? "").contains("ubd0=") {
+            sandbox = "User-Mode Linux"
+        }
+        let wsl2 = release.map { $0.contains("WSL2") || $0.lowercased().contains("microsoft-standard") } ?? false
+        let detected = log.lazy.compactMap { line -> String? in
+            guard let range = line.range(of: "Hypervisor detected:") else { return nil }
+            return line[range.upperBound...].trimmed
+        }.first
+        let nestedLog = log.contains { $0.contains("running on a nested hypervisor") }
+        return PlatformFindings(
+            dmi: dmi, sysHypervisorType: snapshot.text("/sys/hypervisor/type"), sandbox: sandbox, wsl2: wsl2,
+            microVM: microVM(snapshot, dmi: dmi), container: container(snapshot), kernelHypervisor: detected,
+            kernelSaysNested: nestedLog, kernelRelease: release,
+            clocksource: snapshot.text("/sys/devices/system/clocksource/clocksource0/current_clocksource"))
+    }
+
+    static func dmiFindings(_ snapshot: Snapshot) -> DMIFindings {
+        var fields: [String: String] = [:]
+        for name in dmiFields {
+            if let value = snapshot.text("/sys/class/dmi/id/\(name)"), !value.isEmpty { fields[name] = value }
+        }
+        var missing: String?
+        if fields.isEmpty {
+            switch snapshot.directory("/sys/class/dmi/id") {
+            case .unavailable(.absent, _):
+                missing = "/sys/class/dmi/id does not exist: the firmware gave no SMBIOS/DMI tables "
+                    + "(microVMs such as Firecracker have none)"
+            case .unavailable(let reason, let detail):
+                missing = "\(reason.rawValue): \(detail)"
+            case .available:
+                missing = "DMI fields unreadable or empty"
+            }
+        }
+        let joined = fields.filter { ["sys_vendor", "product_name", "bios_vendor", "board_vendor"].contains($0.key) }
+            .values.joined(separator: " ").lowercased()
+        let platform = virtualDMI.first { joined.contains($0.0) }?.1
+        return DMIFindings(fields: fields, virtualPlatform: platform, missing: missing)
+    }
+
+    static func microVM(_ snapshot: Snapshot, dmi: DMIFindings) -> String? {
+        let cmdline = snapshot.text("/proc/cmdline") ?? ""
+        if cmdline.contains("firecracker") { return "Firecracker (named on the kernel command line)" }
+        guard dmi.fields.isEmpty, dmi.missing?.hasPrefix("/sys/class/dmi/id does not exist") == true else {
+            return nil
+        }
+        if cmdline.contains("virtio_mmio.device=") {
+            return "a microVM (no DMI tables, virtio-mmio devices on the command line: Firecracker-style)"
+        }
+        return "a microVM or minimal VMM (no DMI tables)"
+    }
+
+    static func container(_ snapshot: Snapshot) -> ContainerFinding? {
+        var evidence: [String] = []
+        var kind: String?
+        if snapshot.file("/.dockerenv").value != nil {
+            kind = "docker"
+            evidence.append("/.dockerenv exists")
+        }
+        if snapshot.file("/run/.containerenv").value != nil {
+            kind = kind ?? "podman"
+            evidence.append("/run/.containerenv exists")
+        }
+        if let environ = snapshot.text("/proc/1/environ") {
+            for entry in environ.split(whereSeparator: { $0 == "\0" || $0 == "\n" }) where entry.hasPrefix("container=") {
+                kind = kind ?? String(entry.dropFirst("container=".count))
+                evidence.append("PID 1 environment has \(entry)")
+            }
+        }
+        if let cgroup = snapshot.text("/proc/1/cgroup") {
+            for (marker, name) in [("kubepods", "kubernetes"), ("docker", "docker"), ("lxc", "lxc"),
+                ("libpod", "podman"), ("containerd", "containerd")] where cgroup.contains(marker) {
+                kind = kind ?? name
+                evidence.append("/proc/1/cgroup mentions \(marker)")
+            }
+        }
+        guard let kind else { return nil }
+        return ContainerFinding(kind: kind, evidence: evidence)
+    }
+}

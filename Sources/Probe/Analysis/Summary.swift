@@ -1,0 +1,105 @@
+// Summary: the few lines at the top of `nestprobe diagnose`, built from the diagnosis alone.
+
+/// The headline lines of a diagnosis.
+public enum Summary {
+    public static func lines(_ d: Diagnosis) -> [String] {
+        var lines: [String] = []
+        lines.append(levelLine(d))
+        lines.append("Runs on: " + runsOn(d))
+        if let container = d.platform.container {
+            lines.append("Container: \(container.kind) (\(container.evidence.joined(separator: ", "))); "
+                + "a container adds no hypervisor level")
+        }
+        lines.append("CPU: " + cpuLine(d))
+        lines.append("Own CPUID exit: " + exitLine(d))
+        lines.append("Can host VMs: " + hostingLine(d.hosting))
+        lines.append("Its guests can host VMs: \(d.hosting.guestsCanHost.rawValue) — \(d.hosting.guestsCanHostReason)")
+        switch d.msrs {
+        case .available(let decoded): lines.append("MSRs: \(decoded.count) read")
+        case .unavailable(let reason, let detail): lines.append("MSRs: unavailable (\(reason.rawValue)): \(detail)")
+        }
+        return lines
+    }
+
+    static func levelLine(_ d: Diagnosis) -> String {
+        let estimate = d.level
+        let percent = Int((estimate.confidence * 100).rounded())
+        if estimate.level == estimate.lowerBound {
+            return "Level: \(estimate.level.words), confidence \(percent) % — \(estimate.lowerBoundReason)"
+        }
+        return "Level: at least \(estimate.lowerBound.rawValue) (\(estimate.lowerBoundReason)); "
+            + "most likely \(estimate.level.words), confidence \(percent) %"
+    }
+
+    static func runsOn(_ d: Diagnosis) -> String {
+        var parts: [String] = []
+        if d.hypervisors.ranges.isEmpty {
+            parts.append(d.hypervisors.hypervisorBit ? "an unnamed hypervisor" : "no hypervisor seen in CPUID")
+        } else {
+            let names = d.hypervisors.ranges.map { "\($0.kind.rawValue) (\"\($0.signature)\" at \($0.base))" }
+            parts.append(names.joined(separator: " + "))
+        }
+        if d.hypervisors.hyperVRootPartition { parts.append("Hyper-V root partition") }
+        if d.hypervisors.hyperVNested { parts.append("Hyper-V says nested") }
+        if let platform = d.platform.dmi.virtualPlatform { parts.append("DMI: \(platform)") }
+        if let microVM = d.platform.microVM { parts.append(microVM) }
+        if let sandbox = d.platform.sandbox { parts.append("sandbox: \(sandbox)") }
+        if d.platform.wsl2 { parts.append("WSL 2") }
+        return parts.joined(separator: "; ")
+    }
+
+    static func cpuLine(_ d: Diagnosis) -> String {
+        switch d.cpu {
+        case .available(let cpu):
+            var text = "\(cpu.brand.isEmpty ? cpu.vendorString : cpu.brand), family \(hex(cpu.family))h "
+                + "model \(hex(cpu.model))h stepping \(cpu.stepping)"
+            if !cpu.codename.isEmpty { text += ": \(cpu.codename)" }
+            if let correction = cpu.codenameCorrection { text += " [corrected: \(correction)]" }
+            return text
+        case .unavailable(let reason, let detail):
+            return "unidentified (\(reason.rawValue)): \(detail)"
+        }
+    }
+
+    static func exitLine(_ d: Diagnosis) -> String {
+        switch d.hostExitCost {
+        case .available(let cost):
+            let note = d.level.evidence.first { $0.id == "timing.host-cpuid" }?.note ?? ""
+            return "median \(grouped(cost.netMedianCycles)) cycles (\(String(format3: cost.netMedianNanoseconds / 1000)) µs), "
+                + "p90 \(grouped(cost.rawCycles.p90 - cost.overheadCycles.p50)) — \(note)"
+        case .unavailable(let reason, let detail):
+            return "not measured (\(reason.rawValue)): \(detail)"
+        }
+    }
+
+    static func hostingLine(_ h: HostingVerdict) -> String {
+        switch h.canHost {
+        case .yes:
+            switch h.mechanism {
+            case .pvm: return "yes, through kvm_pvm (PVM: software, needs no VMX/SVM\(h.cpuVMX || h.cpuSVM ? "" : "; none here"))"
+            case .vmx: return "yes, through kvm_intel (VT-x)"
+            case .svm: return "yes, through kvm_amd (AMD-V)"
+            case .none: return "yes (/dev/kvm \(h.kvmDevice))"
+            }
+        case .no:
+            let first = h.blockers.first.map { " — \($0.problem); fix: \($0.fix)" } ?? ""
+            return "no: /dev/kvm \(h.kvmDevice)\(first)"
+        case .unknown:
+            return "unknown: /dev/kvm \(h.kvmDevice)"
+        }
+    }
+
+    static func hex(_ value: Int) -> String { String(value, radix: 16, uppercase: true) }
+
+    /// 12345.6 → "12,346".
+    static func grouped(_ value: Double) -> String {
+        let whole = Int(value.rounded())
+        var digits = String(abs(whole))
+        var out = ""
+        while digits.count > 3 {
+            out = "," + digits.suffix(3) + out
+            digits.removeLast(3)
+        }
+        return (whole < 0 ? "-" : "") + digits + out
+    }
+}

@@ -1,0 +1,186 @@
+// SnapshotFile: reading a snapshot from a file (nestprobe's JSON, `cpuid -r`, libcpuid raw) and
+// writing JSON documents atomically (temporary file, fsync, rename), so an interrupted run never
+// leaves a half-written file behind.
+
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Bad input: a one-line message naming the file and what is wrong.
+public struct InputError: Error, CustomStringConvertible, Equatable {
+    public enum Kind: Sendable, Equatable {
+        /// The file does not exist or cannot be read (sysexits EX_NOINPUT, 66).
+        case noInput
+        /// The content is not what it should be (sysexits EX_DATAERR, 65).
+        case badData
+    }
+
+    public var kind: Kind
+    public var message: String
+
+    public init(_ kind: Kind, _ message: String) {
+        self.kind = kind
+        self.message = message
+    }
+
+    public var description: String { message }
+}
+
+/// Loads and saves snapshot and report files.
+public enum SnapshotFile {
+    /// Larger inputs are refused rather than read.
+    public static let maximumBytes = 64 << 20
+
+    /// Reads a whole input file with the checks every input gets: exists, is a regular file, not empty,
+    /// not over the size limit.
+    public static func readInput(_ path: String, reader: SystemReader = SystemReader()) throws(InputError) -> [UInt8] {
+        var info = stat()
+        guard unsafe stat(path, &info) == 0 else {
+            throw InputError(.noInput, "\(path): \(SystemReader.describe(errno))")
+        }
+        if (info.st_mode & S_IFMT) == S_IFDIR { throw InputError(.badData, "\(path): is a directory, not a file") }
+        guard (info.st_mode & S_IFMT) == S_IFREG else { throw InputError(.badData, "\(path): not a regular file") }
+        guard info.st_size > 0 else { throw InputError(.badData, "\(path): the file is empty") }
+        guard info.st_size <= maximumBytes else {
+            throw InputError(.badData, "\(path): \(info.st_size) bytes, over the \(maximumBytes >> 20) MiB limit")
+        }
+        switch reader.readBytes(path, limit: maximumBytes) {
+        case .available(let bytes): return bytes
+        case .unavailable(let reason, let detail):
+            throw InputError(reason == .absent || reason == .permissionDenied ? .noInput : .badData, detail)
+        }
+    }
+
+    /// A snapshot from nestprobe JSON, `cpuid -r` text or a libcpuid raw file, chosen by content.
+    public static func load(_ path: String) throws(InputError) -> Snapshot {
+        let bytes = try readInput(path)
+        return try parse(bytes, name: path)
+    }
+
+    /// Parses snapshot bytes; `name` is used in messages.
+    public static func parse(_ bytes: [UInt8], name: String) throws(InputError) -> Snapshot {
+        let first = bytes.first { ![0x20, 0x09, 0x0a, 0x0d].contains($0) }
+        if first == UInt8(ascii: "{") {
+            return try decodeJSON(Snapshot.self, bytes, name: name, schema: Snapshot.schemaID,
+                version: Snapshot.currentVersion)
+        }
+        let text = String(decoding: bytes, as: UTF8.self)
+        let dump: CPUIDDump
+        do { dump = try CPUIDDump.parse(text) } catch {
+            if case .unrecognizedFormat = error {
+                throw InputError(.badData,
+                    "\(name): not a nestprobe snapshot (JSON), `cpuid -r` output or a libcpuid raw file "
+                        + "(`cpuid_tool --save`): \(error)")
+            }
+            throw InputError(.badData, "\(name): \(error)")
+        }
+        let origin = Origin(kind: dump.format == .cpuidTool ? .cpuidTool : .libcpuidRaw,
+            detail: "\(name), \(dump.logicalCPUs) logical CPU(s)")
+        let missing = "a CPUID dump (\(dump.format.rawValue)) carries CPUID only"
+        var snapshot = Snapshot(capturedAt: nil, origin: origin, cpuid: .available(dump.leaves))
+        snapshot.msrs = .unavailable(.notCaptured, missing)
+        snapshot.kvm = .unavailable(.notCaptured, missing)
+        snapshot.kernelLog = .unavailable(.notCaptured, missing)
+        snapshot.hostTiming = .unavailable(.notCaptured, missing)
+        snapshot.process = .unavailable(.notCaptured, missing)
+        snapshot.devices["/dev/kvm"] = .unavailable(.notCaptured, missing)
+        snapshot.directories["/sys/class/dmi/id"] = .unavailable(.notCaptured, missing)
+        return snapshot
+    }
+
+    /// Decodes a versioned JSON document, refusing another schema or version by name.
+    public static func decodeJSON<T: Decodable>(
+        _ type: T.Type, _ bytes: [UInt8], name: String, schema: String, version: Int
+    ) throws(InputError) -> T {
+        let data = Data(bytes)
+        let header: DocumentHeader
+        do { header = try JSONDecoder().decode(DocumentHeader.self, from: data) } catch {
+            throw InputError(.badData, "\(name): not valid JSON: \(describe(error))")
+        }
+        guard header.schema == schema else {
+            throw InputError(.badData,
+                "\(name): schema is \(header.schema.map { "\"\($0)\"" } ?? "missing"), expected \"\(schema)\"")
+        }
+        guard header.version == version else {
+            let seen = header.version.map(String.init) ?? "missing"
+            let hint = (header.version ?? 0) > version ? "written by a newer nestprobe" : "an older or unknown version"
+            throw InputError(.badData,
+                "\(name): \(schema) version \(seen) is not supported (this nestprobe reads version \(version); \(hint))")
+        }
+        do { return try JSONDecoder().decode(T.self, from: data) } catch {
+            throw InputError(.badData, "\(name): \(describe(error))")
+        }
+    }
+
+    /// One line for a DecodingError: the field path and what was wrong.
+    public static func describe(_ error: any Error) -> String {
+        guard let decoding = error as? DecodingError else { return "\(error)" }
+        func path(_ keys: [any CodingKey]) -> String {
+            let text = keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
+            return text.isEmpty ? "top level" : String(text.drop { $0 == "." })
+        }
+        switch decoding {
+        case .typeMismatch(let type, let context):
+            return "\(path(context.codingPath)): expected \(type): \(context.debugDescription)"
+        case .valueNotFound(let type, let context):
+            return "\(path(context.codingPath)): missing \(type) value"
+        case .keyNotFound(let key, let context):
+            return "\(path(context.codingPath + [key])): required field missing"
+        case .dataCorrupted(let context):
+            let underlying = (context.underlyingError as NSError?)?.userInfo["NSDebugDescription"] as? String
+            return "\(path(context.codingPath)): \(underlying ?? context.debugDescription)"
+        @unknown default:
+            return "\(error)"
+        }
+    }
+
+    /// Pretty, key-sorted JSON with a trailing newline.
+    public static func encodeJSON<T: Encodable>(_ value: T) throws -> Data {
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = [.prettyPrinted, .sortedKeys, .withoutEscapingSlashes]
+        var data = try encoder.encode(value)
+        data.append(0x0a)
+        return data
+    }
+}
+
+/// The two fields every nestprobe JSON document starts with.
+struct DocumentHeader: Decodable {
+    var schema: String?
+    var version: Int?
+}
+
+/// Writes a file atomically: a temporary file beside it, fsync, then rename over the target.
+public enum AtomicFile {
+    public static func write(_ data: Data, to path: String) throws(InputError) {
+        let directory = (path as NSString).deletingLastPathComponent
+        let folder = directory.isEmpty ? "." : directory
+        var template = Array("\(folder)/.\((path as NSString).lastPathComponent).XXXXXX".utf8CString)
+        let fd = unsafe template.withUnsafeMutableBufferPointer { unsafe mkstemp($0.baseAddress!) }
+        guard fd >= 0 else { throw InputError(.noInput, "\(path): cannot create a file in \(folder): \(SystemReader.describe(errno))") }
+        let temporary = template.withUnsafeBufferPointer { String(cString: $0.baseAddress!) }
+        var ok = true
+        var offset = 0
+        let bytes = [UInt8](data)
+        while offset < bytes.count {
+            // SAFETY: the range offset..<count lies inside `bytes`, which lives for the call.
+            let wrote = unsafe bytes.withUnsafeBytes { unsafe Glibc.write(fd, $0.baseAddress! + offset, bytes.count - offset) }
+            if wrote < 0 {
+                if errno == EINTR { continue }
+                ok = false
+                break
+            }
+            offset += wrote
+        }
+        let code = errno
+        ok = ok && fsync(fd) == 0 && fchmod(fd, 0o644) == 0
+        close(fd)
+        guard ok, rename(temporary, path) == 0 else {
+            let detail = SystemReader.describe(ok ? errno : code)
+            unlink(temporary)
+            throw InputError(.noInput, "\(path): cannot write: \(detail)")
+        }
+    }
+}

@@ -1,0 +1,46 @@
+// Exit codes, sysexits-style, documented in the README and in `nestprobe --help`.
+
+import ArgumentParser
+import Probe
+
+/// nestprobe's documented exit codes.
+enum ExitStatus {
+    static let ok: Int32 = 0
+    static let failure: Int32 = 1
+    static let usage: Int32 = 64
+    static let badInput: Int32 = 65
+    static let noInput: Int32 = 66
+    static let cannotWrite: Int32 = 73
+
+    static let documentation = """
+        Exit codes: 0 ok; 1 failure; 64 usage error; 65 bad input data (malformed snapshot or dump);
+        66 input file missing or unreadable; 73 output file cannot be written.
+        """
+
+    /// Prints `error` as one line on stderr and exits with its code.
+    static func fail(_ error: InputError, writing: Bool = false) -> ExitCode {
+        printError(error.message)
+        switch error.kind {
+        case .noInput: return ExitCode(writing ? cannotWrite : noInput)
+        case .badData: return ExitCode(badInput)
+        }
+    }
+}
+
+/// Writes one line to standard error, prefixed with the program name.
+func printError(_ message: String) {
+    var stderr = StandardError()
+    print("nestprobe: \(message)", to: &stderr)
+}
+
+struct StandardError: TextOutputStream {
+    mutating func write(_ string: String) {
+        FileOutput.write(string, to: 2)
+    }
+}
+
+enum NestprobeVersionText {
+    static var value: String {
+        NestprobeVersion.string + (NestprobeVersion.gitRevision.map { " (\($0))" } ?? "")
+    }
+}

@@ -1,0 +1,29 @@
+// Output: where text and JSON go, and whether colour is wanted (a terminal, and NO_COLOR unset).
+
+import Foundation
+import Probe
+
+enum FileOutput {
+    /// Writes a string to a descriptor, all of it.
+    static func write(_ text: String, to fd: Int32) {
+        FileHandle(fileDescriptor: fd, closeOnDealloc: false).write(Data(text.utf8))
+    }
+
+    /// Colour only on a terminal, and never when NO_COLOR is set to anything (https://no-color.org).
+    static var colourWanted: Bool {
+        isatty(1) == 1 && Foundation.ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+            && Foundation.ProcessInfo.processInfo.environment["TERM"] != "dumb"
+    }
+
+    /// The terminal width, 80 when it cannot be told.
+    static var width: Int { 80 }
+
+    /// JSON to stdout, or atomically to a file.
+    static func emit(_ data: Data, to path: String?) throws(InputError) {
+        if let path, path != "-" {
+            try AtomicFile.write(data, to: path)
+        } else {
+            FileHandle.standardOutput.write(data)
+        }
+    }
+}

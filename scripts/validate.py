@@ -1,0 +1,38 @@
+#!/usr/bin/env python3
+"""Validates every *.snapshot.json and *.diagnosis.json under a folder against Reports/schema."""
+import glob
+import json
+import os
+import sys
+
+import jsonschema
+from referencing import Registry, Resource
+
+schema_dir, folder = sys.argv[1], sys.argv[2]
+schemas = {}
+registry = Registry()
+for path in glob.glob(os.path.join(schema_dir, "*.schema.json")):
+    with open(path) as f:
+        doc = json.load(f)
+    jsonschema.Draft202012Validator.check_schema(doc)
+    schemas[os.path.basename(path)] = doc
+    resource = Resource.from_contents(doc)
+    registry = registry.with_resources([(doc["$id"], resource), (os.path.basename(path), resource)])
+
+checked = failed = 0
+for path in sorted(glob.glob(os.path.join(folder, "*.json"))):
+    kind = "snapshot" if path.endswith(".snapshot.json") else "diagnosis" if path.endswith(".diagnosis.json") else None
+    if kind is None:
+        continue
+    schema = schemas["%s-v1.schema.json" % kind]
+    validator = jsonschema.Draft202012Validator(schema, registry=registry)
+    with open(path) as f:
+        doc = json.load(f)
+    errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.path))
+    checked += 1
+    if errors:
+        failed += 1
+        for e in errors[:5]:
+            print("schema: %s: %s: %s" % (os.path.basename(path), "/".join(map(str, e.path)), e.message))
+print("schema validation: %d documents checked, %d invalid" % (checked, failed))
+sys.exit(1 if failed or checked == 0 else 0)
