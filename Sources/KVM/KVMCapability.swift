@@ -80,7 +80,8 @@ extension KVMCapability {
     public static let ioeventfd = KVMCapability(name: "KVM_CAP_IOEVENTFD", number: KVM_CAP_IOEVENTFD)
     /// Read-only memory slots (KVM_MEM_READONLY).
     public static let readOnlyMemory = KVMCapability(name: "KVM_CAP_READONLY_MEM", number: KVM_CAP_READONLY_MEM)
-    /// KVM_EXIT_NOTIFY when the guest blocks in non-instruction boundaries for too long (Intel).
+    /// KVM_EXIT_NOTIFY when the CPU makes no progress inside the guest for too long, such as an instruction
+    /// that keeps faulting on its own microcode assist (Intel notify VM exits).
     public static let notifyVMExit = KVMCapability(
         name: "KVM_CAP_X86_NOTIFY_VMEXIT", number: KVM_CAP_X86_NOTIFY_VMEXIT)
     /// KVM_CHECK_EXTENSION works on VM descriptors too.

@@ -73,7 +73,7 @@ public struct KVMDevice: ~Copyable {
                 // it writes at most nent = capacity entries, then lowers nent to the number written.
                 _ = try unsafe array.ioctl(descriptor, CKVM_GET_SUPPORTED_CPUID, "KVM_GET_SUPPORTED_CPUID")
                 return array.elements.map(KVMCPUIDEntry.init)
-            } catch where error.errno == E2BIG && capacity < Self.maximumCPUIDEntries {
+            } catch  where error.errno == E2BIG && capacity < Self.maximumCPUIDEntries {
                 capacity *= 2
             }
         }
@@ -115,7 +115,7 @@ public struct KVMDevice: ~Copyable {
                 // writes the indices only when nmsrs = capacity is enough for all, and always updates nmsrs.
                 _ = try unsafe list.ioctl(descriptor, request, operation)
                 return list.elements
-            } catch where error.errno == E2BIG && capacity < Self.maximumMSRIndices {
+            } catch  where error.errno == E2BIG && capacity < Self.maximumMSRIndices {
                 capacity = min(max(Int(list.count), capacity * 2), Self.maximumMSRIndices)
             }
         }

@@ -1,9 +1,5 @@
-// KVM: typed handles over the /dev/kvm ioctl API; the only Swift module that calls ioctl or mmap.
-//
-// The module owns every file descriptor and mapping that talks to KVM: KVMDevice (the system descriptor)
-// makes VirtualMachine, which makes VirtualCPU; GuestMemory is the anonymous mapping guests see as RAM.
-// Each handle is ~Copyable and releases what it owns in deinit. Every failure is one error type, KVMError,
-// that names the operation and the errno and, where it can, says what to do about it.
+// KVMError: the module's one error type. It names the operation and the errno and, where this layer knows,
+// tells the user what to do (load a KVM module, join the kvm group).
 
 import Glibc
 

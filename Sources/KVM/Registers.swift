@@ -6,9 +6,13 @@ import CKVM
 
 /// The general-purpose registers, RIP and RFLAGS (`struct kvm_regs`, KVM_GET_REGS / KVM_SET_REGS).
 public struct Registers: Hashable, Sendable {
+    /// RAX, RBX, RCX, RDX (in real mode the low 16 bits are AX, BX, CX, DX).
     public var rax: UInt64 = 0, rbx: UInt64 = 0, rcx: UInt64 = 0, rdx: UInt64 = 0
+    /// RSI, RDI, RSP (the stack pointer) and RBP.
     public var rsi: UInt64 = 0, rdi: UInt64 = 0, rsp: UInt64 = 0, rbp: UInt64 = 0
+    /// R8 to R11.
     public var r8: UInt64 = 0, r9: UInt64 = 0, r10: UInt64 = 0, r11: UInt64 = 0
+    /// R12 to R15.
     public var r12: UInt64 = 0, r13: UInt64 = 0, r14: UInt64 = 0, r15: UInt64 = 0
     /// The instruction pointer (in real mode, the offset into CS).
     public var rip: UInt64 = 0
@@ -140,6 +144,7 @@ public struct DescriptorTable: Hashable, Sendable {
 /// The segment, descriptor-table and control registers, EFER and the APIC base (`struct kvm_sregs`,
 /// KVM_GET_SREGS / KVM_SET_SREGS). Get them, change what the mode needs, and set them back.
 public struct SpecialRegisters: Hashable, Sendable {
+    /// The code, data, extra, FS, GS and stack segment registers.
     public var cs = Segment(), ds = Segment(), es = Segment(), fs = Segment(), gs = Segment(), ss = Segment()
     /// The task register (a busy TSS for protected and long mode).
     public var tr = Segment()
@@ -149,6 +154,8 @@ public struct SpecialRegisters: Hashable, Sendable {
     public var gdt = DescriptorTable()
     /// The interrupt descriptor table register.
     public var idt = DescriptorTable()
+    /// The control registers: CR0 (PE, PG, ...), CR2 (the last page-fault address), CR3 (the page-table
+    /// root), CR4 (PAE, ...) and CR8 (the task priority).
     public var cr0: UInt64 = 0, cr2: UInt64 = 0, cr3: UInt64 = 0, cr4: UInt64 = 0, cr8: UInt64 = 0
     /// IA32_EFER.
     public var efer: UInt64 = 0

@@ -50,6 +50,8 @@ enum Syscall {
         _ descriptor: Int32, _ request: UInt, _ operation: String, argument: inout T
     ) throws(KVMError) -> Int32 {
         try retryingInterrupts(operation) {
+            // SAFETY: the pointer is to `argument`, exclusively borrowed for the call and MemoryLayout<T>.size
+            // long; that this is what `request` reads and writes is the caller's promise above.
             unsafe withUnsafeMutableBytes(of: &argument) { bytes in
                 unsafe ckvm_ioctl_ptr(descriptor, request, bytes.baseAddress)
             }
@@ -64,6 +66,7 @@ enum Syscall {
     static func ioctl(
         _ descriptor: Int32, _ request: UInt, _ operation: String, buffer: UnsafeMutableRawPointer
     ) throws(KVMError) -> Int32 {
+        // SAFETY: the buffer's length is the caller's promise above; the kernel uses it only during the call.
         try retryingInterrupts(operation) { unsafe ckvm_ioctl_ptr(descriptor, request, buffer) }
     }
 
@@ -87,6 +90,7 @@ enum Syscall {
     /// munmap(2). Unsafe: the caller promises that nothing will touch `address ..< address + size` again.
     @unsafe
     static func munmap(_ address: UnsafeMutableRawPointer, size: Int) {
+        // SAFETY: the caller's promise above; munmap itself only changes the address space.
         _ = unsafe Glibc.munmap(address, size)
     }
 

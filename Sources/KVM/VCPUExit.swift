@@ -99,9 +99,13 @@ extension VCPUExit {
         switch Int32(bitPattern: run.exitReason) {
         case KVM_EXIT_IO:
             let io = run.withRun { $0.io }
-            let isOut = io.direction == UInt8(KVM_EXIT_IO_OUT)
-            let data = isOut ? try run.dataBytes("KVM_EXIT_IO data", at: io.data_offset, count: Int(io.size) * Int(io.count)) : []
-            self = .io(direction: isOut ? .out : .in, port: io.port, size: Int(io.size), count: Int(io.count), data: data)
+            let (size, count) = (Int(io.size), Int(io.count))
+            if io.direction == UInt8(KVM_EXIT_IO_OUT) {
+                let data = try run.dataBytes("KVM_EXIT_IO data", at: io.data_offset, count: size * count)
+                self = .io(direction: .out, port: io.port, size: size, count: count, data: data)
+            } else {
+                self = .io(direction: .in, port: io.port, size: size, count: count, data: [])
+            }
         case KVM_EXIT_MMIO:
             let mmio = run.withRun { $0.mmio }
             let bytes = mmio.data

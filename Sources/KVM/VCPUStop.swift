@@ -14,6 +14,13 @@ import Synchronization
 /// is inside `run()`, sends its thread `kickSignal`, whose handler does nothing, so that KVM_RUN returns
 /// EINTR. Either way `run()` returns `.interrupted`, and keeps doing so until the vCPU's `immediateExit`
 /// is set back to false.
+///
+/// Three details make this hold on any thread, Dispatch and Swift concurrency workers included (they block
+/// nearly every signal): each vCPU runs with a KVM signal mask that lets the kick through
+/// (`setKickSignalMask`); after an EINTR, `run()` takes back kicks still pending on its thread, as QEMU's
+/// kvm_eat_signals does, since the thread's own mask keeps them from being delivered once KVM_RUN returns;
+/// and an EINTR that only such a leftover kick caused (no stop requested for this vCPU) is run again
+/// rather than reported.
 public final class VCPUStopHandle: Sendable {
     /// The vCPU's kvm_run, kept mapped by this handle.
     let runArea: KVMRunView
@@ -23,7 +30,7 @@ public final class VCPUStopHandle: Sendable {
     private let runningThread = Mutex<pthread_t?>(nil)
 
     /// The signal that kicks a vCPU thread out of KVM_RUN: SIGRTMIN, as Firecracker uses. This module
-    /// installs a do-nothing handler for it, without SA_RESTART, when the first vCPU is made.
+    /// installs a do-nothing handler for it when the first vCPU is made.
     public static let kickSignal: Int32 = ckvm_sigrtmin()
 
     init(runArea: KVMRunView) {
@@ -54,23 +61,67 @@ public final class VCPUStopHandle: Sendable {
         runningThread.withLock { $0 = nil }
     }
 
-    /// Installs the do-nothing kick handler once per process. Its only job is to make a blocked KVM_RUN
-    /// return EINTR; without a handler, SIGRTMIN would terminate the process.
+    /// Takes back kicks still pending on the calling thread and returns how many. A kick that ended
+    /// KVM_RUN stays pending when the thread's own mask blocks the signal, and would end the next KVM_RUN
+    /// on this thread, whichever vCPU that is. Kicks are real-time signals and queue, so this takes up to 64.
+    static func consumePendingKicks() -> Int {
+        var set = kickSet
+        var noWait = timespec(tv_sec: 0, tv_nsec: 0)
+        for consumed in 0..<64 {
+            // SAFETY: both pointers are to locals alive for the call; siginfo is not asked for (nil).
+            if unsafe sigtimedwait(&set, nil, &noWait) == -1 { return consumed }
+        }
+        return 64
+    }
+
+    /// A signal set holding only the kick signal.
+    private static let kickSet: sigset_t = {
+        var set = sigset_t()
+        // SAFETY: the pointer is to a local alive for the calls.
+        unsafe sigemptyset(&set)
+        _ = unsafe sigaddset(&set, kickSignal)
+        return set
+    }()
+
+    /// Installs the do-nothing kick handler once per process: without a handler, SIGRTMIN would terminate
+    /// the process. SA_RESTART is on: KVM_RUN returns EINTR to user space regardless (KVM returns -EINTR,
+    /// which is never restarted), and a late kick on a thread that does not block the signal then leaves
+    /// that thread's other system calls alone.
     private static let kickHandlerInstalled: Bool = {
         var action = sigaction()
-        // SAFETY: sa_handler is the active member of the handler union when SA_SIGINFO is not set (it is
-        // not: sa_flags is 0, which also leaves SA_RESTART off). The handler touches nothing, so it is
-        // async-signal-safe.
+        // SAFETY: sa_handler is the active member of the handler union because SA_SIGINFO is not set. The
+        // handler touches nothing, so it is async-signal-safe.
         unsafe action.__sigaction_handler.sa_handler = { _ in }
-        action.sa_flags = 0
+        action.sa_flags = SA_RESTART
         // SAFETY: both pointers are to locals alive for the calls.
         unsafe sigemptyset(&action.sa_mask)
         return unsafe sigaction(kickSignal, &action, nil) == 0
     }()
 }
 
-/// Stops a vCPU if it is still running a given time after the watchdog was armed: a timer on a Dispatch
-/// queue that calls `VCPUStopHandle.requestStop()`. Disarm it (or let it go away) once the run is done.
+extension VirtualCPU {
+    /// KVM_SET_SIGNAL_MASK: while this vCPU is in KVM_RUN, block what the calling thread blocks now, except
+    /// `kickSignal`. `VirtualMachine.createVCPU` sets it, so it is the creating thread's mask.
+    ///
+    /// Without it a kick could not end KVM_RUN on a thread that blocks the signal, as Dispatch and Swift
+    /// concurrency workers do: it would stay pending and the guest would keep running. Every other signal
+    /// behaves as the creating thread would have it: Ctrl-C still reaches a vCPU created on the main thread.
+    func setKickSignalMask() throws(KVMError) {
+        var current = sigset_t()
+        // SAFETY: with a nil new set, pthread_sigmask only writes the current mask into the local `current`.
+        _ = unsafe pthread_sigmask(SIG_BLOCK, nil, &current)
+        // The kernel's sigset_t on x86-64 is 64 bits, the first word of glibc's; signal n is bit n - 1.
+        let blocked = UInt64(current.__val.0) & ~(UInt64(1) << UInt64(VCPUStopHandle.kickSignal - 1))
+        let bytes = (0..<8).map { UInt8(truncatingIfNeeded: blocked >> (8 * $0)) }
+        var mask = FlexibleArray<UInt8>(headerSize: CKVM_SIGNAL_MASK_SIGSET_OFFSET, elements: bytes)
+        // SAFETY: KVM_SET_SIGNAL_MASK takes a kvm_signal_mask (sigset at CKVM_SIGNAL_MASK_SIGSET_OFFSET) and
+        // reads len = 8 bytes of sigset, which the array holds.
+        _ = try unsafe mask.ioctl(descriptor, CKVM_SET_SIGNAL_MASK, "KVM_SET_SIGNAL_MASK")
+    }
+}
+
+/// Stops a vCPU if it is still running a given time after the watchdog was armed: a timer on a private
+/// Dispatch queue that calls `VCPUStopHandle.requestStop()`. Disarm it (or let it go away) once the run is done.
 public struct VCPUWatchdog: ~Copyable {
     private let state: WatchdogState
     private let item: DispatchWorkItem
@@ -87,10 +138,15 @@ public struct VCPUWatchdog: ~Copyable {
         }
         let (seconds, attoseconds) = timeout.components
         let nanoseconds = max(0, seconds) * 1_000_000_000 + max(0, attoseconds) / 1_000_000_000
-        DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(nanoseconds)), execute: item)
+        Self.queue.asyncAfter(deadline: .now() + .nanoseconds(Int(nanoseconds)), execute: item)
         self.state = state
         self.item = item
     }
+
+    /// The watchdogs' timer queue. A private serial queue runs on Dispatch's overcommit pool, which adds a
+    /// thread when the others are busy; the global concurrent queues stop at one thread per CPU, and those
+    /// threads may all be vCPU threads blocked in KVM_RUN, waiting for this very timer.
+    private static let queue = DispatchQueue(label: "nestprobe.kvm.watchdog")
 
     /// Whether the timeout passed and the stop was requested.
     public var hasFired: Bool { state.armed.withLock { $0.hasFired } }

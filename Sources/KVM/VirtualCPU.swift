@@ -38,16 +38,26 @@ public struct VirtualCPU: ~Copyable {
 
     /// KVM_RUN: runs the guest until it exits to user space, and returns why, copied out of `kvm_run`.
     ///
-    /// EINTR (a signal, `immediateExit`, or `stopHandle.requestStop()`) is `.interrupted`, not an error and
-    /// not retried. Any other failure throws `KVMError` with operation `KVM_RUN`.
+    /// A stop request (`stopHandle.requestStop()`, or `immediateExit` set) or a signal ends it with
+    /// `.interrupted`, not an error; KVM_RUN's EINTR is reported, not retried. The one exception: an EINTR
+    /// caused only by a leftover kick, one meant for an earlier run on this thread while no stop is
+    /// requested for this vCPU, is dropped and the guest run again (see `VCPUStopHandle`). Any other
+    /// failure throws `KVMError` with operation `KVM_RUN`.
     public func run() throws(KVMError) -> VCPUExit {
-        stopHandle.enterRun()
-        let code = Syscall.kvmRun(descriptor)
-        stopHandle.leaveRun()
-        if code == EINTR { return .interrupted }
-        if code != 0 { throw KVMError(operation: "KVM_RUN", errno: code) }
-        return try VCPUExit(decoding: runArea)
+        for _ in 0..<Self.maximumLeftoverKicks {
+            stopHandle.enterRun()
+            let code = Syscall.kvmRun(descriptor)
+            stopHandle.leaveRun()
+            if code == 0 { return try VCPUExit(decoding: runArea) }
+            if code != EINTR { throw KVMError(operation: "KVM_RUN", errno: code) }
+            let leftoverKicks = VCPUStopHandle.consumePendingKicks()
+            if immediateExit || leftoverKicks == 0 { return .interrupted }
+        }
+        return .interrupted
     }
+
+    /// How many EINTRs caused by leftover kicks one `run()` absorbs before it reports `.interrupted` anyway.
+    static let maximumLeftoverKicks = 16
 
     /// kvm_run.immediate_exit: while true, KVM_RUN returns EINTR (`.interrupted`) without entering the
     /// guest. `stopHandle.requestStop()` sets it; set it back to false to run again.

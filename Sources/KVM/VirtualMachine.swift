@@ -124,8 +124,8 @@ public struct VirtualMachine: ~Copyable {
         _ = try unsafe Syscall.ioctl(descriptor, CKVM_ENABLE_CAP, "KVM_ENABLE_CAP", argument: &request)
     }
 
-    /// KVM_CREATE_VCPU with APIC ID `id`, then mmap of its `kvm_run`. The vCPU keeps this VM's guest memory
-    /// mapped for as long as it exists.
+    /// KVM_CREATE_VCPU with APIC ID `id`, then mmap of its `kvm_run` and KVM_SET_SIGNAL_MASK (the calling
+    /// thread's signal mask, less the kick signal) so that `VCPUStopHandle` can kick it. The vCPU keeps this VM's guest memory mapped for as long as it exists.
     public func createVCPU(id: UInt32 = 0) throws(KVMError) -> VirtualCPU {
         let vcpuDescriptor = try Syscall.ioctl(descriptor, CKVM_CREATE_VCPU, "KVM_CREATE_VCPU", value: UInt(id))
         let runArea: HostMapping
@@ -135,7 +135,9 @@ public struct VirtualMachine: ~Copyable {
             Syscall.close(vcpuDescriptor)
             throw error
         }
-        return VirtualCPU(descriptor: vcpuDescriptor, id: id, runArea: runArea, guestMappings: guestMappings)
+        let cpu = VirtualCPU(descriptor: vcpuDescriptor, id: id, runArea: runArea, guestMappings: guestMappings)
+        try cpu.setKickSignalMask()
+        return cpu
     }
 }
 

@@ -153,6 +153,10 @@ public enum CPUAffinity {
 extension String {
     /// A number with up to three decimals, without Foundation's formatter.
     public init(format3 value: Double) {
+        guard value.isFinite, abs(value) < 1e15 else {
+            self = value.isNaN ? "nan" : value.isFinite ? String(describing: value) : (value < 0 ? "-inf" : "inf")
+            return
+        }
         let scaled = (value * 1000).rounded()
         let whole = Int(scaled / 1000)
         var fraction = Int(abs(scaled).truncatingRemainder(dividingBy: 1000))

@@ -36,7 +36,8 @@ public struct KernelLog: Sendable {
 
     /// The message of one /dev/kmsg record: the text after the first ';', up to the first line break.
     public static func message(of record: String) -> String {
-        let body = record.split(separator: ";", maxSplits: 1).dropFirst().first ?? Substring(record)
-        return String(body.split(separator: "\n", maxSplits: 1).first ?? "").trimmed
+        let parts = record.split(separator: ";", maxSplits: 1, omittingEmptySubsequences: false)
+        let body = parts.count == 2 ? parts[1] : Substring(record)
+        return String(body.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false).first ?? "").trimmed
     }
 }

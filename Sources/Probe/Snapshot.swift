@@ -288,6 +288,20 @@ public struct TSCFrequency: Codable, Sendable, Equatable {
         self.source = source
         self.detail = detail
     }
+
+    private enum CodingKeys: String, CodingKey { case hz, source, detail }
+
+    /// Decodes and refuses a frequency no TSC has (outside 1 MHz…100 GHz, or not a number), so that a
+    /// crafted snapshot cannot turn cycles into infinite nanoseconds.
+    public init(from decoder: any Decoder) throws {
+        let c = try decoder.container(keyedBy: CodingKeys.self)
+        let hz = try c.decode(Double.self, forKey: .hz)
+        guard hz.isFinite, hz >= 1e6, hz <= 1e11 else {
+            throw DecodingError.dataCorruptedError(
+                forKey: .hz, in: c, debugDescription: "a TSC frequency must lie between 1 MHz and 100 GHz, not \(hz) Hz")
+        }
+        self.init(hz: hz, source: try c.decode(Source.self, forKey: .source), detail: try c.decode(String.self, forKey: .detail))
+    }
 }
 
 /// The identity the probe ran with: what it could read depends on it.

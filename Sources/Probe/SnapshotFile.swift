@@ -174,8 +174,8 @@ public enum AtomicFile {
             }
             offset += wrote
         }
-        let code = errno
         ok = ok && fsync(fd) == 0 && fchmod(fd, 0o644) == 0
+        let code = errno
         close(fd)
         guard ok, rename(temporary, path) == 0 else {
             let detail = SystemReader.describe(ok ? errno : code)

@@ -51,7 +51,8 @@ public struct SampleStatistics: Codable, Sendable, Equatable {
         return sorted[Swift.max(0, Swift.min(sorted.count - 1, rank - 1))]
     }
 
-    /// Order-statistic interval for the median: ranks ⌊n/2 − z√n/2⌋ and ⌈n/2 + z√n/2⌉ (1-based).
+    /// Order-statistic interval for the median: ranks ⌊n/2 − z√n/2⌋ and ⌈n/2 + z√n/2⌉ + 1 (1-based,
+    /// clamped to 1…n).
     public static func medianInterval(_ sorted: [Double], z: Double) -> [Double] {
         let n = Double(sorted.count)
         let half = z * n.squareRoot() / 2

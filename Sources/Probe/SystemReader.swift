@@ -22,10 +22,9 @@ public struct SystemReader: Sendable {
 
     /// The text of a file, at most `limit` bytes (the rest is cut and said so).
     public func readText(_ path: String, limit: Int = 256 * 1024) -> Fact<String> {
-        readBytes(path, limit: limit).map { bytes in
-            var text = String(decoding: bytes, as: UTF8.self)
-            if bytes.count >= limit { text += "\n[cut at \(limit) bytes]" }
-            return text
+        readBytes(path, limit: limit + 1).map { bytes in
+            guard bytes.count > limit else { return String(decoding: bytes, as: UTF8.self) }
+            return String(decoding: bytes.prefix(limit), as: UTF8.self) + "\n[cut at \(limit) bytes]"
         }
     }
 
@@ -117,7 +116,7 @@ public struct SystemReader: Sendable {
         var info = stat()
         guard unsafe stat(resolved(path), &info) == 0 else { return Self.failure(errno, "stat \(path)") }
         var node = DeviceNode(
-            mode: "0" + String(info.st_mode & 0o7777, radix: 8), ownerUID: info.st_uid, groupGID: info.st_gid,
+            mode: Self.octalMode(info.st_mode), ownerUID: info.st_uid, groupGID: info.st_gid,
             groupName: groupName(info.st_gid))
         let fd = unsafe open(resolved(path), O_RDWR | O_CLOEXEC)
         if fd >= 0 {
@@ -128,6 +127,12 @@ public struct SystemReader: Sendable {
             node.openErrorDetail = Self.describe(code)
         }
         return .available(node)
+    }
+
+    /// Permission bits in octal with a leading zero ("0660", "02755").
+    static func octalMode(_ mode: mode_t) -> String {
+        let digits = String(mode & 0o7777, radix: 8)
+        return "0" + String(repeating: "0", count: max(0, 3 - digits.count)) + digits
     }
 
     /// The name of group `gid` from /etc/group below the root.

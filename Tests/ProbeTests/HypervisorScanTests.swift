@@ -10,7 +10,9 @@ import Testing
 private enum HV {
     /// Leaf 1 with or without the hypervisor bit (ECX[31]).
     static func leaf1(hypervisorBit: Bool) -> CPUIDLeaf {
-        CPUIDLeaf(leaf: 1, eax: 0x0006_06A6, ebx: 0x0020_0800, ecx: 0x7EDA_3203 | (hypervisorBit ? 1 << 31 : 0), edx: 0xBFEB_FBFF)
+        CPUIDLeaf(
+            leaf: 1, eax: 0x0006_06A6, ebx: 0x0020_0800, ecx: 0x7EDA_3203 | (hypervisorBit ? 1 << 31 : 0),
+            edx: 0xBFEB_FBFF)
     }
 
     /// A range head: EAX the max leaf, EBX:ECX:EDX the signature (NUL-padded to 12 bytes).

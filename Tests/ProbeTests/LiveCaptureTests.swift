@@ -75,7 +75,8 @@ struct LiveCaptureFixtureTests {
         #expect(cpuinfo.hasPrefix("processor\t: 0"))
         #expect(!cpuinfo.contains("processor\t: 1"))
         let modules = try #require(snapshot.file("/proc/modules").value)
-        #expect(modules.split(separator: "\n").map { $0.split(separator: " ").first ?? "" } == ["kvm_intel", "kvm", "irqbypass"])
+        let names = modules.split(separator: "\n").map { $0.split(separator: " ").first ?? "" }
+        #expect(names == ["kvm_intel", "kvm", "irqbypass"], "ext4 is left out")
     }
 
     @Test("/dev/kvm and the msr device, absent in the tree, are absent in the snapshot")

@@ -13,7 +13,8 @@ enum SnapshotFileFixture {
 
     /// Names of the fixture snapshots, without ".json".
     static var snapshotNames: [String] {
-        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder.appendingPathComponent("snapshots").path)) ?? []
+        let snapshots = folder.appendingPathComponent("snapshots").path
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: snapshots)) ?? []
         return names.filter { $0.hasSuffix(".json") }.map { String($0.dropLast(5)) }.sorted()
     }
 
@@ -66,7 +67,8 @@ struct SnapshotFileBadInputTests {
     ) throws {
         let error = try #require(error, sourceLocation: sourceLocation)
         #expect(error.kind == kind, sourceLocation: sourceLocation)
-        #expect(error.message.hasPrefix(path + ": "), "the message starts with the file", sourceLocation: sourceLocation)
+        #expect(
+            error.message.hasPrefix(path + ": "), "the message starts with the file", sourceLocation: sourceLocation)
         #expect(!error.message.contains("\n"), "one line: \(error.message)", sourceLocation: sourceLocation)
         #expect(error.description == error.message, sourceLocation: sourceLocation)
         for word in words {
@@ -212,7 +214,9 @@ struct SnapshotFileBadInputTests {
 
 @Suite("SnapshotFile: fixtures load and round-trip")
 struct SnapshotFileRoundTripTests {
-    @Test("every fixture snapshot loads, and encodeJSON then parse gives it back", arguments: SnapshotFileFixture.snapshotNames)
+    @Test(
+        "every fixture snapshot loads, and encodeJSON then parse gives it back",
+        arguments: SnapshotFileFixture.snapshotNames)
     func roundTrip(name: String) throws {
         let snapshot = try SnapshotFile.load(SnapshotFileFixture.snapshotPath(name))
         #expect(snapshot.schema == Snapshot.schemaID)

@@ -117,11 +117,7 @@ struct SystemReaderFileTests {
 
     @Test("a file of exactly `limit` bytes is whole, so it carries no cut marker")
     func limitExactlyFileSize() {
-        // Known bug: readText cannot tell "exactly limit bytes" from "more than limit bytes", since
-        // readBytes stops at the limit; reading limit + 1 bytes would tell them apart.
-        withKnownIssue("readText marks a file of exactly `limit` bytes as cut") {
-            #expect(reader.readText("/proc/sys/kernel/osrelease", limit: 17) == .available("6.8.0-45-generic\n"))
-        }
+        #expect(reader.readText("/proc/sys/kernel/osrelease", limit: 17) == .available("6.8.0-45-generic\n"))
     }
 
     @Test("readBytes(limit:) reads past its 16 KiB chunk and stops at the limit")
@@ -255,14 +251,13 @@ struct SystemReaderDeviceTests {
         try scratch.write("dev/setgid", [], permissions: 0o2755)
         let reader = SystemReader(root: scratch.path)
         #expect(reader.deviceNode("/dev/setgid").value?.mode == "02755")
-        // Known bug: the mode is "0" + the octal digits without padding, so 000 reads "00" and 066 "066".
-        withKnownIssue("deviceNode does not pad the mode to four digits") {
-            #expect(reader.deviceNode("/dev/none").value?.mode == "0000")
-            #expect(reader.deviceNode("/dev/others").value?.mode == "0066")
-        }
+        #expect(reader.deviceNode("/dev/none").value?.mode == "0000")
+        #expect(reader.deviceNode("/dev/others").value?.mode == "0066")
     }
 
-    @Test("a file with mode 000 is permission-denied, with EACCES", .enabled(if: geteuid() != 0, "root bypasses file modes"))
+    @Test(
+        "a file with mode 000 is permission-denied, with EACCES",
+        .enabled(if: geteuid() != 0, "root bypasses file modes"))
     func permissionDenied() throws {
         let scratch = try ScratchFolder()
         defer { scratch.remove() }

@@ -41,7 +41,8 @@ struct TSCFrequencyFinderTests {
 
     @Test("CPUID 0x15 is ignored above the max basic leaf, or without leaf 0")
     func leaf15OutOfRange() {
-        #expect(TSCFrequencyFinder.fromCPUID15(CPUIDTable([TSCTables.leaf0(maxBasic: 0x14), TSCTables.leaf15()])) == nil)
+        #expect(
+            TSCFrequencyFinder.fromCPUID15(CPUIDTable([TSCTables.leaf0(maxBasic: 0x14), TSCTables.leaf15()])) == nil)
         #expect(TSCFrequencyFinder.fromCPUID15(CPUIDTable([TSCTables.leaf15()])) == nil)
         #expect(TSCFrequencyFinder.fromCPUID15(CPUIDTable([TSCTables.leaf0(maxBasic: 0x20)])) == nil)
     }
@@ -57,7 +58,8 @@ struct TSCFrequencyFinderTests {
     @Test("the hypervisor timing leaf 0x40000010 EAX is in kHz")
     func fromHypervisorLeaf() throws {
         let tsc = try #require(
-            TSCFrequencyFinder.fromHypervisorLeaf(CPUIDTable(TSCTables.hypervisor(maxLeaf: 0x4000_0010, kHz: 2_112_000))))
+            TSCFrequencyFinder.fromHypervisorLeaf(
+                CPUIDTable(TSCTables.hypervisor(maxLeaf: 0x4000_0010, kHz: 2_112_000))))
         #expect(tsc.hz == 2_112_000_000)
         #expect(tsc.source == .hypervisorLeaf)
     }
@@ -168,17 +170,14 @@ struct KernelLogTests {
 
     @Test("an empty message is empty, not the record's prefix or its first dictionary line")
     func emptyMessage() {
-        // Known bug: split(separator:) drops empty pieces, so an empty text after ';' falls back to the whole
-        // record, and an empty first line falls through to the " SUBSYSTEM=…" continuation line.
-        withKnownIssue("KernelLog.message(of:) splits with omittingEmptySubsequences: true") {
-            #expect(KernelLog.message(of: "6,4,5,-;\n SUBSYSTEM=kvm\n") == "")
-            #expect(KernelLog.message(of: "6,4,5,-;") == "")
-        }
+        #expect(KernelLog.message(of: "6,4,5,-;\n SUBSYSTEM=kvm\n") == "")
+        #expect(KernelLog.message(of: "6,4,5,-;") == "")
     }
 
     @Test("read() on the fixture's one-record kmsg keeps the kvm line")
     func readFixture() {
-        #expect(KernelLog(reader: SysrootFixture.reader).read() == .available(["kvm: nested virtualization is enabled"]))
+        #expect(
+            KernelLog(reader: SysrootFixture.reader).read() == .available(["kvm: nested virtualization is enabled"]))
     }
 
     @Test("read() drops a record no keyword matches")

@@ -161,6 +161,7 @@ _Static_assert(offsetof(struct kvm_run, exit_reason) == 8, "struct kvm_run heade
 static const size_t CKVM_CPUID2_ENTRIES_OFFSET = offsetof(struct kvm_cpuid2, entries);
 static const size_t CKVM_MSRS_ENTRIES_OFFSET = offsetof(struct kvm_msrs, entries);
 static const size_t CKVM_MSR_LIST_INDICES_OFFSET = offsetof(struct kvm_msr_list, indices);
+static const size_t CKVM_SIGNAL_MASK_SIGSET_OFFSET = offsetof(struct kvm_signal_mask, sigset);
 
 /// Sets kvm_run.immediate_exit atomically. A watchdog thread writes it while the vCPU thread may be reading
 /// it (and KVM reads it on entry to KVM_RUN); Swift has no atomic view of one byte inside a C struct.
