@@ -14,6 +14,7 @@ let package = Package(
         .executable(name: "nestprobe", targets: ["nestprobe"]),
         .library(name: "Probe", targets: ["Probe"]),
         .library(name: "KVM", targets: ["KVM"]),
+        .library(name: "Bench", targets: ["Bench"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
@@ -30,15 +31,20 @@ let package = Package(
         ),
         .target(name: "KVM", dependencies: ["CKVM"], swiftSettings: strict),
         .target(name: "Probe", dependencies: ["KVM", "CKVM", "CLibCPUID"], swiftSettings: strict),
+        // The tiny guests' machine code (.S), exposed as byte ranges.
+        .target(name: "CGuest"),
+        .target(name: "Bench", dependencies: ["KVM", "CKVM", "CGuest", "Probe"], swiftSettings: strict),
         .executableTarget(
             name: "nestprobe",
             dependencies: [
                 "Probe",
+                "Bench",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
         ),
         .testTarget(name: "KVMTests", dependencies: ["KVM", "CKVM"], swiftSettings: strict),
+        .testTarget(name: "BenchTests", dependencies: ["Bench", "KVM", "Probe"], swiftSettings: strict),
         .testTarget(
             name: "ProbeTests",
             dependencies: ["Probe", "KVM"],

@@ -1,0 +1,1 @@
+// Intentionally empty: SwiftPM needs a C source; the payloads live in the .S files.
