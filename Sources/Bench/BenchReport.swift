@@ -1,0 +1,133 @@
+// BenchReport: the versioned JSON report of `nestprobe bench` (Reports/schema/bench-v1.schema.json):
+// the context a reader needs to trust the numbers, the host level's own exits, and per case the kept
+// samples, their statistics in cycles and nanoseconds, what the exits went to and who answered.
+
+import Probe
+
+/// The report of one `nestprobe bench` run.
+public struct BenchReport: Codable, Sendable {
+    public static let schemaID = "nestprobe.bench"
+    public static let currentVersion = 1
+
+    public var schema: String
+    public var version: Int
+    public var tool: ToolInfo
+    /// ISO 8601, UTC.
+    public var createdAt: String
+    public var context: BenchContext
+    /// This level's own exits, timed in this process (cpuid: one exit to the level below at L≥1).
+    public var hostLevel: [HostLevelCase]
+    /// Per guest mode and privilege: the cost of one empty loop iteration and what it says.
+    public var guestExecution: [GuestExecution]
+    public var cases: [CaseReport]
+    /// The rows a person reads: case, this level, guest level, multiplier, what it exits to.
+    public var table: [TableRow]
+    /// Wall time of the whole run, seconds.
+    public var wallSeconds: Double
+}
+
+/// Where the report was made.
+public struct BenchContext: Codable, Sendable {
+    public var kernelRelease: String?
+    public var cpu: String
+    /// kvm_intel, kvm_amd, kvm_pvm, or nil.
+    public var kvmModule: String?
+    /// The vendor module's parameters, name=value.
+    public var kvmParameters: [String: String]
+    /// The probe's level estimate for this machine.
+    public var level: String
+    public var levelConfidence: Double
+    public var levelLowerBound: String
+    /// The hypervisor this level runs on, as CPUID names it.
+    public var hypervisor: String?
+    /// The guests' level: this level + 1.
+    public var guestLevel: String
+    /// TSC frequency of this process and its source.
+    public var tsc: TSCFrequency
+    /// The guests' TSC frequency (KVM_GET_TSC_KHZ), kHz.
+    public var guestTSCkHz: UInt32?
+    /// The CPU the vCPU threads were pinned to, if pinning worked.
+    public var pinnedCPU: Int?
+    /// Whether the numbers come from an emulated host (QEMU TCG below): then they say nothing about hardware.
+    public var emulatedHost: Bool
+    /// Budget asked for, seconds.
+    public var budgetSeconds: Double
+    public var notes: [String]
+}
+
+/// Statistics in both units.
+public struct DualStatistics: Codable, Sendable, Equatable {
+    public var cycles: SampleStatistics
+    public var nanoseconds: SampleStatistics
+}
+
+/// One of this level's own measurements.
+public struct HostLevelCase: Codable, Sendable {
+    public var id: String
+    public var mechanism: String
+    public var samplesCycles: [UInt64]
+    public var warmupDiscarded: Int
+    public var statistics: DualStatistics
+    /// Median minus the median of the timing overhead.
+    public var netMedianCycles: Double
+    public var netMedianNanoseconds: Double
+}
+
+/// The cost of one loop iteration with an empty body, per guest mode and CPL.
+public struct GuestExecution: Codable, Sendable {
+    public var mode: String
+    public var cpl: Int
+    public var nullIterationCycles: Double
+    /// True when the loop costs far more than native execution (> 400 cycles for a handful of
+    /// instructions): the guest is being emulated instruction by instruction.
+    public var emulated: Bool
+    public var note: String
+}
+
+/// One case's result.
+public struct CaseReport: Codable, Sendable {
+    public enum Status: String, Codable, Sendable { case ok, skipped, failed }
+
+    public var id: String
+    public var mode: String
+    public var cpl: Int
+    public var mechanism: String
+    public var exitsTo: String
+    public var attribution: String
+    public var timedIn: String
+    public var status: Status
+    /// Why it was skipped or failed.
+    public var reason: String?
+    public var failure: CaseFailure?
+    /// Samples kept (all of them up to the cap, else an even thinning in time order).
+    public var samplesCycles: [UInt64]
+    /// How many samples were taken in all.
+    public var sampleCount: Int
+    public var exitsPerSample: Int
+    public var warmupDiscarded: Int
+    /// Guest runs merged into this result (adaptive iteration).
+    public var runs: Int
+    public var statistics: DualStatistics?
+    /// The baseline subtracted, its id and median.
+    public var baselineID: String?
+    public var baselineMedianCycles: Double?
+    /// Per exit: (median − baseline median) / exitsPerSample.
+    public var netMedianCycles: Double?
+    public var netMedianNanoseconds: Double?
+    /// Relative half-width of the median's 95 % interval.
+    public var medianCIRelative: Double?
+}
+
+/// One row of the summary table.
+public struct TableRow: Codable, Sendable {
+    public var caseID: String
+    /// This level's own figure for the same instruction, net cycles (cpuid only).
+    public var thisLevelCycles: Double?
+    /// The guest level's net cycles per exit.
+    public var guestLevelCycles: Double?
+    public var guestLevelNanoseconds: Double?
+    /// guest / this level, where both exist.
+    public var multiplier: Double?
+    public var exitsTo: String
+    public var note: String
+}
