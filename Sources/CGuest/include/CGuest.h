@@ -1,5 +1,139 @@
-// CGuest: the tiny guests' machine code, assembled from the .S files beside this header, exposed to
-// Swift as byte ranges. No logic.
+// CGuest: the tiny guests' machine code, assembled from the .S files beside this target's sources, exposed to
+// Swift as byte ranges, and the guest-physical layout the payloads and the Swift side (GuestLayout) share.
+// No logic: constants, the payload symbols, and one accessor per payload.
+//
+// This header is included by the .S files too (__ASSEMBLER__ defined), so everything outside the C-only
+// block is a plain integer #define that both the assembler and Swift read.
 #ifndef CGUEST_H
 #define CGUEST_H
+
+// MARK: guest-physical layout (both modes)
+
+/// Where the payload is loaded and where execution starts: CS:IP 0000:1000 in real mode, RIP in long mode.
+#define CGUEST_CODE_ADDRESS 0x1000
+/// The most bytes a payload may take (it must end below the mailbox).
+#define CGUEST_CODE_LIMIT 0x2000
+/// Offset, from the payload's start, of the first exception stub (the payload starts with a jump over them).
+#define CGUEST_STUBS_OFFSET 0x10
+/// Bytes between two real-mode exception stubs (the IVT points at stub min(vector, 32)).
+#define CGUEST_REAL16_STUB_STRIDE 8
+/// Bytes between two long-mode exception stubs (the IDT points at stub vector, 0–31).
+#define CGUEST_LONG64_STUB_STRIDE 16
+/// Real-mode stubs: one per exception vector 0–31, and stub 32 for every other vector.
+#define CGUEST_REAL16_STUB_COUNT 33
+/// Long-mode stubs: one per exception vector 0–31 (the IDT has 32 gates).
+#define CGUEST_LONG64_STUB_COUNT 32
+/// The shared page: parameters in, status and the canary CPUID result out.
+#define CGUEST_MAILBOX_ADDRESS 0x3000
+/// Where the guest stores its samples, one 32-bit TSC delta each.
+#define CGUEST_SAMPLES_ADDRESS 0x10000
+/// The real-mode segment (ES) whose base is CGUEST_SAMPLES_ADDRESS: real mode holds 64 KiB of samples.
+#define CGUEST_REAL16_SAMPLES_SEGMENT 0x1000
+/// The real-mode stack top (SS = 0).
+#define CGUEST_REAL16_STACK_TOP 0xF000
+
+// MARK: mailbox offsets (from CGUEST_MAILBOX_ADDRESS)
+
+/// u32, in: which timed loop to run (CGUEST_LOOP_*).
+#define CGUEST_MB_LOOP 0x00
+/// u32, in: CGUEST_FLAG_*.
+#define CGUEST_MB_FLAGS 0x04
+/// u32, in: samples to store after the warm-up.
+#define CGUEST_MB_ITERATIONS 0x08
+/// u32, in: iterations to run first and not store; the guest counts it down.
+#define CGUEST_MB_WARMUP 0x0C
+/// u32, in: the loop's first operand (CPUID leaf, MSR index, hypercall number, null-loop batch).
+#define CGUEST_MB_OPERAND_A 0x10
+/// u32, in: the loop's second operand (CPUID subleaf).
+#define CGUEST_MB_OPERAND_B 0x14
+/// u64, in: long mode's MMIO or first-touch address.
+#define CGUEST_MB_ADDRESS 0x18
+/// u16, in: real mode's MMIO or first-touch segment (the access is at offset 0 of it).
+#define CGUEST_MB_SEGMENT 0x20
+/// u32, out: how far the guest got (CGUEST_STAGE_*).
+#define CGUEST_MB_STAGE 0x24
+/// u32, out: 1 once the loop finished; a CPL3 guest sets it before trapping to its CPL0 handler.
+#define CGUEST_MB_DONE 0x28
+/// u32, out: samples stored.
+#define CGUEST_MB_STORED 0x2C
+/// u32, out: the vector of the exception the guest took.
+#define CGUEST_MB_FAULT_VECTOR 0x30
+/// u64, out: its error code (0 for vectors without one).
+#define CGUEST_MB_FAULT_ERROR 0x38
+/// u64, out: the RIP (real mode: IP) it was raised at.
+#define CGUEST_MB_FAULT_RIP 0x40
+/// u64, out: CR2 when it was raised (long mode).
+#define CGUEST_MB_FAULT_CR2 0x48
+/// 4 × u32, out: EAX, EBX, ECX, EDX of CPUID 0x4000_0000, run once before the loop at the loop's CPL.
+#define CGUEST_MB_CANARY 0x50
+/// Bytes of the mailbox the payloads use.
+#define CGUEST_MB_SIZE 0x60
+
+// MARK: stages, flags, loops, ports
+
+#define CGUEST_STAGE_ENTERED 1
+#define CGUEST_STAGE_CANARY_READ 2
+#define CGUEST_STAGE_LOOPING 3
+
+/// End each timed region with `rdtscp; lfence` instead of `lfence; rdtsc`.
+#define CGUEST_FLAG_RDTSCP 1
+
+/// The timed loops. Each has an untimed preparation, a timed body, and an untimed step after it.
+#define CGUEST_LOOP_NULL 0        // body: `dec ecx; jnz` OPERAND_A times (the empty loop, batched)
+#define CGUEST_LOOP_RDTSC 1       // body: nothing (the timing pair alone)
+#define CGUEST_LOOP_CPUID 2       // body: `mov eax, OPERAND_A; cpuid` (ECX = OPERAND_B, untimed)
+#define CGUEST_LOOP_VMCALL 3      // body: `mov eax, OPERAND_A; vmcall`
+#define CGUEST_LOOP_VMMCALL 4     // body: `mov eax, OPERAND_A; vmmcall`
+#define CGUEST_LOOP_OUT_USER 5    // body: `out CGUEST_PORT_USER, al`
+#define CGUEST_LOOP_IN_USER 6     // body: `in al, CGUEST_PORT_USER`
+#define CGUEST_LOOP_IN_KERNEL 7   // body: `in al, CGUEST_PORT_KERNEL`
+#define CGUEST_LOOP_MMIO_WRITE 8  // body: a 32-bit store to the MMIO address
+#define CGUEST_LOOP_MMIO_READ 9   // body: a 32-bit load from the MMIO address
+#define CGUEST_LOOP_RDMSR 10      // body: `rdmsr` (ECX = OPERAND_A, untimed)
+#define CGUEST_LOOP_WRMSR 11      // body: `xor edx, edx; wrmsr` (ECX = OPERAND_A, untimed; EAX = TSC bits)
+#define CGUEST_LOOP_HLT 12        // body: `hlt`
+#define CGUEST_LOOP_CR0_WRITE 13  // body: `mov cr0, ebx/rbx` with the value CR0 already has
+#define CGUEST_LOOP_CR4_WRITE 14  // body: `mov cr4, ebx/rbx` with the value CR4 already has
+#define CGUEST_LOOP_TOUCH 15      // body: a byte store to a fresh 4 KiB page; the next page after it
+#define CGUEST_LOOP_UD2 16        // body: `ud2` (tests: an exception)
+#define CGUEST_LOOP_SPIN 17       // body: `jmp .` (tests: a guest that never finishes)
+#define CGUEST_LOOP_INT3 18       // body: `int3` (tests: with no usable IDT, a triple fault)
+#define CGUEST_LOOP_COUNT 19
+
+/// `out dx, al` here ends the run: the loop finished and the samples are in place.
+#define CGUEST_PORT_DONE 0x0510
+/// `out dx, al` here reports an exception: vector, error code, RIP and CR2 are in the mailbox.
+#define CGUEST_PORT_FAULT 0x0511
+/// The user-space port of the port I/O loops (an 8-bit immediate: no setup instruction in the timed
+/// region). No KVM in-kernel device claims it.
+#define CGUEST_PORT_USER 0xE8
+/// The in-kernel port: channel 0 of the i8254 that KVM_CREATE_PIT2 puts at 0x40–0x43.
+#define CGUEST_PORT_KERNEL 0x40
+/// The vector a real-mode guest reports for an interrupt outside 0–31 (stub 32).
+#define CGUEST_VECTOR_OTHER 0x100
+
+#ifndef __ASSEMBLER__
+#include <stddef.h>
+
+/// One payload: its first byte and its length.
+typedef struct {
+    const unsigned char *bytes;
+    size_t length;
+} cguest_payload;
+
+// Defined in real16.S and long64.S.
+extern const unsigned char cguest_real16_start[], cguest_real16_end[];
+extern const unsigned char cguest_long64_start[], cguest_long64_end[];
+
+/// The 16-bit real-mode payload (real16.S), to be loaded at CGUEST_CODE_ADDRESS.
+static inline cguest_payload cguest_real16(void) {
+    return (cguest_payload){cguest_real16_start, (size_t)(cguest_real16_end - cguest_real16_start)};
+}
+
+/// The 64-bit long-mode payload (long64.S), to be loaded at CGUEST_CODE_ADDRESS; it runs at CPL0 or CPL3.
+static inline cguest_payload cguest_long64(void) {
+    return (cguest_payload){cguest_long64_start, (size_t)(cguest_long64_end - cguest_long64_start)};
+}
+#endif
+
 #endif
