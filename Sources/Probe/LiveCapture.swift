@@ -65,10 +65,19 @@ public struct LiveCapture: Sendable {
         let vendor = CPUVendor(CPUIDTable(leaves))
         snapshot.msrs = MSRReader(reader: reader).readCatalogue(
             vendor: vendor == .intel ? .intel : (vendor == .amd || vendor == .hygon) ? .amd : .any)
-        if askKVM, let node = snapshot.devices["/dev/kvm"]?.value, node.openError == nil {
-            snapshot.kvm = KVMCapture.capture(path: reader.root + "/dev/kvm")
-        } else if askKVM {
-            snapshot.kvm = .unavailable(.absent, "/dev/kvm cannot be opened (see devices)")
+        switch snapshot.devices["/dev/kvm"] {
+        case _ where !askKVM:
+            snapshot.kvm = .unavailable(.notCaptured, "not asked (--no-kvm)")
+        case .available(let node)?:
+            if let reason = node.openError {
+                snapshot.kvm = .unavailable(reason, "/dev/kvm cannot be opened: \(node.openErrorDetail ?? reason.rawValue)")
+            } else {
+                snapshot.kvm = KVMCapture.capture(path: reader.root + "/dev/kvm")
+            }
+        case .unavailable(let reason, let detail)?:
+            snapshot.kvm = .unavailable(reason, detail)
+        case nil:
+            snapshot.kvm = .unavailable(.absent, "/dev/kvm was not examined")
         }
         if timeCPUID {
             let tsc = TSCFrequencyFinder.find(cpuid: CPUIDTable(leaves), kernelLog: log.value)
