@@ -90,12 +90,18 @@ final class SwiftKVMHost {
 }
 
 /// The guest on the C reference VMM.
+@safe
 final class CReferenceHost {
+    // @safe: the handle is made in init, closed in deinit, and never leaves this class.
+
     /// The C handle; closed in deinit.
     private let handle: OpaquePointer
 
-    init() throws {
-        var failure = ref_vmm_failure()
+    /// Makes the VM; with `signalMask`, the vCPU also gets the KVM signal mask nestprobe's KVM module gives
+    /// every vCPU (see `ref_vmm_set_signal_mask`).
+    init(signalMask: Bool = false) throws {
+        // SAFETY: a zeroed C struct of a pointer and an int.
+        var failure = unsafe ref_vmm_failure()
         // SAFETY: the path and code pointers are valid for the call (Swift passes a temporary C string and
         // the array's storage); ref_vmm_open copies the code into guest memory and keeps neither pointer.
         // `failure` is a local it writes only on failure.
@@ -105,10 +111,18 @@ final class CReferenceHost {
                 UInt64(PIOGuest.codeAddress), &failure)
         }
         guard let handle = unsafe handle else {
+            // SAFETY: ref_vmm_open points `step` at a string literal.
             let step = unsafe failure.step.map { unsafe String(cString: $0) } ?? "?"
-            throw PIOGuestError(description: "C reference VMM: \(step) failed: \(String(cString: strerror(failure.error)))")
+            throw PIOGuestError(description: "C reference VMM: \(step) failed: \(errnoText(unsafe failure.error))")
         }
         unsafe self.handle = handle
+        if signalMask {
+            // SAFETY: the handle was just opened.
+            let result = unsafe ref_vmm_set_signal_mask(handle, VCPUStopHandle.kickSignal)
+            guard result == 0 else {
+                throw PIOGuestError(description: "C reference VMM: KVM_SET_SIGNAL_MASK failed: \(errnoText(-result))")
+            }
+        }
     }
 
     deinit {
@@ -124,9 +138,16 @@ final class CReferenceHost {
         guard result == 0 else {
             let what =
                 result < 0
-                ? "KVM_RUN failed: \(String(cString: strerror(-result)))"
+                ? "KVM_RUN failed: \(errnoText(-result))"
                 : "exit \(VCPUExit.name(ofReason: UInt32(result - REF_VMM_UNEXPECTED_EXIT)))"
             throw PIOGuestError(description: "C reference VMM: expected an out to port 0x510, got \(what)")
         }
     }
+}
+
+/// strerror's text for an errno value.
+func errnoText(_ code: Int32) -> String {
+    // SAFETY: strerror returns a NUL-terminated string that stays valid until the next strerror call on this
+    // thread; it is copied at once.
+    unsafe String(cString: strerror(code))
 }

@@ -6,7 +6,7 @@ import Foundation
 import Probe
 
 let benchmarks: @Sendable () -> Void = {
-    Benchmark.defaultConfiguration = .init(
+    let configuration = Benchmark.Configuration(
         metrics: [.wallClock, .throughput, .mallocCountTotal],
         timeUnits: .microseconds,
         warmupIterations: 10,
@@ -15,31 +15,31 @@ let benchmarks: @Sendable () -> Void = {
         thresholds: [.wallClock: BenchmarkThresholds(relative: [.p50: 10, .p90: 20])]
     )
 
-    Benchmark("statistics/sample-statistics-10k") { benchmark, samples in
+    Benchmark("statistics/sample-statistics-10k", configuration: configuration) { _, samples in
         blackHole(SampleStatistics(samples))
     } setup: {
         Fixture.latencySamples(count: 10_000)
     }
 
-    Benchmark("codec/snapshot-decode") { benchmark, bytes in
+    Benchmark("codec/snapshot-decode", configuration: configuration) { _, bytes in
         blackHole(try SnapshotFile.parse(bytes, name: Fixture.snapshotName))
     } setup: {
         try Fixture.snapshotBytes()
     }
 
-    Benchmark("codec/snapshot-encode") { benchmark, snapshot in
+    Benchmark("codec/snapshot-encode", configuration: configuration) { _, snapshot in
         blackHole(try SnapshotFile.encodeJSON(snapshot))
     } setup: {
         try Fixture.snapshot()
     }
 
-    Benchmark("analysis/diagnose") { benchmark, snapshot in
+    Benchmark("analysis/diagnose", configuration: configuration) { _, snapshot in
         blackHole(Analyzer.diagnose(snapshot))
     } setup: {
         try Fixture.snapshot()
     }
 
-    Benchmark("codec/diagnosis-encode") { benchmark, diagnosis in
+    Benchmark("codec/diagnosis-encode", configuration: configuration) { _, diagnosis in
         blackHole(try SnapshotFile.encodeJSON(diagnosis))
     } setup: {
         Analyzer.diagnose(try Fixture.snapshot())

@@ -6,6 +6,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/kvm.h>
+#include <signal.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -83,6 +84,18 @@ ref_vmm *ref_vmm_open(const char *device_path, size_t memory_size, const uint8_t
     struct kvm_regs regs = {.rip = code_address, .rsp = 0x8000, .rflags = 0x2};
     if (ioctl(vmm->vcpu_fd, KVM_SET_REGS, &regs) < 0) return fail(vmm, failure, "KVM_SET_REGS", errno);
     return vmm;
+}
+
+int ref_vmm_set_signal_mask(ref_vmm *vmm, int unblocked_signal) {
+    sigset_t blocked;
+    if (pthread_sigmask(SIG_BLOCK, NULL, &blocked) != 0) return -EINVAL;
+    sigdelset(&blocked, unblocked_signal);
+    // The kernel's sigset on x86-64 is 8 bytes, the first word of glibc's sigset_t.
+    _Alignas(struct kvm_signal_mask) uint8_t buffer[sizeof(struct kvm_signal_mask) + 8];
+    struct kvm_signal_mask *mask = (struct kvm_signal_mask *)buffer;
+    mask->len = 8;
+    memcpy(mask->sigset, &blocked, 8);
+    return ioctl(vmm->vcpu_fd, KVM_SET_SIGNAL_MASK, mask) < 0 ? -errno : 0;
 }
 
 int ref_vmm_run_once(ref_vmm *vmm) {

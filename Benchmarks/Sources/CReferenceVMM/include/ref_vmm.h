@@ -23,6 +23,12 @@ typedef struct {
 ref_vmm *ref_vmm_open(const char *device_path, size_t memory_size, const uint8_t *code, size_t code_size,
                       uint64_t code_address, ref_vmm_failure *failure);
 
+/// KVM_SET_SIGNAL_MASK as nestprobe's KVM module sets it on every vCPU: while in KVM_RUN, block what the
+/// calling thread blocks now, except `unblocked_signal` (its stop signal, SIGRTMIN). Not part of the minimal
+/// loop: a variant of it, to tell the kernel's cost of a signal mask (swapped on each KVM_RUN entry and exit)
+/// apart from the Swift layer's own. Returns 0, or -errno.
+int ref_vmm_set_signal_mask(ref_vmm *vmm, int unblocked_signal);
+
 /// One KVM_RUN. Returns the exit reason (KVM_EXIT_*), or -errno when KVM_RUN fails.
 int ref_vmm_run_once(ref_vmm *vmm);
 
