@@ -78,12 +78,21 @@ public struct CaseSamples: Sendable, Equatable {
     public var warmup: Int
     /// Whether the guest took them (true) or the host around KVM_RUN (false).
     public var timedInGuest: Bool
+    /// The host CPU the vCPU thread was pinned to while they were taken; nil when pinning was refused.
+    public var pinnedCPU: Int?
+    /// Whether each timed region ended with `rdtscp; lfence` (true) or `lfence; rdtsc` (false).
+    public var endedWithRDTSCP: Bool
 
-    public init(cycles: [UInt64], exitsPerSample: Int, warmup: Int, timedInGuest: Bool) {
+    public init(
+        cycles: [UInt64], exitsPerSample: Int, warmup: Int, timedInGuest: Bool, pinnedCPU: Int? = nil,
+        endedWithRDTSCP: Bool = false
+    ) {
         self.cycles = cycles
         self.exitsPerSample = exitsPerSample
         self.warmup = warmup
         self.timedInGuest = timedInGuest
+        self.pinnedCPU = pinnedCPU
+        self.endedWithRDTSCP = endedWithRDTSCP
     }
 }
 
@@ -101,10 +110,14 @@ public struct CaseOutcome: Sendable {
     public var result: Result<CaseSamples, CaseFailure>
     /// Guest run wall time, nanoseconds, for progress and budget.
     public var wallNanoseconds: UInt64
+    /// What CPUID 0x4000_0000 returned in the guest (EBX, ECX, EDX as text), run once before the loop at the
+    /// loop's CPL: the canary when this level's KVM answered, the level below's signature otherwise. Nil
+    /// when the guest did not get that far, or did not run (skipped, host-timed).
+    public var guestSignature: String?
 
     public init(
         caseID: String, mode: GuestMode, cpl: Int, exitsTo: ExitTarget, attribution: Attribution, mechanism: String,
-        result: Result<CaseSamples, CaseFailure>, wallNanoseconds: UInt64
+        result: Result<CaseSamples, CaseFailure>, wallNanoseconds: UInt64, guestSignature: String? = nil
     ) {
         self.caseID = caseID
         self.mode = mode
@@ -114,5 +127,6 @@ public struct CaseOutcome: Sendable {
         self.mechanism = mechanism
         self.result = result
         self.wallNanoseconds = wallNanoseconds
+        self.guestSignature = guestSignature
     }
 }

@@ -49,15 +49,11 @@ enum KVMAvailability {
     static var reason: Comment { Comment(rawValue: status.reason) }
 }
 
-/// One guest that spins forever at a time, across all suites: on kvm_pvm a spinning guest keeps its CPU
-/// inside KVM_RUN, and two of them on a 2-CPU machine can starve the thread that is meant to stop them.
-let spinningGuestSlot = NSLock()
-
-/// Runs `body` while holding the one spinning-guest slot.
+/// One guest that spins forever at a time in the whole test process (the Bench runner and its tests take the
+/// same slot): on kvm_pvm a spinning guest keeps its CPU inside KVM_RUN, and two of them on a 2-CPU machine
+/// can starve the thread that is meant to stop them.
 func withSpinningGuestSlot<R>(_ body: () throws -> R) rethrows -> R {
-    spinningGuestSlot.lock()
-    defer { spinningGuestSlot.unlock() }
-    return try body()
+    try GuestExclusivity.withSlot(body)
 }
 
 extension Trait where Self == ConditionTrait {

@@ -1,0 +1,122 @@
+// Running a guest-timed case: the plan (loop, operands, what the VM needs), building the machine, the
+// KVM_RUN loop, and reading the samples and the canary back out of the mailbox.
+
+import KVM
+
+extension CaseRunner {
+    /// The guest for `exitCase` with `counts` iterations and warm-up on this host.
+    func plan(for exitCase: ExitCase, counts: (iterations: Int, warmup: Int), cpuid: [KVMCPUIDEntry]) -> GuestPlan {
+        var parameters = MailboxParameters(
+            loop: exitCase.body.loop(vendor: environment.vendor), useRDTSCP: environment.guestHasRDTSCP,
+            iterations: counts.iterations, warmup: counts.warmup)
+        var plan = GuestPlan(mode: exitCase.mode, cpl: exitCase.cpl, parameters: parameters, cpuid: cpuid)
+        switch exitCase.body {
+        case .null(let batch):
+            parameters.operandA = UInt32(batch)
+        case .cpuid(let leaf, let subleaf):
+            (parameters.operandA, parameters.operandB) = (leaf, subleaf)
+        case .hypercall:
+            parameters.operandA = ExitCase.unknownHypercall
+        case .rdmsr(let index):
+            parameters.operandA = index
+            plan.userSpaceMSR = exitCase.exitsTo == .userSpace
+        case .wrmsr(let index):
+            parameters.operandA = index
+        case .mmioWrite, .mmioRead:
+            parameters.address = GuestLayout.mmioAddress
+            parameters.segment = UInt16(GuestLayout.mmioAddress >> 4)
+        case .firstTouch:
+            let region = GuestLayout.touchRegion(exitCase.mode).address
+            parameters.address = region
+            parameters.segment = UInt16(truncatingIfNeeded: region >> 4)
+            plan.touchPages = counts.iterations + counts.warmup
+        case .portInKernel:
+            plan.inKernelPIT = true
+        case .breakpointWithEmptyIDT:
+            plan.emptyIDT = true
+        case .rdtsc, .portOutUser, .portInUser, .hlt, .cr0Write, .cr4Write, .kvmRunFixed, .undefinedOpcode, .spin:
+            break
+        }
+        plan.parameters = parameters
+        return plan
+    }
+
+    /// Builds the guest, runs it to the end and reads its samples.
+    func runInGuest(
+        _ exitCase: ExitCase, counts: (iterations: Int, warmup: Int), timeout: Duration, pinnedCPU: Int?
+    ) throws(KVMError) -> GuestRun {
+        let device = try KVMDevice(path: devicePath)
+        let cpuid = CPUIDCanary.guestTable(from: try device.supportedCPUID(), rdtscp: environment.guestHasRDTSCP)
+        let plan = plan(for: exitCase, counts: counts, cpuid: cpuid)
+        let machine = try GuestSetup.build(plan, device: device)
+        let watchdog = VCPUWatchdog(stopping: machine.cpu.stopHandle, after: timeout)
+        let ending = try drive(machine.cpu, exitCase: exitCase, plan: plan, watchdog: watchdog)
+        watchdog.disarm()
+        let report = try MailboxReport.read(from: machine.memory)
+        let result: Result<CaseSamples, CaseFailure>
+        switch ending.end {
+        case .failed(var failure):
+            let rip = try? machine.cpu.registers().rip
+            if failure.guestRIP == nil { failure.guestRIP = rip }
+            if failure.kind == .timedOut { failure.reason += " (the guest was \(report.stageDescription))" }
+            if failure.kind == .unexpected, let rip { failure.reason += " (RIP \(Self.hex(rip)))" }
+            result = .failure(failure)
+        case .faulted:
+            result = .failure(Self.exceptionFailure(report))
+        case .done:
+            result = try samples(
+                exitCase, report: report, memory: machine.memory, counts: counts, userExits: ending.userExits,
+                pinnedCPU: pinnedCPU)
+        }
+        return GuestRun(result: result, signatureRegisters: report.canarySignatureRegisters)
+    }
+
+    /// The samples of a guest that said done, checked against what was asked and what exited.
+    func samples(
+        _ exitCase: ExitCase, report: MailboxReport, memory: borrowing GuestMemory,
+        counts: (iterations: Int, warmup: Int), userExits: Int, pinnedCPU: Int?
+    ) throws(KVMError) -> Result<CaseSamples, CaseFailure> {
+        guard report.stored == counts.iterations else {
+            return .failure(
+                CaseFailure(
+                    kind: .unexpected, reason: "the guest stored \(report.stored) samples, not \(counts.iterations)"))
+        }
+        let expectedExits = counts.iterations + counts.warmup
+        if exitCase.exitsTo == .userSpace && userExits != expectedExits {
+            return .failure(
+                CaseFailure(
+                    kind: .unexpected,
+                    reason: "expected \(expectedExits) exits to user space, saw \(userExits): "
+                        + "this host handles \(exitCase.name) elsewhere"))
+        }
+        let deltas = try memory.load(UInt32.self, at: Int(GuestLayout.samplesAddress), count: counts.iterations)
+        return .success(
+            CaseSamples(
+                cycles: deltas.map(UInt64.init), exitsPerSample: exitCase.body.iterationsPerSample,
+                warmup: counts.warmup, timedInGuest: true, pinnedCPU: pinnedCPU,
+                endedWithRDTSCP: environment.guestHasRDTSCP))
+    }
+
+    /// The failure for an exception the guest reported through the fault port.
+    static func exceptionFailure(_ report: MailboxReport) -> CaseFailure {
+        let vector = report.faultVector
+        let name = vector < exceptionNames.count ? exceptionNames[Int(vector)] : "an interrupt"
+        var reason =
+            "the guest took \(name) (vector \(vector)), error code \(hex(report.faultErrorCode)), "
+            + "at RIP \(hex(report.faultRIP))"
+        if vector == 14 { reason += ", CR2 \(hex(report.faultCR2))" }
+        return CaseFailure(
+            kind: .guestException, reason: reason, exitReason: VCPUExit.name(ofReason: 2), guestRIP: report.faultRIP)
+    }
+
+    /// The exception mnemonics for vectors 0–31 (SDM vol. 3A §7.15, APM vol. 2 §8.2).
+    static let exceptionNames = [
+        "#DE", "#DB", "NMI", "#BP", "#OF", "#BR", "#UD", "#NM", "#DF", "coprocessor segment overrun", "#TS",
+        "#NP", "#SS", "#GP", "#PF", "reserved vector 15", "#MF", "#AC", "#MC", "#XM", "#VE", "#CP",
+        "reserved vector 22", "reserved vector 23", "reserved vector 24", "reserved vector 25",
+        "reserved vector 26", "reserved vector 27", "#HV", "#VC", "#SX", "reserved vector 31",
+    ]
+
+    /// `value` as 0x-prefixed hexadecimal.
+    static func hex(_ value: some BinaryInteger) -> String { "0x" + String(value, radix: 16) }
+}

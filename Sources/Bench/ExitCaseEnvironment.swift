@@ -1,0 +1,140 @@
+// ExitCaseEnvironment: the facts about the host that decide which exit cases can run and how — the CPU
+// vendor (vmcall or vmmcall), the KVM vendor module (kvm_pvm cannot run every case), KVM's capabilities,
+// whether guests get RDTSCP, and the hypervisor signature this process itself reads (to tell a guest
+// CPUID answered by the level below). ExitCase.Requirement turns them into skip reasons.
+
+import Foundation
+import KVM
+import Probe
+
+/// What the exit cases' gates and the runner need to know about the host.
+public struct ExitCaseEnvironment: Sendable, Equatable {
+    /// The CPU vendor, as far as the hypercall instruction goes.
+    public enum Vendor: String, Sendable, Equatable {
+        /// GenuineIntel: `vmcall`.
+        case intel
+        /// AuthenticAMD or HygonGenuine: `vmmcall`.
+        case amd
+        /// Anything else: no hypercall case.
+        case other
+    }
+
+    /// The KVM vendor module behind /dev/kvm.
+    public enum Module: String, Sendable, Equatable {
+        /// VMX: every mode runs natively at any CPL; exits go to this level's KVM.
+        case kvmIntel = "kvm_intel"
+        /// SVM: as kvm_intel.
+        case kvmAMD = "kvm_amd"
+        /// PVM: software virtualization; a long-mode guest at CPL0 (and real mode) is emulated instruction by
+        /// instruction, CPL3 runs natively but its CPUID is answered by the hypervisor below.
+        case kvmPVM = "kvm_pvm"
+        /// None of the three found under /sys/module.
+        case unknown
+    }
+
+    /// The CPU vendor (CPUID leaf 0).
+    public var vendor: Vendor
+    /// The KVM vendor module.
+    public var module: Module
+    /// The capabilities KVM_CHECK_EXTENSION reported as nonzero.
+    public var capabilities: Set<KVMCapability>
+    /// Whether KVM_GET_SUPPORTED_CPUID offers RDTSCP (CPUID 0x8000_0001 EDX[27]): then the guests get it in
+    /// their CPUID and end each timed region with `rdtscp; lfence`.
+    public var guestHasRDTSCP: Bool
+    /// EBX, ECX, EDX of CPUID 0x4000_0000 executed by this process (the level below's signature).
+    public var hostHypervisorRegisters: [UInt32]
+
+    /// An environment from its parts (tests, replays).
+    public init(
+        vendor: Vendor, module: Module, capabilities: Set<KVMCapability>, guestHasRDTSCP: Bool,
+        hostHypervisorRegisters: [UInt32]
+    ) {
+        self.vendor = vendor
+        self.module = module
+        self.capabilities = capabilities
+        self.guestHasRDTSCP = guestHasRDTSCP
+        self.hostHypervisorRegisters = hostHypervisorRegisters
+    }
+
+    /// Reads this host: opens `devicePath`, asks KVM, looks for the vendor module under `sysModulePath`, and
+    /// executes CPUID. Throws when the device cannot be opened.
+    public static func detect(
+        devicePath: String = KVMDevice.defaultPath, sysModulePath: String = "/sys/module"
+    ) throws(KVMError) -> ExitCaseEnvironment {
+        let device = try KVMDevice(path: devicePath)
+        let capabilities = Set(KVMCapability.reported.filter { device.checkExtension($0) > 0 })
+        let supported = (try? device.supportedCPUID()) ?? []
+        let extended = supported.first { $0.function == 0x8000_0001 }
+        let host = LiveCPUID.read(CPUIDCanary.leaf)
+        return ExitCaseEnvironment(
+            vendor: Vendor(vendorString: LiveCPUID.read(0).signatureEBXEDXECX),
+            module: Module.detect(sysModulePath: sysModulePath),
+            capabilities: capabilities,
+            guestHasRDTSCP: (extended?.edx ?? 0) & CPUIDCanary.rdtscpBit != 0,
+            hostHypervisorRegisters: [host.ebx, host.ecx, host.edx])
+    }
+
+    /// Whether `capability` is offered.
+    public func has(_ capability: KVMCapability) -> Bool { capabilities.contains(capability) }
+
+    /// The level below's hypervisor signature as text ("KVMKVMKVM"), empty on bare metal.
+    public var hostHypervisorSignature: String { CPUIDCanary.text(hostHypervisorRegisters) }
+
+    /// Whether the guest executes every instruction of `mode` at `cpl` in software (kvm_pvm's emulator):
+    /// real mode and long mode at CPL0 under kvm_pvm.
+    public func isEmulated(_ mode: GuestMode, cpl: Int) -> Bool {
+        module == .kvmPVM && (mode == .real || cpl == 0)
+    }
+}
+
+extension ExitCaseEnvironment.Vendor {
+    /// The vendor named by CPUID leaf 0's 12-byte string.
+    public init(vendorString: String) {
+        switch vendorString {
+        case "GenuineIntel": self = .intel
+        case "AuthenticAMD", "HygonGenuine": self = .amd
+        default: self = .other
+        }
+    }
+}
+
+extension ExitCaseEnvironment.Module {
+    /// The loaded vendor module: the first of kvm_pvm, kvm_intel and kvm_amd with an entry under
+    /// `sysModulePath` (the three cannot be loaded together).
+    public static func detect(sysModulePath: String = "/sys/module") -> Self {
+        for module in [Self.kvmPVM, .kvmIntel, .kvmAMD] {
+            if FileManager.default.fileExists(atPath: "\(sysModulePath)/\(module.rawValue)") { return module }
+        }
+        return .unknown
+    }
+}
+
+extension CPUIDLeaf {
+    /// Leaf 0's vendor string: EBX, EDX, ECX.
+    var signatureEBXEDXECX: String { CPUIDLeaf.text([ebx, edx, ecx]) }
+}
+
+extension ExitCase {
+    /// One thing a case needs from the host.
+    enum Requirement: Sendable, Hashable {
+        /// KVM offers the capability.
+        case capability(KVMCapability)
+        /// The CPU vendor is Intel or AMD (it picks the hypercall instruction).
+        case knownVendor
+        /// Not under kvm_pvm at CPL0 (real mode included), for the reason given.
+        case notPVMAtCPL0(String)
+
+        /// Why `exitCase` cannot run in `environment`, or nil.
+        func unmet(in environment: ExitCaseEnvironment, by exitCase: ExitCase) -> String? {
+            switch self {
+            case .capability(let capability):
+                return environment.has(capability) ? nil : "KVM does not offer \(capability.name) here"
+            case .knownVendor:
+                return environment.vendor == .other
+                    ? "neither an Intel nor an AMD CPU: no hypercall instruction to use" : nil
+            case .notPVMAtCPL0(let reason):
+                return environment.module == .kvmPVM && exitCase.cpl == 0 ? reason : nil
+            }
+        }
+    }
+}

@@ -1,0 +1,331 @@
+// long64.S: the 64-bit long-mode guest. The host enters long mode directly through KVM_SET_SREGS (paging
+// on, an identity map of the first GiB, a GDT, a TSS and an IDT pointing at the stubs below) and starts it
+// at CGUEST_CODE_ADDRESS, at CPL0 or CPL3. It reads its parameters from the mailbox, runs CPUID
+// 0x4000_0000 once at its CPL (the canary), runs one timed loop and stores one 32-bit TSC delta per
+// iteration after the warm-up.
+//
+// Done: at CPL0 an `out` to CGUEST_PORT_DONE. At CPL3, where `out` faults, it sets the mailbox's DONE word
+// and executes int3; the #BP gate (DPL3) enters the CPL0 handler, which sees DONE and does the `out`.
+// Any other exception reaches the same handler without DONE set, which stores vector, error code, RIP and
+// CR2 in the mailbox and reports them with an `out` to CGUEST_PORT_FAULT.
+//
+// Registers: R10D start TSC, R12D samples left, R13D warm-up left, R14 next sample, R8D/R9D the operands,
+// R11 the MMIO or first-touch address, RBX the control-register value. Every timed region is
+// `lfence; rdtsc; lfence; mov r10d, eax; BODY; lfence; rdtsc` (or `rdtscp; lfence`).
+
+#include "CGuest.h"
+
+#define MB(field) CGUEST_MAILBOX_ADDRESS + CGUEST_MB_##field
+
+    .section .rodata.cguest_long64, "a"
+    .code64
+    .globl cguest_long64_start
+    .type cguest_long64_start, @object
+    .globl cguest_long64_end
+    .type cguest_long64_end, @object
+
+cguest_long64_start:
+    jmp .Lmain
+
+// MARK: exception stubs, at fixed offsets the host writes into the IDT
+
+// Vectors whose frame has no error code get a 0 pushed in its place, so the handler sees one layout.
+.macro STUB vector, has_error_code
+    .org CGUEST_STUBS_OFFSET + \vector * CGUEST_LONG64_STUB_STRIDE
+    .if \has_error_code == 0
+    pushq $0
+    .endif
+    pushq $\vector
+    jmp .Lexception
+.endm
+
+    STUB 0, 0
+    STUB 1, 0
+    STUB 2, 0
+    STUB 3, 0
+    STUB 4, 0
+    STUB 5, 0
+    STUB 6, 0
+    STUB 7, 0
+    STUB 8, 1
+    STUB 9, 0
+    STUB 10, 1
+    STUB 11, 1
+    STUB 12, 1
+    STUB 13, 1
+    STUB 14, 1
+    STUB 15, 0
+    STUB 16, 0
+    STUB 17, 1
+    STUB 18, 0
+    STUB 19, 0
+    STUB 20, 0
+    STUB 21, 1
+    STUB 22, 0
+    STUB 23, 0
+    STUB 24, 0
+    STUB 25, 0
+    STUB 26, 0
+    STUB 27, 0
+    STUB 28, 0
+    STUB 29, 1
+    STUB 30, 1
+    STUB 31, 0
+
+// Stack: vector, error code, RIP, CS, RFLAGS, RSP, SS. Runs at CPL0 (from CPL3 on the TSS's RSP0).
+.Lexception:
+    cmpl $0, MB(DONE)
+    jne .Lreport_done
+    movq (%rsp), %rax
+    movl %eax, MB(FAULT_VECTOR)
+    movq 8(%rsp), %rax
+    movq %rax, MB(FAULT_ERROR)
+    movq 16(%rsp), %rax
+    movq %rax, MB(FAULT_RIP)
+    movq %cr2, %rax
+    movq %rax, MB(FAULT_CR2)
+    movw $CGUEST_PORT_FAULT, %dx
+    outb %al, %dx
+    jmp .Lhalt
+.Lreport_done:
+    movw $CGUEST_PORT_DONE, %dx
+    outb %al, %dx
+.Lhalt:
+    hlt
+    jmp .Lhalt
+
+// MARK: entry
+
+.Lmain:
+    cld
+    movl $CGUEST_STAGE_ENTERED, MB(STAGE)
+
+    // The canary: who answers CPUID at this CPL, before anything is timed.
+    movl $0x40000000, %eax
+    xorl %ecx, %ecx
+    cpuid
+    movl %eax, MB(CANARY)
+    movl %ebx, MB(CANARY) + 4
+    movl %ecx, MB(CANARY) + 8
+    movl %edx, MB(CANARY) + 12
+    movl $CGUEST_STAGE_CANARY_READ, MB(STAGE)
+
+    movq $CGUEST_SAMPLES_ADDRESS, %r14
+    movl MB(ITERATIONS), %r12d
+    movl MB(WARMUP), %r13d
+    movl MB(OPERAND_A), %r8d
+    movl MB(OPERAND_B), %r9d
+    movq MB(ADDRESS), %r11
+    movl MB(LOOP), %ebx
+    addl %ebx, %ebx
+    testb $CGUEST_FLAG_RDTSCP, MB(FLAGS)
+    jz 1f
+    incl %ebx
+1:
+    movl $CGUEST_STAGE_LOOPING, MB(STAGE)
+
+// EBX = 2 × loop + (1 if rdtscp): jump to that loop's copy.
+.macro PICK loop
+    cmpl $(\loop * 2), %ebx
+    je .Lloop_\loop\()_0
+    cmpl $(\loop * 2 + 1), %ebx
+    je .Lloop_\loop\()_1
+.endm
+
+    PICK CGUEST_LOOP_NULL
+    PICK CGUEST_LOOP_RDTSC
+    PICK CGUEST_LOOP_CPUID
+    PICK CGUEST_LOOP_VMCALL
+    PICK CGUEST_LOOP_VMMCALL
+    PICK CGUEST_LOOP_OUT_USER
+    PICK CGUEST_LOOP_IN_USER
+    PICK CGUEST_LOOP_IN_KERNEL
+    PICK CGUEST_LOOP_MMIO_WRITE
+    PICK CGUEST_LOOP_MMIO_READ
+    PICK CGUEST_LOOP_RDMSR
+    PICK CGUEST_LOOP_WRMSR
+    PICK CGUEST_LOOP_HLT
+    PICK CGUEST_LOOP_CR0_WRITE
+    PICK CGUEST_LOOP_CR4_WRITE
+    PICK CGUEST_LOOP_TOUCH
+    PICK CGUEST_LOOP_UD2
+    PICK CGUEST_LOOP_SPIN
+    PICK CGUEST_LOOP_INT3
+    ud2  // no such loop: reported as #UD here
+
+.Lfinish:
+    movl $1, MB(DONE)
+    movw %cs, %ax
+    testb $3, %al
+    jnz 1f
+    movw $CGUEST_PORT_DONE, %dx
+    outb %al, %dx
+    jmp .Lhalt
+1:
+    int3  // CPL3: the handler sees DONE and reports it
+    jmp 1b
+
+// MARK: the timed loop, and its two copies per body
+
+.macro END_RDTSC
+    lfence
+    rdtsc
+.endm
+
+.macro END_RDTSCP
+    rdtscp
+    lfence
+.endm
+
+// \init once; then per iteration \prep (untimed), \body (timed), \next (untimed, EAX holds the sample).
+.macro TIMED_LOOP init, prep, body, next, end
+    \init
+1:
+    \prep
+    lfence
+    rdtsc
+    lfence
+    movl %eax, %r10d
+    \body
+    \end
+    subl %r10d, %eax
+    \next
+    testl %r13d, %r13d
+    jz 2f
+    decl %r13d
+    jmp 1b
+2:
+    movl %eax, (%r14)
+    addq $4, %r14
+    incl MB(STORED)
+    decl %r12d
+    jnz 1b
+    jmp .Lfinish
+.endm
+
+.macro LOOPS loop, init, prep, body, next
+.Lloop_\loop\()_0:
+    TIMED_LOOP \init, \prep, \body, \next, END_RDTSC
+.Lloop_\loop\()_1:
+    TIMED_LOOP \init, \prep, \body, \next, END_RDTSCP
+.endm
+
+// MARK: the bodies
+
+.macro NONE
+.endm
+
+.macro BATCH_PREP
+    movl %r8d, %ecx
+.endm
+.macro BATCH_BODY
+3:
+    decl %ecx
+    jnz 3b
+.endm
+
+.macro CPUID_PREP
+    movl %r9d, %ecx
+.endm
+.macro CPUID_BODY
+    movl %r8d, %eax
+    cpuid
+.endm
+
+.macro VMCALL_BODY
+    movl %r8d, %eax
+    vmcall
+.endm
+.macro VMMCALL_BODY
+    movl %r8d, %eax
+    vmmcall
+.endm
+
+.macro OUT_USER_BODY
+    outb %al, $CGUEST_PORT_USER
+.endm
+.macro IN_USER_BODY
+    inb $CGUEST_PORT_USER, %al
+.endm
+.macro IN_KERNEL_BODY
+    inb $CGUEST_PORT_KERNEL, %al
+.endm
+
+.macro MMIO_WRITE_BODY
+    movl %eax, (%r11)
+.endm
+.macro MMIO_READ_BODY
+    movl (%r11), %eax
+.endm
+
+.macro MSR_PREP
+    movl %r8d, %ecx
+.endm
+.macro RDMSR_BODY
+    rdmsr
+.endm
+// The value written is EAX as rdtsc left it; EDX (the high half) must be 0 for MSRs such as TSC_AUX.
+.macro WRMSR_BODY
+    xorl %edx, %edx
+    wrmsr
+.endm
+
+.macro HLT_BODY
+    hlt
+.endm
+
+.macro CR0_INIT
+    movq %cr0, %rbx
+.endm
+.macro CR0_BODY
+    movq %rbx, %cr0
+.endm
+.macro CR4_INIT
+    movq %cr4, %rbx
+.endm
+.macro CR4_BODY
+    movq %rbx, %cr4
+.endm
+
+.macro TOUCH_BODY
+    movb %al, (%r11)
+.endm
+.macro TOUCH_NEXT
+    addq $4096, %r11
+.endm
+
+.macro UD2_BODY
+    ud2
+.endm
+.macro SPIN_BODY
+3:
+    jmp 3b
+.endm
+.macro INT3_BODY
+    int3
+.endm
+
+    LOOPS CGUEST_LOOP_NULL, NONE, BATCH_PREP, BATCH_BODY, NONE
+    LOOPS CGUEST_LOOP_RDTSC, NONE, NONE, NONE, NONE
+    LOOPS CGUEST_LOOP_CPUID, NONE, CPUID_PREP, CPUID_BODY, NONE
+    LOOPS CGUEST_LOOP_VMCALL, NONE, NONE, VMCALL_BODY, NONE
+    LOOPS CGUEST_LOOP_VMMCALL, NONE, NONE, VMMCALL_BODY, NONE
+    LOOPS CGUEST_LOOP_OUT_USER, NONE, NONE, OUT_USER_BODY, NONE
+    LOOPS CGUEST_LOOP_IN_USER, NONE, NONE, IN_USER_BODY, NONE
+    LOOPS CGUEST_LOOP_IN_KERNEL, NONE, NONE, IN_KERNEL_BODY, NONE
+    LOOPS CGUEST_LOOP_MMIO_WRITE, NONE, NONE, MMIO_WRITE_BODY, NONE
+    LOOPS CGUEST_LOOP_MMIO_READ, NONE, NONE, MMIO_READ_BODY, NONE
+    LOOPS CGUEST_LOOP_RDMSR, NONE, MSR_PREP, RDMSR_BODY, NONE
+    LOOPS CGUEST_LOOP_WRMSR, NONE, MSR_PREP, WRMSR_BODY, NONE
+    LOOPS CGUEST_LOOP_HLT, NONE, NONE, HLT_BODY, NONE
+    LOOPS CGUEST_LOOP_CR0_WRITE, CR0_INIT, NONE, CR0_BODY, NONE
+    LOOPS CGUEST_LOOP_CR4_WRITE, CR4_INIT, NONE, CR4_BODY, NONE
+    LOOPS CGUEST_LOOP_TOUCH, NONE, NONE, TOUCH_BODY, TOUCH_NEXT
+    LOOPS CGUEST_LOOP_UD2, NONE, NONE, UD2_BODY, NONE
+    LOOPS CGUEST_LOOP_SPIN, NONE, NONE, SPIN_BODY, NONE
+    LOOPS CGUEST_LOOP_INT3, NONE, NONE, INT3_BODY, NONE
+
+cguest_long64_end:
+    .size cguest_long64_start, cguest_long64_end - cguest_long64_start
+
+    .section .note.GNU-stack, "", @progbits
