@@ -10,11 +10,14 @@ enum ExitStatus {
     static let usage: Int32 = 64
     static let badInput: Int32 = 65
     static let noInput: Int32 = 66
+    static let unavailable: Int32 = 69
     static let cannotWrite: Int32 = 73
+    static let permissionDenied: Int32 = 77
 
     static let documentation = """
         Exit codes: 0 ok; 1 failure; 64 usage error; 65 bad input data (malformed snapshot or dump);
-        66 input file missing or unreadable; 73 output file cannot be written.
+        66 input file missing or unreadable; 69 /dev/kvm unavailable (bench); 73 output file cannot be written;
+        77 permission denied on /dev/kvm (bench).
         """
 
     /// Prints `error` as one line on stderr and exits with its code.

@@ -1,0 +1,151 @@
+// BenchSuite: runs the exit cases within a time budget, adapts each case's sample count until its
+// median is tight, subtracts the timing baseline of the same mode and privilege, and puts this level's
+// own CPUID next to the guests' to give the multiplier — one run, two levels.
+
+import KVM
+import Probe
+
+/// What to run and for how long.
+public struct BenchOptions: Sendable {
+    /// Case names or ids to run ("cpuid-0", "cpuid", "pio-out-user/real"); empty = all.
+    public var cases: [String] = []
+    /// Wall-clock budget for the guest cases, seconds.
+    public var budgetSeconds: Double = 4
+    /// Stop adding samples to a case once the median's 95 % interval is within ± this fraction.
+    public var targetCIRelative: Double = 0.01
+    /// Watchdog per guest run.
+    public var guestTimeout: Duration = CaseRunner.defaultTimeout
+    /// The KVM device.
+    public var devicePath = "/dev/kvm"
+
+    public init() {}
+}
+
+/// One progress event, for the CLI's stderr.
+public enum BenchProgress: Sendable {
+    case hostLevel(HostLevelCase)
+    case caseDone(CaseReport, index: Int, of: Int)
+    case note(String)
+}
+
+/// Runs the suite.
+public struct BenchSuite: Sendable {
+    public var options: BenchOptions
+
+    public init(options: BenchOptions) {
+        self.options = options
+    }
+
+    /// The cases `options.cases` selects, in catalogue order; unknown names are returned apart.
+    public static func select(_ names: [String], from catalogue: [ExitCase]) -> (cases: [ExitCase], unknown: [String]) {
+        guard !names.isEmpty else { return (catalogue, []) }
+        var unknown: [String] = []
+        var chosen = Set<String>()
+        for name in names {
+            let matches = catalogue.filter { $0.id == name || $0.name == name || $0.name.hasPrefix(name + "-") }
+            if matches.isEmpty { unknown.append(name) }
+            chosen.formUnion(matches.map(\.id))
+        }
+        // Baselines go along: net figures need the rdtsc case of the same mode and privilege.
+        let needed = catalogue.filter { chosen.contains($0.id) && $0.timedInGuest }
+        for exitCase in needed {
+            if let baseline = catalogue.first(where: { $0.name == "rdtsc" && $0.mode == exitCase.mode && $0.cpl == exitCase.cpl }) {
+                chosen.insert(baseline.id)
+            }
+        }
+        return (catalogue.filter { chosen.contains($0.id) }, unknown)
+    }
+
+    /// Probes this machine, times its own CPUID, runs the guest cases and builds the report. `kvmError` is
+    /// set when /dev/kvm could not be used: the report then holds the host level alone.
+    public func run(progress: @Sendable (BenchProgress) -> Void = { _ in }) -> (report: BenchReport, kvmError: KVMError?) {
+        let started = HostTimer.monotonicNanoseconds()
+        var capture = LiveCapture()
+        capture.askKVM = true
+        let snapshot = capture.capture()
+        let diagnosis = Analyzer.diagnose(snapshot, readHere: true)
+        let host = HostLevel.cases(snapshot)
+        for item in host { progress(.hostLevel(item)) }
+
+        var reports: [CaseReport] = []
+        var kvmError: KVMError?
+        var guestTSCkHz: UInt32?
+        var pinned: Int?
+        do {
+            let runner = try CaseRunner(devicePath: options.devicePath)
+            let (cases, _) = Self.select(options.cases, from: CaseRunner.catalogue)
+            guestTSCkHz = snapshot.kvm.value?.guestTSCkHz.value
+            let hostHz = snapshot.hostTiming.value?.tsc.hz ?? 0
+            let guestHz = guestTSCkHz.map { Double($0) * 1000 } ?? hostHz
+            var raw: [String: (ExitCase, CaseOutcome, runs: Int)] = [:]
+            let deadline = started + UInt64(options.budgetSeconds * 1e9)
+            for (index, exitCase) in cases.enumerated() {
+                let (outcome, runs) = runAdaptively(
+                    exitCase, runner: runner, deadline: deadline, remainingCases: cases.count - index)
+                raw[exitCase.id] = (exitCase, outcome, runs)
+                if case .success(let samples) = outcome.result, pinned == nil { pinned = samples.pinnedCPU }
+                let report = CaseAnalysis.report(
+                    exitCase, outcome, runs: runs, baseline: baselineFor(exitCase, in: raw),
+                    hz: exitCase.timedInGuest ? guestHz : hostHz)
+                reports.append(report)
+                progress(.caseDone(report, index: index + 1, of: cases.count))
+            }
+            // A baseline that ran after its cases (never, in catalogue order) would leave nets unset: recompute.
+            reports = reports.map { report in
+                guard let entry = raw[report.id] else { return report }
+                return CaseAnalysis.report(
+                    entry.0, entry.1, runs: entry.runs, baseline: baselineFor(entry.0, in: raw),
+                    hz: entry.0.timedInGuest ? guestHz : hostHz)
+            }
+        } catch {
+            kvmError = error
+        }
+        let execution = CaseAnalysis.guestExecution(reports)
+        let table = CaseAnalysis.table(reports, host: host, execution: execution)
+        let context = BenchContext.make(
+            snapshot: snapshot, diagnosis: diagnosis, guestTSCkHz: guestTSCkHz, pinnedCPU: pinned,
+            budget: options.budgetSeconds, kvmError: kvmError, execution: execution)
+        let report = BenchReport(
+            schema: BenchReport.schemaID, version: BenchReport.currentVersion, tool: .current,
+            createdAt: snapshot.capturedAt ?? "", context: context, hostLevel: host, guestExecution: execution,
+            cases: reports, table: table,
+            wallSeconds: Double(HostTimer.monotonicNanoseconds() - started) / 1e9)
+        return (report, kvmError)
+    }
+
+    /// The rdtsc case of the same mode and privilege, if it ran.
+    func baselineFor(_ exitCase: ExitCase, in raw: [String: (ExitCase, CaseOutcome, runs: Int)]) -> CaseOutcome? {
+        guard exitCase.timedInGuest, exitCase.name != "rdtsc" else { return nil }
+        return raw.values.first { $0.0.name == "rdtsc" && $0.0.mode == exitCase.mode && $0.0.cpl == exitCase.cpl }?.1
+    }
+
+    /// Runs a case, then again with more samples while its median's interval is wider than the target and
+    /// its share of the budget allows; the samples of all runs are merged.
+    func runAdaptively(_ exitCase: ExitCase, runner: CaseRunner, deadline: UInt64, remainingCases: Int)
+        -> (CaseOutcome, Int)
+    {
+        let sampling = exitCase.defaultSampling(in: runner.environment)
+        var outcome = runner.run(exitCase, iterations: sampling.iterations, warmup: sampling.warmup,
+            timeout: options.guestTimeout)
+        var runs = 1
+        guard case .success(var merged) = outcome.result, exitCase.timedInGuest else { return (outcome, runs) }
+        var lastWall = max(outcome.wallNanoseconds, 1)
+        while runs < 8 {
+            let now = HostTimer.monotonicNanoseconds()
+            guard now < deadline else { break }
+            let share = (deadline - now) / UInt64(max(1, remainingCases))
+            guard let stats = SampleStatistics(merged.cycles.map { Double($0) }), stats.p50 > 0 else { break }
+            let relative = (stats.medianCI95[1] - stats.medianCI95[0]) / 2 / stats.p50
+            guard relative > options.targetCIRelative, lastWall * 2 < share else { break }
+            let more = runner.run(exitCase, iterations: sampling.iterations, warmup: sampling.warmup,
+                timeout: options.guestTimeout)
+            guard case .success(let next) = more.result else { break }
+            merged.cycles += next.cycles
+            lastWall = max(more.wallNanoseconds, 1)
+            outcome.wallNanoseconds += more.wallNanoseconds
+            runs += 1
+        }
+        outcome.result = .success(merged)
+        return (outcome, runs)
+    }
+}

@@ -1,0 +1,89 @@
+// BenchText: the bench table for people, 80 columns wide, and the one-line progress events.
+
+import Probe
+
+/// Renders a bench report as text.
+public enum BenchText {
+    /// One line per progress event.
+    public static func progressLine(_ event: BenchProgress) -> String {
+        switch event {
+        case .hostLevel(let host):
+            return "this level: \(host.id) \(grouped(host.netMedianCycles)) cycles "
+                + "(\(String(format3: host.netMedianNanoseconds / 1000)) µs) median over \(host.statistics.cycles.count) samples"
+        case .caseDone(let report, let index, let count):
+            let head = "[\(index)/\(count)] \(report.id): "
+            switch report.status {
+            case .ok:
+                let net = report.netMedianCycles.map { grouped($0) } ?? "?"
+                return head + "\(net) cycles net, \(report.sampleCount) samples in \(report.runs) run(s)"
+            case .skipped: return head + "skipped: \(report.reason ?? "")"
+            case .failed: return head + "FAILED: \(report.reason ?? "")"
+            }
+        case .note(let text):
+            return text
+        }
+    }
+
+    /// The table: case | this level | guest level | × | exits to, with notes under a row.
+    public static func render(_ report: BenchReport) -> String {
+        let c = report.context
+        var out: [String] = []
+        out.append("nestprobe bench — this level \(c.level) (at least \(c.levelLowerBound)), guests at \(c.guestLevel)")
+        out.append("  CPU: \(c.cpu)")
+        out.append("  KVM: \(c.kvmModule ?? "none"); TSC \(String(format3: c.tsc.hz / 1e6)) MHz (\(c.tsc.source.rawValue))"
+            + (c.guestTSCkHz.map { "; guest TSC \($0) kHz" } ?? ""))
+        for note in c.notes { out += wrap("note: " + note, indent: "  ") }
+        out.append("")
+        out.append("Net cycles per exit (median, less the timing baseline of the same mode)")
+        out.append(pad("case", 35) + lpad("this lvl", 9) + lpad("guest", 8) + lpad("µs", 7) + lpad("×", 6) + "  exits to")
+        for row in report.table {
+            let line = pad(row.caseID, 35) + lpad(row.thisLevelCycles.map { grouped($0) } ?? "—", 9)
+                + lpad(row.guestLevelCycles.map { grouped($0) } ?? "—", 8)
+                + lpad(row.guestLevelNanoseconds.map { String(format3: ($0 / 1000 * 100).rounded() / 100) } ?? "—", 7)
+                + lpad(row.multiplier.map { String(format3: ($0 * 10).rounded() / 10) + "×" } ?? "", 6)
+                + "  " + row.exitsTo
+            out.append(line)
+            if !row.note.isEmpty { out += wrap(row.note, indent: "    ") }
+        }
+        out.append("")
+        for mode in report.guestExecution {
+            out += wrap("\(mode.mode) CPL\(mode.cpl): \(mode.note)", indent: "  ")
+        }
+        out.append("  wall time \(String(format3: report.wallSeconds)) s")
+        return out.joined(separator: "\n") + "\n"
+    }
+
+    static func pad(_ text: String, _ width: Int) -> String {
+        text.count >= width ? String(text.prefix(width - 1)) + " " : text + String(repeating: " ", count: width - text.count)
+    }
+
+    static func lpad(_ text: String, _ width: Int) -> String {
+        text.count >= width ? " " + text : String(repeating: " ", count: width - text.count) + text
+    }
+
+    static func grouped(_ value: Double) -> String {
+        let whole = Int(value.rounded())
+        var digits = String(abs(whole))
+        var out = ""
+        while digits.count > 3 {
+            out = "," + digits.suffix(3) + out
+            digits.removeLast(3)
+        }
+        return (whole < 0 ? "-" : "") + digits + out
+    }
+
+    static func wrap(_ text: String, indent: String, width: Int = 80) -> [String] {
+        var lines: [String] = []
+        var current = indent
+        for word in text.split(separator: " ") {
+            if current.count + word.count + 1 > width && current.count > indent.count {
+                lines.append(current)
+                current = indent + "  " + word
+            } else {
+                current += (current.count > indent.count ? " " : "") + word
+            }
+        }
+        lines.append(current)
+        return lines
+    }
+}

@@ -1,0 +1,176 @@
+// CaseAnalysis: from raw outcomes to report rows — statistics in cycles and nanoseconds, the baseline
+// subtracted, samples thinned for the report, emulation detected, and the L-versus-L+1 table.
+
+import Probe
+
+/// Turns outcomes into report parts.
+public enum CaseAnalysis {
+    /// Samples kept in a report per case; more are thinned evenly in time order.
+    public static let keptSamples = 4096
+    /// Cycles per instruction of the empty loop above which the guest is being emulated, not executed.
+    public static let emulationThreshold = 50.0
+
+    /// Statistics of `cycles` in cycles and, at `hz`, nanoseconds.
+    public static func dual(_ cycles: [UInt64], hz: Double) -> DualStatistics? {
+        let values = cycles.map { Double($0) }
+        guard let inCycles = SampleStatistics(values),
+            let inNanoseconds = SampleStatistics(values.map { hz > 0 ? $0 / hz * 1e9 : 0 })
+        else { return nil }
+        return DualStatistics(cycles: inCycles, nanoseconds: inNanoseconds)
+    }
+
+    /// Every `count`-th of the samples so that at most `limit` remain, first and order kept.
+    public static func thin(_ samples: [UInt64], to limit: Int = keptSamples) -> [UInt64] {
+        guard samples.count > limit, limit > 0 else { return samples }
+        let step = Double(samples.count) / Double(limit)
+        return (0..<limit).map { samples[Int(Double($0) * step)] }
+    }
+
+    /// The report of one case.
+    public static func report(
+        _ exitCase: ExitCase, _ outcome: CaseOutcome, runs: Int, baseline: CaseOutcome?, hz: Double
+    ) -> CaseReport {
+        var report = CaseReport(
+            id: exitCase.id, mode: exitCase.mode.rawValue, cpl: exitCase.cpl, mechanism: outcome.mechanism,
+            exitsTo: outcome.exitsTo.rawValue, attribution: outcome.attribution.rawValue,
+            timedIn: exitCase.timedInGuest ? "guest" : "host", status: .ok, reason: nil, failure: nil,
+            samplesCycles: [], sampleCount: 0, exitsPerSample: 1, warmupDiscarded: 0, runs: runs, statistics: nil,
+            baselineID: nil, baselineMedianCycles: nil, netMedianCycles: nil, netMedianNanoseconds: nil,
+            medianCIRelative: nil)
+        switch outcome.result {
+        case .failure(let failure):
+            report.status = failure.kind == .skipped ? .skipped : .failed
+            report.reason = failure.reason
+            report.failure = failure.kind == .skipped ? nil : failure
+            return report
+        case .success(let samples):
+            report.samplesCycles = thin(samples.cycles)
+            report.sampleCount = samples.cycles.count
+            report.exitsPerSample = samples.exitsPerSample
+            report.warmupDiscarded = samples.warmup
+            report.statistics = dual(samples.cycles, hz: hz)
+            guard let stats = report.statistics?.cycles else { return report }
+            report.medianCIRelative = stats.p50 > 0 ? (stats.medianCI95[1] - stats.medianCI95[0]) / 2 / stats.p50 : nil
+            var net = stats.p50
+            if let baseline, case .success(let base) = baseline.result,
+                let baseStats = SampleStatistics(base.cycles.map { Double($0) })
+            {
+                report.baselineID = baseline.caseID
+                report.baselineMedianCycles = baseStats.p50
+                net = max(0, stats.p50 - baseStats.p50)
+            }
+            net /= Double(max(1, samples.exitsPerSample))
+            report.netMedianCycles = net
+            report.netMedianNanoseconds = hz > 0 ? net / hz * 1e9 : nil
+            return report
+        }
+    }
+
+    /// Per mode and privilege, what the empty loop costs and whether that means emulation.
+    public static func guestExecution(_ reports: [CaseReport]) -> [GuestExecution] {
+        reports.filter { $0.id.hasPrefix("null/") && $0.status == .ok }.compactMap { null in
+            guard let perIteration = null.netMedianCycles else { return nil }
+            let perInstruction = perIteration / Double(CaseOutcome.nullLoopInstructions)
+            let emulated = perInstruction > emulationThreshold
+            let note = emulated
+                ? "\(Int(perInstruction.rounded())) cycles per guest instruction: the guest is emulated instruction by "
+                    + "instruction (kvm_pvm does this at CPL0 and in real mode), so every figure in this mode includes "
+                    + "emulation, not only the exit"
+                : "\(String(format3: perInstruction)) cycles per guest instruction: the guest runs natively"
+            return GuestExecution(mode: null.mode, cpl: null.cpl, nullIterationCycles: perIteration,
+                emulated: emulated, note: note)
+        }
+    }
+
+    /// The summary rows: every case that produced a figure, with this level's figure beside the CPUID rows.
+    public static func table(_ reports: [CaseReport], host: [HostLevelCase], execution: [GuestExecution])
+        -> [TableRow]
+    {
+        let hostCPUID = host.first { $0.id == "cpuid-0/host" }
+        return reports.map { report in
+            let emulated = execution.first { $0.mode == report.mode && $0.cpl == report.cpl }?.emulated ?? false
+            var notes: [String] = []
+            switch report.status {
+            case .skipped: notes.append("skipped: \(report.reason ?? "")")
+            case .failed: notes.append("failed: \(report.reason ?? "")")
+            case .ok: break
+            }
+            if report.attribution == Attribution.levelBelow.rawValue {
+                notes.append("answered by the level below, not this level's KVM")
+            }
+            if report.id.hasPrefix("rdtsc/") { notes.append("the timing baseline itself (not net)") }
+            if report.id.hasPrefix("null/") { notes.append("one empty loop iteration, net of the baseline") }
+            if emulated && report.timedIn == "guest" && report.status == .ok {
+                notes.append(report.id.hasPrefix("cpuid-") && report.attribution == Attribution.thisLevel.rawValue
+                    ? "emulated guest: this level's emulator answers cpuid without a hardware exit"
+                    : "emulated guest")
+            }
+            let isCPUID = report.id.hasPrefix("cpuid-")
+            let thisLevel = isCPUID ? hostCPUID?.netMedianCycles : nil
+            let multiplier: Double? = {
+                guard let thisLevel, thisLevel > 0, let guest = report.netMedianCycles, report.status == .ok else {
+                    return nil
+                }
+                return guest / thisLevel
+            }()
+            return TableRow(
+                caseID: report.id, thisLevelCycles: thisLevel, guestLevelCycles: report.netMedianCycles,
+                guestLevelNanoseconds: report.netMedianNanoseconds, multiplier: multiplier,
+                exitsTo: report.exitsTo, note: notes.joined(separator: "; "))
+        }
+    }
+}
+
+/// This level's own measurements, taken by the probe.
+enum HostLevel {
+    static func cases(_ snapshot: Snapshot) -> [HostLevelCase] {
+        guard let timing = snapshot.hostTiming.value, let cost = HostExitCost(timing),
+            let stats = CaseAnalysis.dual(timing.samplesCycles, hz: timing.tsc.hz)
+        else { return [] }
+        return [
+            HostLevelCase(
+                id: "cpuid-0/host", mechanism: "cpuid leaf 0 in this process, between fenced TSC reads",
+                samplesCycles: CaseAnalysis.thin(timing.samplesCycles), warmupDiscarded: timing.warmup,
+                statistics: stats, netMedianCycles: cost.netMedianCycles,
+                netMedianNanoseconds: cost.netMedianNanoseconds)
+        ]
+    }
+}
+
+extension BenchContext {
+    static func make(
+        snapshot: Snapshot, diagnosis: Diagnosis, guestTSCkHz: UInt32?, pinnedCPU: Int?, budget: Double,
+        kvmError: KVMErrorDescription?, execution: [GuestExecution]
+    ) -> BenchContext {
+        let parameters = diagnosis.hosting.parameters.filter { $0.module == diagnosis.hosting.kvmModule }
+        var notes: [String] = []
+        if let kvmError { notes.append("no guest cases: \(kvmError)") }
+        for mode in execution where mode.emulated { notes.append("\(mode.mode) CPL\(mode.cpl): \(mode.note)") }
+        let emulatedHost = diagnosis.hypervisors.kinds.contains(.qemuTCG)
+        if emulatedHost {
+            notes.append("QEMU TCG is below this level: every figure here is software emulation and says nothing about hardware")
+        }
+        let level = diagnosis.level.level
+        let guestLevel: String
+        switch level {
+        case .l0: guestLevel = "L1"
+        case .l1: guestLevel = "L2"
+        case .l2OrDeeper: guestLevel = "L3+"
+        }
+        let cpu = diagnosis.cpu.value.map { "\($0.brand) (family \(String($0.family, radix: 16))h model \(String($0.model, radix: 16))h, \($0.codename))" }
+            ?? "unidentified"
+        return BenchContext(
+            kernelRelease: diagnosis.platform.kernelRelease, cpu: cpu, kvmModule: diagnosis.hosting.kvmModule,
+            kvmParameters: Dictionary(parameters.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a }),
+            level: level.rawValue, levelConfidence: diagnosis.level.confidence,
+            levelLowerBound: diagnosis.level.lowerBound.rawValue,
+            hypervisor: diagnosis.hypervisors.ranges.first.map { "\($0.kind.rawValue) (\"\($0.signature)\")" },
+            guestLevel: guestLevel,
+            tsc: snapshot.hostTiming.value?.tsc ?? TSCFrequency(hz: 0, source: .calibration, detail: "not measured"),
+            guestTSCkHz: guestTSCkHz, pinnedCPU: pinnedCPU, emulatedHost: emulatedHost, budgetSeconds: budget,
+            notes: notes)
+    }
+}
+
+/// Anything that describes itself, for the context's note about KVM.
+typealias KVMErrorDescription = CustomStringConvertible

@@ -1,0 +1,86 @@
+// `nestprobe bench`: VM-exit latency of this level and of the guests it boots, side by side.
+
+import ArgumentParser
+import Bench
+import Foundation
+import KVM
+import Probe
+
+extension Nestprobe {
+    struct BenchCommand: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            commandName: "bench",
+            abstract: "Time VM exits: this level's own cpuid, and each exit case in tiny guests booted through /dev/kvm.",
+            discussion: """
+                Without /dev/kvm (exit 69) or without permission to open it (exit 77) it still reports this \
+                level's own figures. Progress goes to standard error, one line per case.
+                """)
+
+        @Option(help: ArgumentHelp("Cases to run, by name or id, comma-separated (cpuid,hypercall,pio-out-user/real); default all.",
+            valueName: "list"))
+        var cases: String?
+
+        @Option(help: ArgumentHelp("Time budget for the guest cases: seconds, or with a unit (500ms, 10s).", valueName: "time"))
+        var budget: String = "4s"
+
+        @Option(name: .shortAndLong, help: "Write the JSON report to this file (atomically).")
+        var output: String?
+
+        @Flag(help: "Print the JSON report on standard output instead of the table.")
+        var json = false
+
+        @Flag(help: "No progress lines on standard error.")
+        var quiet = false
+
+        @Flag(help: "List the cases and exit.")
+        var list = false
+
+        func validate() throws {
+            guard Self.seconds(budget) != nil else {
+                throw ValidationError("--budget: expected seconds such as 4, 4s or 500ms, got \(budget)")
+            }
+        }
+
+        static func seconds(_ text: String) -> Double? {
+            let lower = text.lowercased()
+            let (number, scale): (Substring, Double) =
+                lower.hasSuffix("ms") ? (lower.dropLast(2), 0.001) : lower.hasSuffix("s") ? (lower.dropLast(1), 1) : (Substring(lower), 1)
+            guard let value = Double(number), value > 0, value <= 3600 else { return nil }
+            return value * scale
+        }
+
+        func run() throws {
+            if list {
+                for exitCase in CaseRunner.catalogue {
+                    print("\(exitCase.id.padding(toLength: 34, withPad: " ", startingAt: 0)) \(exitCase.exitsTo.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0)) \(exitCase.mechanism)")
+                }
+                return
+            }
+            var options = BenchOptions()
+            options.budgetSeconds = Self.seconds(budget) ?? 4
+            options.cases = cases.map { $0.split(separator: ",").map { String($0).trimmed } } ?? []
+            let (_, unknown) = BenchSuite.select(options.cases, from: CaseRunner.catalogue)
+            guard unknown.isEmpty else {
+                throw ValidationError("--cases: no case named \(unknown.joined(separator: ", ")) (see --list)")
+            }
+            let quiet = self.quiet
+            let (report, kvmError) = BenchSuite(options: options).run { event in
+                guard !quiet else { return }
+                printError(BenchText.progressLine(event))
+            }
+            let data = try SnapshotFile.encodeJSON(report)
+            if let output {
+                do { try AtomicFile.write(data, to: output) } catch { throw ExitStatus.fail(error, writing: true) }
+            }
+            if json {
+                FileHandle.standardOutput.write(data)
+            } else {
+                FileOutput.write(BenchText.render(report), to: 1)
+            }
+            if let kvmError {
+                printError(kvmError.description)
+                throw ExitCode(kvmError.isPermissionDenied ? ExitStatus.permissionDenied : ExitStatus.unavailable)
+            }
+        }
+    }
+}
