@@ -35,6 +35,9 @@ extension Nestprobe {
         @Flag(help: "List the cases and exit.")
         var list = false
 
+        @Option(help: ArgumentHelp("The KVM device to boot the guests on.", valueName: "path"))
+        var device: String = "/dev/kvm"
+
         func validate() throws {
             guard Self.seconds(budget) != nil else {
                 throw ValidationError("--budget: expected seconds such as 4, 4s or 500ms, got \(budget)")
@@ -58,6 +61,7 @@ extension Nestprobe {
             }
             var options = BenchOptions()
             options.budgetSeconds = Self.seconds(budget) ?? 4
+            options.devicePath = device
             options.cases = cases.map { $0.split(separator: ",").map { String($0).trimmed } } ?? []
             let (_, unknown) = BenchSuite.select(options.cases, from: CaseRunner.catalogue)
             guard unknown.isEmpty else {

@@ -1,0 +1,83 @@
+// The whole suite on this machine's /dev/kvm, for a few cases: the report carries the host level, a net
+// figure per case, attribution, the table and the context, and survives JSON. No durations asserted.
+
+import Foundation
+import Probe
+import Testing
+
+@testable import Bench
+
+@Suite("Bench suite on /dev/kvm", .requiresKVMGuests, .serialized)
+struct BenchSuiteRunTests {
+    @Test("cpuid and port I/O in every mode: host level, baselines, nets, multipliers, attribution")
+    func smallSuite() throws {
+        var options = BenchOptions()
+        options.cases = ["cpuid-hv", "pio-out-user"]
+        options.budgetSeconds = 2
+        let events = EventLog()
+        let (report, kvmError) = BenchSuite(options: options).run { events.append($0) }
+        #expect(kvmError == nil)
+        let host = try #require(report.hostLevel.first { $0.id == "cpuid-0/host" })
+        #expect(host.netMedianCycles > 0)
+        #expect(!host.samplesCycles.isEmpty && host.samplesCycles.count <= CaseAnalysis.keptSamples)
+        let ids = Set(report.cases.map(\.id))
+        #expect(ids.isSuperset(of: ["cpuid-hv/real", "cpuid-hv/long64-cpl0", "cpuid-hv/long64-cpl3",
+            "pio-out-user/real", "pio-out-user/long64-cpl0", "rdtsc/real", "rdtsc/long64-cpl3"]))
+        for report in report.cases {
+            #expect(report.status == .ok, "\(report.id): \(report.reason ?? "")")
+            #expect(report.netMedianCycles != nil, "\(report.id) has no net figure")
+            #expect(report.sampleCount >= report.samplesCycles.count)
+        }
+        let cpl0 = try #require(report.cases.first { $0.id == "cpuid-hv/long64-cpl0" })
+        #expect(cpl0.attribution == "this-level")
+        #expect(cpl0.baselineID == "rdtsc/long64-cpl0")
+        let cpl3 = try #require(report.cases.first { $0.id == "cpuid-hv/long64-cpl3" })
+        #expect(cpl3.attribution == (GuestKVM.isPVM ? "level-below" : "this-level"))
+        let pio = try #require(report.cases.first { $0.id == "pio-out-user/real" })
+        #expect(pio.exitsTo == "user-space")
+        let row = try #require(report.table.first { $0.caseID == "cpuid-hv/long64-cpl0" })
+        #expect(row.thisLevelCycles == host.netMedianCycles)
+        #expect(row.multiplier != nil)
+        #expect(report.context.guestTSCkHz ?? 0 > 0)
+        #expect(report.context.canHost == "yes")
+        // One progress line for the host level and one per case, in order.
+        #expect(events.count == 1 + report.cases.count)
+        let data = try SnapshotFile.encodeJSON(report)
+        let decoded = try SnapshotFile.decodeJSON(BenchReport.self, [UInt8](data), name: "round trip",
+            schema: BenchReport.schemaID, version: BenchReport.currentVersion)
+        #expect(decoded.cases.count == report.cases.count)
+        let text = BenchText.render(report)
+        #expect(text.split(separator: "\n").allSatisfy { $0.count <= 80 }, "the table fits 80 columns")
+    }
+
+    @Test("a device that does not exist: the report keeps this level's figures and says why")
+    func missingDevice() throws {
+        var options = BenchOptions()
+        options.cases = ["cpuid-0"]
+        options.devicePath = "/nonexistent/kvm"
+        let (report, kvmError) = BenchSuite(options: options).run()
+        let error = try #require(kvmError)
+        #expect(error.isDeviceMissing)
+        #expect(report.cases.isEmpty)
+        #expect(!report.hostLevel.isEmpty)
+        #expect(report.context.notes.contains { $0.hasPrefix("no guest cases:") })
+    }
+}
+
+/// Collects progress events from the suite's callback.
+final class EventLog: @unchecked Sendable {
+    private let lock = NSLock()
+    private var events: [BenchProgress] = []
+
+    func append(_ event: BenchProgress) {
+        lock.lock()
+        events.append(event)
+        lock.unlock()
+    }
+
+    var count: Int {
+        lock.lock()
+        defer { lock.unlock() }
+        return events.count
+    }
+}
