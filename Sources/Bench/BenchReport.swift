@@ -53,6 +53,14 @@ public struct BenchContext: Codable, Sendable {
     /// Budget asked for, seconds.
     public var budgetSeconds: Double
     public var notes: [String]
+    /// The probe's hosting verdict: can this level run KVM guests ("yes", "no", "unknown").
+    public var canHost: String
+    /// Could those guests run their own (VMX or SVM offered to them).
+    public var guestsCanHost: String
+    /// VMX, SVM, PVM or none.
+    public var mechanism: String
+    /// Every hypervisor kind CPUID names, in range order.
+    public var hypervisors: [String]
 }
 
 /// Statistics in both units.

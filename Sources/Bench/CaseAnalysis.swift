@@ -123,8 +123,8 @@ public enum CaseAnalysis {
 
 /// This level's own measurements, taken by the probe.
 enum HostLevel {
-    static func cases(_ snapshot: Snapshot) -> [HostLevelCase] {
-        guard let timing = snapshot.hostTiming.value, let cost = HostExitCost(timing),
+    static func cases(_ timing: HostTiming?) -> [HostLevelCase] {
+        guard let timing, let cost = HostExitCost(timing),
             let stats = CaseAnalysis.dual(timing.samplesCycles, hz: timing.tsc.hz)
         else { return [] }
         return [
@@ -168,7 +168,9 @@ extension BenchContext {
             guestLevel: guestLevel,
             tsc: snapshot.hostTiming.value?.tsc ?? TSCFrequency(hz: 0, source: .calibration, detail: "not measured"),
             guestTSCkHz: guestTSCkHz, pinnedCPU: pinnedCPU, emulatedHost: emulatedHost, budgetSeconds: budget,
-            notes: notes)
+            notes: notes, canHost: diagnosis.hosting.canHost.rawValue,
+            guestsCanHost: diagnosis.hosting.guestsCanHost.rawValue, mechanism: diagnosis.hosting.mechanism.rawValue,
+            hypervisors: diagnosis.hypervisors.kinds.map(\.rawValue))
     }
 }
 
