@@ -1,11 +1,12 @@
 # nestprobe: `make run` builds and runs the diagnosis; `make test` runs every test.
-# Both install what they need first (scripts/setup.sh: libcpuid-dev, jsonschema).
+# Both install what they need first (scripts/setup.sh: libcpuid-dev, jsonschema; for the tests also QEMU,
+# busybox-static, cpio and Debian's kernel for the SVM test bed). `make bed` runs the bed's tests alone.
 
 SWIFT ?= swift
 export NESTPROBE_GIT_REVISION := $(shell git rev-parse --short HEAD 2>/dev/null)
 BIN := .build/release/nestprobe
 
-.PHONY: run test setup build release validate clean
+.PHONY: run test bed setup build release validate clean
 
 run: release
 	$(BIN) $(ARGS)
@@ -19,11 +20,17 @@ build: setup
 release: setup
 	$(SWIFT) build -c release
 
-# Schema checks first, so the test runner's summary stays the last line of the output.
+# Schema checks and the SVM test bed first, so the test runner's summary stays the last line of the output.
 test: release
 	./scripts/setup.sh --test
 	./scripts/validate-outputs.sh $(BIN)
+	python3 scripts/testbed-tests.py --bin $(BIN)
 	$(SWIFT) test
+
+# nestprobe inside a QEMU-emulated AMD host with kvm_amd (scripts/testbed.sh; README, "SVM test bed").
+bed: release
+	./scripts/setup.sh --test
+	python3 scripts/testbed-tests.py --bin $(BIN)
 
 clean:
 	rm -rf .build

@@ -1,21 +1,40 @@
 #!/usr/bin/env bash
 # Installs what nestprobe needs to build and test on a fresh Debian machine: libcpuid-dev (through
 # pkg-config), and Python's jsonschema for validating reports against Reports/schema. Idempotent.
+# --test adds the SVM test bed (scripts/testbed.sh): QEMU, busybox-static and cpio through apt-get,
+# and Debian's kernel package, fetched with apt-get download into .bed/ (never installed); and promtool
+# (Debian's prometheus package) for the OpenMetrics check.
 set -euo pipefail
+cd "$(dirname "$0")/.."
 
+bed=0
+[ "${1:-}" = "--test" ] && bed=1
 need=()
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 pkg-config --exists libcpuid 2>/dev/null || need+=(libcpuid-dev)
+if ((bed)); then
+    command -v qemu-system-x86_64 >/dev/null 2>&1 || need+=(qemu-system-x86)
+    # The bed's initramfs has no C library: its busybox must be the static one.
+    { [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1; } || need+=(busybox-static)
+    command -v cpio >/dev/null 2>&1 || need+=(cpio)
+    # promtool checks the OpenMetrics output of `nestprobe render` (Debian ships it in prometheus).
+    command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+fi
 if ((${#need[@]})); then
     sudo=""
     [ "$(id -u)" = 0 ] || sudo="sudo"
     echo "setup: installing ${need[*]} with apt-get" >&2
     $sudo apt-get update -qq
-    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq "${need[@]}" >/dev/null
+    # Without recommends: QEMU's would pull in a desktop (qemu-system-gui) the bed does not use.
+    DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${need[@]}" >/dev/null || {
+        echo "setup: apt-get could not install ${need[*]}; the build and the SVM test bed need them" >&2
+        exit 1
+    }
 fi
 if [ "${1:-}" = "--test" ]; then
     if ! python3 -c 'import jsonschema' 2>/dev/null; then
         echo "setup: installing jsonschema with pip" >&2
         python3 -m pip install -q jsonschema
     fi
+    ./scripts/testbed.sh fetch
 fi

@@ -142,4 +142,17 @@ struct AnalysisTests {
         #expect(d.hosting.guestsCanHost == .yes)
         #expect(d.hosting.parameters.contains { $0.module == "kvm_amd" && $0.name == "nrips" && $0.value == "0" })
     }
+
+    @Test("the SVM test bed, from a real capture inside it: QEMU TCG, kvm_amd nested=1, timing discounted")
+    func svmBedRealCapture() throws {
+        let d = try diagnose("qemu-tcg-svm-bed")
+        #expect(d.origin.kind == .live)
+        #expect(d.level.level == .l1)
+        #expect(d.hypervisors.primary == .qemuTCG)
+        #expect(d.level.evidence.first { $0.id == "timing.host-cpuid" }?.discounted == true)
+        #expect(d.hosting.kvmModule == "kvm_amd")
+        #expect(d.hosting.mechanism == .svm)
+        #expect(d.hosting.guestsCanHost == .yes)
+        #expect(d.hosting.parameters.contains { $0.module == "kvm_amd" && $0.name == "nested" && $0.value == "1" })
+    }
 }

@@ -175,7 +175,8 @@ public enum HostingAnalysis {
         if hypervisorBit {
             return [Blocker(
                 problem: "this VM's CPU offers neither VMX nor SVM: the hypervisor below does not expose nested virtualization",
-                fix: "enable nested virtualization for this VM on its host (KVM: nested=1 and a CPU model with vmx/svm; "
+                fix: "enable nested virtualization for this VM on its host (QEMU/KVM: nested=1 there and +vmx or +svm "
+                    + "in -cpu, or -cpu host; "
                     + "GCE: --enable-nested-virtualization; Azure: a Dv3/Ev3 or later size; AWS: a .metal or "
                     + "C8i/M8i/R8i instance with NestedVirtualization), or load kvm_pvm where the kernel has it")]
         }
