@@ -124,6 +124,9 @@ public struct CaseReport: Codable, Sendable {
     public var netMedianNanoseconds: Double?
     /// Relative half-width of the median's 95 % interval.
     public var medianCIRelative: Double?
+    /// Three-level cases: the mini-hypervisor's canaries, the intercepts it handled and the #VMEXIT it
+    /// stopped on, if any (from the case's first run).
+    public var guestHypervisor: GuestHypervisorFacts? = nil
 }
 
 /// One row of the summary table.
@@ -138,4 +141,11 @@ public struct TableRow: Codable, Sendable {
     public var multiplier: Double?
     public var exitsTo: String
     public var note: String
+    /// Three-level rows (svm-inner): the guest level's figure is the same instruction's one level down, from
+    /// this case (`guestLevelCaseID`); the guest's guest's net cycles per exit are the row's own.
+    public var guestLevelCaseID: String? = nil
+    public var innerGuestCycles: Double? = nil
+    public var innerGuestNanoseconds: Double? = nil
+    /// guest's guest / guest level, where both exist.
+    public var innerMultiplier: Double? = nil
 }

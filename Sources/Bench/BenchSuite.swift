@@ -49,6 +49,8 @@ public struct BenchSuite: Sendable {
             if matches.isEmpty { unknown.append(name) }
             chosen.formUnion(matches.map(\.id))
         }
+        // A three-level case's counterpart one level down goes along: its row sets the two side by side.
+        chosen.formUnion(catalogue.filter { chosen.contains($0.id) }.compactMap(\.counterpart))
         // Baselines go along: net figures need the rdtsc case of the same mode and privilege.
         let needed = catalogue.filter { chosen.contains($0.id) && $0.timedInGuest }
         for exitCase in needed {
@@ -132,7 +134,9 @@ public struct BenchSuite: Sendable {
         }
         let host = HostLevel.cases(hostTiming)
         let execution = CaseAnalysis.guestExecution(reports)
-        let table = CaseAnalysis.table(reports, host: host, execution: execution)
+        let table = CaseAnalysis.table(
+            reports, host: host, execution: execution,
+            hostCPUIDTraps: !diagnosis.hypervisors.kinds.contains(.qemuTCG) && diagnosis.platform.sandbox == nil)
         let context = BenchContext.make(
             snapshot: snapshot, diagnosis: diagnosis, guestTSCkHz: guestTSCkHz, pinnedCPU: pinned,
             budget: options.budgetSeconds, kvmError: kvmError, execution: execution)

@@ -36,7 +36,7 @@ public enum BenchText {
         out.append("")
         out.append("Net cycles per exit (median, less the timing baseline of the same mode)")
         out.append(pad("case", 35) + lpad("this lvl", 9) + lpad("guest", 8) + lpad("µs", 7) + lpad("×", 6) + "  exits to")
-        for row in report.table {
+        for row in report.table where !isThreeLevel(row.caseID) {
             let line = pad(row.caseID, 35) + lpad(row.thisLevelCycles.map { grouped($0) } ?? "—", 9)
                 + lpad(row.guestLevelCycles.map { grouped($0) } ?? "—", 8)
                 + lpad(row.guestLevelNanoseconds.map { String(format3: ($0 / 1000 * 100).rounded() / 100) } ?? "—", 7)
@@ -45,6 +45,7 @@ public enum BenchText {
             out.append(line)
             if !row.note.isEmpty { out += wrap(row.note, indent: "    ") }
         }
+        out += threeLevelSection(report)
         out.append("")
         for mode in report.guestExecution {
             out += wrap("\(mode.mode) CPL\(mode.cpl): \(mode.note)", indent: "  ")

@@ -7,6 +7,8 @@ import Probe
 public enum CaseAnalysis {
     /// Samples kept in a report per case; more are thinned evenly in time order.
     public static let keptSamples = 4096
+    /// Net cycles below which an instruction cannot have left the guest (a hardware exit costs ≥ ~500).
+    public static let noExitCycles = 200.0
     /// Cycles per instruction of the empty loop above which the guest is being emulated, not executed.
     public static let emulationThreshold = 50.0
 
@@ -36,7 +38,7 @@ public enum CaseAnalysis {
             timedIn: exitCase.timedInGuest ? "guest" : "host", status: .ok, reason: nil, failure: nil,
             samplesCycles: [], sampleCount: 0, exitsPerSample: 1, warmupDiscarded: 0, runs: runs, statistics: nil,
             baselineID: nil, baselineMedianCycles: nil, netMedianCycles: nil, netMedianNanoseconds: nil,
-            medianCIRelative: nil)
+            medianCIRelative: nil, guestHypervisor: outcome.guestHypervisor)
         switch outcome.result {
         case .failure(let failure):
             report.status = failure.kind == .skipped ? .skipped : .failed
@@ -83,10 +85,11 @@ public enum CaseAnalysis {
     }
 
     /// The summary rows: every case that produced a figure, with this level's figure beside the CPUID rows.
-    public static func table(_ reports: [CaseReport], host: [HostLevelCase], execution: [GuestExecution])
-        -> [TableRow]
-    {
-        let hostCPUID = host.first { $0.id == "cpuid-0/host" }
+    public static func table(
+        _ reports: [CaseReport], host: [HostLevelCase], execution: [GuestExecution], hostCPUIDTraps: Bool = true
+    ) -> [TableRow] {
+        // A host cpuid that did not trap (QEMU TCG below, bare metal) is no exit of this level: no multiplier.
+        let hostCPUID = hostCPUIDTraps ? host.first { $0.id == "cpuid-0/host" && $0.netMedianCycles >= CPUIDCostBands.noTrap } : nil
         return reports.map { report in
             let emulated = execution.first { $0.mode == report.mode && $0.cpl == report.cpl }?.emulated ?? false
             var notes: [String] = []
@@ -99,6 +102,12 @@ public enum CaseAnalysis {
                 notes.append("answered by the level below, not this level's KVM")
             }
             if report.id.hasPrefix("rdtsc/") { notes.append("the timing baseline itself (not net)") }
+            if report.status == .ok, !emulated, report.timedIn == "guest",
+                report.exitsTo == ExitTarget.kernel.rawValue || report.exitsTo == ExitTarget.userSpace.rawValue,
+                let net = report.netMedianCycles, net < noExitCycles
+            {
+                notes.append("\(Int(net.rounded())) cycles is below any exit's cost: it did not exit here")
+            }
             if report.id.hasPrefix("null/") { notes.append("one empty loop iteration, net of the baseline") }
             if emulated && report.timedIn == "guest" && report.status == .ok {
                 notes.append(report.id.hasPrefix("cpuid-") && report.attribution == Attribution.thisLevel.rawValue
@@ -113,10 +122,13 @@ public enum CaseAnalysis {
                 }
                 return guest / thisLevel
             }()
-            return TableRow(
+            let row = TableRow(
                 caseID: report.id, thisLevelCycles: thisLevel, guestLevelCycles: report.netMedianCycles,
                 guestLevelNanoseconds: report.netMedianNanoseconds, multiplier: multiplier,
                 exitsTo: report.exitsTo, note: notes.joined(separator: "; "))
+            // A three-level row moves its figure to the guest's guest and takes the guest level's from its
+            // counterpart (NestedSVM+Analysis.swift).
+            return NestedSVMAnalysis.threeLevel(row, report, among: reports)
         }
     }
 }

@@ -15,12 +15,18 @@ public enum ExitTarget: String, Codable, Sendable {
     case none
     /// Answered by the hypervisor below this level, not by this level's KVM (kvm_pvm at CPL3).
     case levelBelow = "level-below"
+    /// Intercepted by the guest's own hypervisor (the three-level cases' mini-hypervisor), one level up.
+    case guestHypervisor = "guest-hypervisor"
 }
 
 /// The guest's execution mode.
 public enum GuestMode: String, Codable, Sendable {
     case real = "real"
     case long64 = "long64"
+    /// The guest's guest: long mode at CPL0 under the three-level guest's mini-hypervisor (NestedSVM.swift).
+    case svmInner = "svm-inner"
+    /// The three-level guest itself, long mode at CPL0, timing its own SVM instructions.
+    case svmHypervisor = "svm-hv"
 }
 
 /// Who answered a CPUID the guest executed, told by a canary leaf set through KVM_SET_CPUID2.
@@ -29,6 +35,8 @@ public enum Attribution: String, Codable, Sendable {
     case thisLevel = "this-level"
     /// The host's own values came back: the hypervisor below answered (kvm_pvm at CPL3).
     case levelBelow = "level-below"
+    /// The guest's guest got the mini-hypervisor's canary, and the mini-hypervisor handled every intercept.
+    case guestHypervisor = "guest-hypervisor"
     /// The case does not execute CPUID, or the canary check was not possible.
     case notApplicable = "not-applicable"
 }
@@ -114,10 +122,13 @@ public struct CaseOutcome: Sendable {
     /// loop's CPL: the canary when this level's KVM answered, the level below's signature otherwise. Nil
     /// when the guest did not get that far, or did not run (skipped, host-timed).
     public var guestSignature: String?
+    /// Three-level cases: what the mini-hypervisor saw and handled (NestedSVM+Report.swift); nil otherwise.
+    public var guestHypervisor: GuestHypervisorFacts?
 
     public init(
         caseID: String, mode: GuestMode, cpl: Int, exitsTo: ExitTarget, attribution: Attribution, mechanism: String,
-        result: Result<CaseSamples, CaseFailure>, wallNanoseconds: UInt64, guestSignature: String? = nil
+        result: Result<CaseSamples, CaseFailure>, wallNanoseconds: UInt64, guestSignature: String? = nil,
+        guestHypervisor: GuestHypervisorFacts? = nil
     ) {
         self.caseID = caseID
         self.mode = mode
@@ -128,5 +139,6 @@ public struct CaseOutcome: Sendable {
         self.result = result
         self.wallNanoseconds = wallNanoseconds
         self.guestSignature = guestSignature
+        self.guestHypervisor = guestHypervisor
     }
 }

@@ -34,7 +34,8 @@ extension CaseRunner {
             plan.inKernelPIT = true
         case .breakpointWithEmptyIDT:
             plan.emptyIDT = true
-        case .rdtsc, .portOutUser, .portInUser, .hlt, .cr0Write, .cr4Write, .kvmRunFixed, .undefinedOpcode, .spin:
+        case .rdtsc, .portOutUser, .portInUser, .hlt, .cr0Write, .cr4Write, .kvmRunFixed, .undefinedOpcode, .spin,
+            .svm:
             break
         }
         plan.parameters = parameters

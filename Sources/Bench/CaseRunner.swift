@@ -59,6 +59,10 @@ public struct CaseRunner: Sendable {
             outcome.attribution = CPUIDCanary.attribute(seen: signature, host: environment.hostHypervisorRegisters)
             if outcome.attribution == .levelBelow { outcome.exitsTo = .levelBelow }
         }
+        // The three-level runner says itself who handled the exits (NestedSVM+Runner.swift).
+        if let attribution = run.attribution { outcome.attribution = attribution }
+        if let exitsTo = run.exitsTo { outcome.exitsTo = exitsTo }
+        outcome.guestHypervisor = run.guestHypervisor
         outcome.wallNanoseconds = wall
         return outcome
     }
@@ -70,6 +74,9 @@ public struct CaseRunner: Sendable {
         let pinned = CPUAffinity.pinToCurrentCPU()
         defer { if let pinned { CPUAffinity.restore(pinned) } }
         do {
+            if exitCase.mode.isNestedSVM {
+                return try runNestedSVM(exitCase, counts: counts, timeout: timeout, pinnedCPU: pinned?.cpu)
+            }
             return exitCase.timedInGuest
                 ? try runInGuest(exitCase, counts: counts, timeout: timeout, pinnedCPU: pinned?.cpu)
                 : try runOnHost(exitCase, counts: counts, timeout: timeout, pinnedCPU: pinned?.cpu)
@@ -92,7 +99,8 @@ public struct CaseRunner: Sendable {
 
     /// The mechanism as run here: the hypercall case names the instruction this host's vendor gets.
     func mechanism(of exitCase: ExitCase) -> String {
-        guard exitCase.body == .hypercall else { return exitCase.mechanism }
+        // The three-level hypercall is always vmmcall, and the mini-hypervisor's to answer.
+        guard exitCase.body == .hypercall, !exitCase.mode.isNestedSVM else { return exitCase.mechanism }
         let instruction = environment.vendor == .intel ? "vmcall" : "vmmcall"
         return "mov eax, 0xffff; \(instruction): an unknown hypercall, KVM returns -ENOSYS"
     }
@@ -103,6 +111,12 @@ struct GuestRun {
     var result: Result<CaseSamples, CaseFailure>
     /// EBX, ECX, EDX of the guest's canary CPUID, if it got that far.
     var signatureRegisters: [UInt32]? = nil
+    /// Who handled the exits and where they went, when the runner knows better than the case's gate
+    /// (the three-level cases); nil keeps the case's own.
+    var attribution: Attribution? = nil
+    var exitsTo: ExitTarget? = nil
+    /// What the three-level guest's mini-hypervisor saw and handled.
+    var guestHypervisor: GuestHypervisorFacts? = nil
 
     /// The canary registers as text.
     var signature: String? { signatureRegisters.map(CPUIDCanary.text) }

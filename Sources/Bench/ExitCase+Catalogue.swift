@@ -1,6 +1,7 @@
 // The exit-case table. Every case that needs privilege exists in real mode and in long mode at CPL0; the
 // ones that do not (the baselines, CPUID, first touch) exist at CPL3 too, where kvm_pvm runs the guest
 // natively. A case a host cannot run stays in the table and is reported as skipped with its gate's reason.
+// The three-level cases (modes svm-inner and svm-hv) follow at the end; they are in NestedSVM+Catalogue.swift.
 
 import KVM
 
@@ -36,6 +37,7 @@ extension ExitCase {
                     + "(returns EINTR before entering the guest; VirtualCPU.run() adds one sigtimedwait)",
                 requires: [.capability(.immediateExit)])
         ]
+        + nestedSVM
 
     /// The cases that do not need privilege, at `cpl`.
     static func unprivileged(_ mode: GuestMode, cpl: Int) -> [ExitCase] {

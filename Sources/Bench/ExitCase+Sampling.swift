@@ -7,6 +7,8 @@ extension ExitCase {
     /// The samples and warm-up this case takes by default in `environment`.
     public func defaultSampling(in environment: ExitCaseEnvironment) -> (iterations: Int, warmup: Int) {
         let emulated = timedInGuest && environment.isEmulated(mode, cpl: cpl)
+        // A nested exit costs ~10–60 k cycles on hardware (REFERENCES.md) and far more emulated.
+        if mode.isNestedSVM { return (1000, 100) }
         switch body {
         case .null:
             // Each sample is a batch of `nullBatch` iterations: ~180,000 cycles when emulated.

@@ -29,6 +29,8 @@ public struct ExitCase: Sendable, Hashable, Identifiable {
         switch mode {
         case .real: return "\(name)/real"
         case .long64: return "\(name)/long64-cpl\(cpl)"
+        case .svmInner: return "\(name)/svm-inner"
+        case .svmHypervisor: return "\(name)/svm-hv"
         }
     }
 
@@ -92,6 +94,8 @@ extension ExitCase {
         case firstTouch
         /// KVM_RUN with immediate_exit set, timed on the host.
         case kvmRunFixed
+        /// The three-level guest's own SVM instruction, timed in the guest (svm64.S).
+        case svm(SVMInstruction)
         /// Tests: `ud2`, an exception the payload reports.
         case undefinedOpcode
         /// Tests: `jmp .`, a loop that never ends.
@@ -123,6 +127,7 @@ extension ExitCase {
             case .undefinedOpcode: CGUEST_LOOP_UD2
             case .spin: CGUEST_LOOP_SPIN
             case .breakpointWithEmptyIDT: CGUEST_LOOP_INT3
+            case .svm(let instruction): instruction.loop
             }
         }
 

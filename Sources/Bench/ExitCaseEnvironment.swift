@@ -43,17 +43,21 @@ public struct ExitCaseEnvironment: Sendable, Equatable {
     public var guestHasRDTSCP: Bool
     /// EBX, ECX, EDX of CPUID 0x4000_0000 executed by this process (the level below's signature).
     public var hostHypervisorRegisters: [UInt32]
+    /// Whether KVM_GET_SUPPORTED_CPUID offers SVM (CPUID 0x8000_0001 ECX[2]): then a guest can be a hypervisor
+    /// itself, and the three-level cases run.
+    public var guestHasSVM: Bool
 
     /// An environment from its parts (tests, replays).
     public init(
         vendor: Vendor, module: Module, capabilities: Set<KVMCapability>, guestHasRDTSCP: Bool,
-        hostHypervisorRegisters: [UInt32]
+        hostHypervisorRegisters: [UInt32], guestHasSVM: Bool = false
     ) {
         self.vendor = vendor
         self.module = module
         self.capabilities = capabilities
         self.guestHasRDTSCP = guestHasRDTSCP
         self.hostHypervisorRegisters = hostHypervisorRegisters
+        self.guestHasSVM = guestHasSVM
     }
 
     /// Reads this host: opens `devicePath`, asks KVM, looks for the vendor module under `sysModulePath`, and
@@ -71,7 +75,8 @@ public struct ExitCaseEnvironment: Sendable, Equatable {
             module: Module.detect(sysModulePath: sysModulePath),
             capabilities: capabilities,
             guestHasRDTSCP: (extended?.edx ?? 0) & CPUIDCanary.rdtscpBit != 0,
-            hostHypervisorRegisters: [host.ebx, host.ecx, host.edx])
+            hostHypervisorRegisters: [host.ebx, host.ecx, host.edx],
+            guestHasSVM: NestedSVM.offersSVM(supported))
     }
 
     /// Whether `capability` is offered.
@@ -123,6 +128,8 @@ extension ExitCase {
         case knownVendor
         /// Not under kvm_pvm at CPL0 (real mode included), for the reason given.
         case notPVMAtCPL0(String)
+        /// KVM offers SVM to guests, so the guest can run a guest of its own (the three-level cases).
+        case svmOfferedToGuests
 
         /// Why `exitCase` cannot run in `environment`, or nil.
         func unmet(in environment: ExitCaseEnvironment, by exitCase: ExitCase) -> String? {
@@ -134,6 +141,8 @@ extension ExitCase {
                     ? "neither an Intel nor an AMD CPU: no hypercall instruction to use" : nil
             case .notPVMAtCPL0(let reason):
                 return environment.module == .kvmPVM && exitCase.cpl == 0 ? reason : nil
+            case .svmOfferedToGuests:
+                return environment.guestHasSVM ? nil : NestedSVM.notOfferedReason
             }
         }
     }

@@ -56,7 +56,7 @@ enum GuestLayout {
     static func ramSize(_ mode: GuestMode) -> Int {
         switch mode {
         case .real: 0x20000
-        case .long64: 0xA0000
+        case .long64, .svmInner, .svmHypervisor: 0xA0000
         }
     }
 
@@ -64,7 +64,7 @@ enum GuestLayout {
     static func sampleCapacity(_ mode: GuestMode) -> Int {
         switch mode {
         case .real: 0x10000 / 4
-        case .long64: (ramSize(.long64) - Int(samplesAddress)) / 4
+        case .long64, .svmInner, .svmHypervisor: (ramSize(.long64) - Int(samplesAddress)) / 4
         }
     }
 
@@ -72,7 +72,7 @@ enum GuestLayout {
     static func touchRegion(_ mode: GuestMode) -> (address: UInt64, maximumPages: Int) {
         switch mode {
         case .real: (0x20000, (0xA0000 - 0x20000) / pageSize)
-        case .long64: (0x1000_0000, 0x1000_0000 / pageSize)
+        case .long64, .svmInner, .svmHypervisor: (0x1000_0000, 0x1000_0000 / pageSize)
         }
     }
 
@@ -91,7 +91,7 @@ enum GuestLayout {
         let stride =
             switch mode {
             case .real: Int(CGUEST_REAL16_STUB_STRIDE)
-            case .long64: Int(CGUEST_LONG64_STUB_STRIDE)
+            case .long64, .svmInner, .svmHypervisor: Int(CGUEST_LONG64_STUB_STRIDE)
             }
         return codeAddress + UInt64(Int(CGUEST_STUBS_OFFSET) + slot * stride)
     }
@@ -133,7 +133,8 @@ enum GuestPayload {
     static func code(for mode: GuestMode) -> [UInt8] {
         switch mode {
         case .real: real16
-        case .long64: long64
+        // The three-level guest's guest runs long64.S; the mini-hypervisor's own payload is NestedSVM's.
+        case .long64, .svmInner, .svmHypervisor: long64
         }
     }
 

@@ -70,7 +70,7 @@ enum GuestSetup {
         try cpu.setCPUID(plan.cpuid)
         switch plan.mode {
         case .real: try enterRealMode(cpu)
-        case .long64: try enterLongMode(cpu, cpl: plan.cpl, emptyIDT: plan.emptyIDT)
+        case .long64, .svmInner, .svmHypervisor: try enterLongMode(cpu, cpl: plan.cpl, emptyIDT: plan.emptyIDT)
         }
         return GuestMachine(vm: vm, memory: memory, cpu: cpu)
     }
@@ -83,7 +83,7 @@ enum GuestSetup {
         try memory.write(code, at: Int(GuestLayout.codeAddress))
         switch plan.mode {
         case .real: try memory.write(realModeIVT(), at: Int(GuestLayout.realModeIVTAddress))
-        case .long64: try LongModeTables.write(to: memory)
+        case .long64, .svmInner, .svmHypervisor: try LongModeTables.write(to: memory)
         }
         try plan.parameters.write(to: memory)
     }

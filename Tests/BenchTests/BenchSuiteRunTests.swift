@@ -24,6 +24,11 @@ struct BenchSuiteRunTests {
         #expect(ids.isSuperset(of: ["cpuid-hv/real", "cpuid-hv/long64-cpl0", "cpuid-hv/long64-cpl3",
             "pio-out-user/real", "pio-out-user/long64-cpl0", "rdtsc/real", "rdtsc/long64-cpl3"]))
         for report in report.cases {
+            // cpuid-hv/svm-inner comes along by name: it runs only where SVM is offered to guests.
+            if BenchText.isThreeLevel(report.id), !GuestKVM.runner.environment.guestHasSVM {
+                #expect(report.status == .skipped && report.reason == NestedSVM.notOfferedReason, "\(report.id)")
+                continue
+            }
             #expect(report.status == .ok, "\(report.id): \(report.reason ?? "")")
             #expect(report.netMedianCycles != nil, "\(report.id) has no net figure")
             #expect(report.sampleCount >= report.samplesCycles.count)
@@ -40,8 +45,8 @@ struct BenchSuiteRunTests {
         #expect(row.multiplier != nil)
         #expect(report.context.guestTSCkHz ?? 0 > 0)
         #expect(report.context.canHost == "yes")
-        // One progress line for the host level and one per case, in order.
-        #expect(events.count == 1 + report.cases.count)
+        // One progress line for the host level and one per case (pass notes aside).
+        #expect(events.reports == 1 + report.cases.count)
         let data = try SnapshotFile.encodeJSON(report)
         let decoded = try SnapshotFile.decodeJSON(BenchReport.self, [UInt8](data), name: "round trip",
             schema: BenchReport.schemaID, version: BenchReport.currentVersion)
@@ -75,9 +80,10 @@ final class EventLog: @unchecked Sendable {
         lock.unlock()
     }
 
-    var count: Int {
+    /// Host-level and per-case events; pass notes are not counted.
+    var reports: Int {
         lock.lock()
         defer { lock.unlock() }
-        return events.count
+        return events.filter { if case .note = $0 { return false } else { return true } }.count
     }
 }

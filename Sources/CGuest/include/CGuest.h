@@ -136,4 +136,7 @@ static inline cguest_payload cguest_long64(void) {
 }
 #endif
 
+// The three-level guest: the mini-hypervisor payload, its layout and the VMCB it builds on.
+#include "CGuestSVM.h"
+
 #endif

@@ -1,0 +1,140 @@
+// Building the three-level guest on top of a long-mode CPL0 machine (GuestSetup.build): the second memory
+// slot with the mini-hypervisor's payload, its guest's VMCB and the two permission maps, every bit set; the
+// mailbox fields the payload reads; and the vCPU started at the payload on its own stack. Then reading
+// back what the mini-hypervisor left in the mailbox.
+
+import CGuest
+import KVM
+
+/// What the mini-hypervisor is asked to do.
+struct NestedSVMPlan: Equatable, Sendable {
+    /// Relay a guest's guest's loop, or time its own.
+    enum Role: UInt32, Sendable {
+        case relay = 0
+        case own = 1
+    }
+
+    var role: Role
+    /// Resume at the VMCB's nRIP (KVM offers NRIPS to the guest), rather than by instruction length.
+    var resumeByNextRIP: Bool
+    /// Where the guest's guest starts: long64.S, or the bounce of the vmrun loop.
+    var guestRIP: UInt64
+    /// The guest's guest's IDT has limit 0: its first exception is a triple fault (tests).
+    var emptyGuestIDT = false
+    /// The guest's guest's VMCB lacks EFER.SVME: VMRUN fails its consistency checks (tests).
+    var breakConsistency = false
+
+    /// The plan for `exitCase` on a vCPU whose CPUID table is `table`.
+    init(_ exitCase: ExitCase, table: [KVMCPUIDEntry]) {
+        role = exitCase.mode == .svmHypervisor ? .own : .relay
+        resumeByNextRIP = NestedSVM.offersNextRIP(table)
+        guestRIP = exitCase.body == .svm(.vmrun) ? NestedSVM.bounceAddress : GuestLayout.codeAddress
+        emptyGuestIDT = exitCase.body == .breakpointWithEmptyIDT
+    }
+
+    /// The guest's guest's VMCB.
+    var vmcb: VMCB {
+        VMCB.guestsGuest(
+            rip: guestRIP, rsp: GuestLayout.kernelStackTop, emptyIDT: emptyGuestIDT,
+            breakConsistency: breakConsistency)
+    }
+}
+
+enum NestedSVMSetup {
+    /// Adds the mini-hypervisor's slot to `machine`, fills it and its mailbox fields in, and points the vCPU
+    /// at the payload. The VM keeps the slot's memory mapped for as long as it exists.
+    static func install(_ plan: NestedSVMPlan, on machine: borrowing GuestMachine) throws(KVMError) {
+        let region = try GuestMemory(size: NestedSVM.regionSize)
+        func offset(_ address: UInt64) -> Int { Int(address - NestedSVM.regionAddress) }
+        let payload = NestedSVM.payload
+        precondition(payload.count <= NestedSVM.codeLimit, "svm64.S outgrew its \(NestedSVM.codeLimit) bytes")
+        try region.write(payload, at: offset(NestedSVM.codeAddress))
+        try region.write(plan.vmcb.bytes, at: offset(NestedSVM.vmcbAddress))
+        try region.fill(0xFF, at: offset(NestedSVM.ioPermissionMapAddress), count: NestedSVM.ioPermissionMapSize)
+        try region.fill(0xFF, at: offset(NestedSVM.msrPermissionMapAddress), count: NestedSVM.msrPermissionMapSize)
+        try machine.vm.setUserMemoryRegion(
+            slot: NestedSVM.regionSlot, guestPhysicalAddress: NestedSVM.regionAddress, memory: region)
+
+        let mailbox = Int(GuestLayout.mailboxAddress)
+        try machine.memory.fill(
+            at: mailbox + Int(CGUEST_SVM_MB_ROLE), count: Int(CGUEST_SVM_MB_END - CGUEST_SVM_MB_ROLE))
+        try machine.memory.store(plan.role.rawValue, at: mailbox + Int(CGUEST_SVM_MB_ROLE))
+        try machine.memory.store(
+            UInt32(plan.resumeByNextRIP ? CGUEST_SVM_FLAG_NRIPS : 0), at: mailbox + Int(CGUEST_SVM_MB_FLAGS))
+
+        var registers = try machine.cpu.registers()
+        registers.rip = NestedSVM.codeAddress
+        registers.rsp = NestedSVM.stackTop
+        try machine.cpu.setRegisters(registers)
+    }
+}
+
+/// What the mini-hypervisor left in the mailbox.
+struct NestedSVMMailbox: Equatable, Sendable {
+    /// CGUEST_SVM_STAGE_* and CGUEST_SVM_RESULT_*.
+    var stage: UInt32
+    var result: UInt32
+    /// EAX, EBX, ECX, EDX of its own CPUID 0x4000_0000.
+    var canary: [UInt32]
+    /// Every #VMEXIT, then those handled of each kind.
+    var exits: Int
+    var cpuid: Int
+    var vmmcall: Int
+    var hlt: Int
+    var ioio: Int
+    var msr: Int
+    /// The latest exit's code, and — when it stopped on one — the rest of it.
+    var exitCode: Int64
+    var exitInfo1: UInt64
+    var exitInfo2: UInt64
+    var exitIntInfo: UInt64
+    var exitRIP: UInt64
+    var exitNextRIP: UInt64
+
+    /// Reads the mini-hypervisor's fields of the mailbox in `memory`.
+    static func read(from memory: borrowing GuestMemory) throws(KVMError) -> NestedSVMMailbox {
+        let base = Int(GuestLayout.mailboxAddress)
+        func u32(_ field: Int32) throws(KVMError) -> UInt32 { try memory.load(UInt32.self, at: base + Int(field)) }
+        func u64(_ field: Int32) throws(KVMError) -> UInt64 { try memory.load(UInt64.self, at: base + Int(field)) }
+        return NestedSVMMailbox(
+            stage: try u32(CGUEST_SVM_MB_STAGE), result: try u32(CGUEST_SVM_MB_RESULT),
+            canary: try memory.load(UInt32.self, at: base + Int(CGUEST_SVM_MB_CANARY), count: 4),
+            exits: Int(try u32(CGUEST_SVM_MB_EXITS)), cpuid: Int(try u32(CGUEST_SVM_MB_COUNT_CPUID)),
+            vmmcall: Int(try u32(CGUEST_SVM_MB_COUNT_VMMCALL)), hlt: Int(try u32(CGUEST_SVM_MB_COUNT_HLT)),
+            ioio: Int(try u32(CGUEST_SVM_MB_COUNT_IOIO)), msr: Int(try u32(CGUEST_SVM_MB_COUNT_MSR)),
+            exitCode: Int64(bitPattern: try u64(CGUEST_SVM_MB_EXIT_CODE)),
+            exitInfo1: try u64(CGUEST_SVM_MB_EXIT_INFO1), exitInfo2: try u64(CGUEST_SVM_MB_EXIT_INFO2),
+            exitIntInfo: try u64(CGUEST_SVM_MB_EXIT_INT_INFO), exitRIP: try u64(CGUEST_SVM_MB_EXIT_RIP),
+            exitNextRIP: try u64(CGUEST_SVM_MB_EXIT_NEXT_RIP))
+    }
+
+    /// The intercepts handled, by exit name, leaving out kinds it never saw.
+    var intercepts: [String: Int] {
+        let counts: [(SVMExitCode, Int)] = [
+            (.cpuid, cpuid), (.vmmcall, vmmcall), (.hlt, hlt), (.ioio, ioio), (.msr, msr),
+        ]
+        return Dictionary(uniqueKeysWithValues: counts.filter { $0.1 > 0 }.map { ($0.0.name, $0.1) })
+    }
+
+    /// The exit it stopped on, when it stopped on one.
+    var stoppedBy: VMCBExit? {
+        guard result == UInt32(CGUEST_SVM_RESULT_STOPPED) else { return nil }
+        return VMCBExit(
+            code: exitCode, name: SVMExitCode(exitCode).name, exitInfo1: exitInfo1, exitInfo2: exitInfo2,
+            exitIntInfo: exitIntInfo, guestRIP: exitRIP, nextRIP: exitNextRIP)
+    }
+
+    /// Its stage in words, for a failure's reason.
+    var stageDescription: String {
+        switch Int32(stage) {
+        case CGUEST_SVM_STAGE_ENTERED: return "entered, before setting EFER.SVME"
+        case CGUEST_SVM_STAGE_SVME: return "after setting EFER.SVME, before VM_HSAVE_PA"
+        case CGUEST_SVM_STAGE_HSAVE: return "after VM_HSAVE_PA"
+        case CGUEST_SVM_STAGE_RUNNING:
+            let latest = exits > 0 ? ", the latest \(SVMExitCode(exitCode))" : ""
+            return "running, \(exits) #VMEXITs so far\(latest)"
+        case CGUEST_SVM_STAGE_FINISHED: return "finished"
+        default: return "never reached its first store"
+        }
+    }
+}
