@@ -34,17 +34,23 @@ let package = Package(
         // The tiny guests' machine code (.S), exposed as byte ranges.
         .target(name: "CGuest"),
         .target(name: "Bench", dependencies: ["KVM", "CKVM", "CGuest", "Probe"], swiftSettings: strict),
+        // Compare, qualify, render: pure data over the reports; never touches /dev/kvm.
+        .target(name: "Report", dependencies: ["Bench", "Probe"], swiftSettings: strict),
         .executableTarget(
             name: "nestprobe",
             dependencies: [
                 "Probe",
                 "Bench",
+                "Report",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
         ),
         .testTarget(name: "KVMTests", dependencies: ["KVM", "CKVM"], swiftSettings: strict),
         .testTarget(name: "BenchTests", dependencies: ["Bench", "KVM", "Probe"], swiftSettings: strict),
+        .testTarget(
+            name: "ReportTests", dependencies: ["Report", "Bench", "Probe"], resources: [.copy("Fixtures")],
+            swiftSettings: strict),
         .testTarget(
             name: "ProbeTests",
             dependencies: ["Probe", "KVM"],

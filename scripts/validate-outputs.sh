@@ -18,4 +18,14 @@ for f in Tests/ProbeTests/Fixtures/snapshots/*.json Tests/ProbeTests/Fixtures/du
     name=$(basename "$f")
     "$bin" diagnose --snapshot "$f" --json -o "$out/fixture-$name.diagnosis.json"
 done
+# compare (the live report with itself: no change), qualify (an example policy), and the policies themselves.
+"$bin" compare "$out/live.bench.json" "$out/live.bench.json" --json -o "$out/self.compare.json"
+status=0
+"$bin" qualify --policy Reports/policies/pvm-host.json "$out/live.bench.json" --json -o "$out/live.qualification.json" || status=$?
+case $status in 0|3) ;; *) echo "qualify failed with exit $status" >&2; exit 1 ;; esac
+for p in Reports/policies/*.json; do cp "$p" "$out/$(basename "$p" .json).policy.json"; done
 python3 scripts/validate.py Reports/schema "$out"
+# The bench report as OpenMetrics, checked by Prometheus's own linter.
+"$bin" render "$out/live.bench.json" --format openmetrics -o "$out/live.prom"
+promtool check metrics < "$out/live.prom"
+echo "promtool: $(grep -c '^nestprobe_' "$out/live.prom") samples in live.prom accepted"

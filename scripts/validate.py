@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""Validates every *.snapshot.json, *.diagnosis.json and *.bench.json under a folder against Reports/schema."""
+"""Validates every *.snapshot.json, *.diagnosis.json, *.bench.json, *.compare.json, *.qualification.json and
+*.policy.json under a folder against Reports/schema."""
 import glob
 import json
 import os
@@ -21,7 +22,8 @@ for path in glob.glob(os.path.join(schema_dir, "*.schema.json")):
 
 checked = failed = 0
 for path in sorted(glob.glob(os.path.join(folder, "*.json"))):
-    kind = next((k for k in ("snapshot", "diagnosis", "bench") if path.endswith(".%s.json" % k)), None)
+    kind = next((k for k in ("snapshot", "diagnosis", "bench", "compare", "qualification", "policy")
+                 if path.endswith(".%s.json" % k)), None)
     if kind is None:
         continue
     schema = schemas["%s-v1.schema.json" % kind]

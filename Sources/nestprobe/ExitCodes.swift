@@ -7,6 +7,12 @@ import Probe
 enum ExitStatus {
     static let ok: Int32 = 0
     static let failure: Int32 = 1
+    /// compare: at least one case regressed.
+    static let regression: Int32 = 2
+    /// qualify: a rule of the policy failed.
+    static let notQualified: Int32 = 3
+    /// compare: some cases improved and none regressed.
+    static let improvementOnly: Int32 = 4
     static let usage: Int32 = 64
     static let badInput: Int32 = 65
     static let noInput: Int32 = 66
@@ -15,7 +21,8 @@ enum ExitStatus {
     static let permissionDenied: Int32 = 77
 
     static let documentation = """
-        Exit codes: 0 ok; 1 failure; 64 usage error; 65 bad input data (malformed snapshot or dump);
+        Exit codes: 0 ok; 1 failure; 2 regression (compare); 3 not qualified (qualify); 4 improvements only
+        (compare); 64 usage error; 65 bad input data (malformed snapshot or dump);
         66 input file missing or unreadable; 69 /dev/kvm unavailable (bench); 73 output file cannot be written;
         77 permission denied on /dev/kvm (bench).
         """

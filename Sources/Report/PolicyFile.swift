@@ -1,0 +1,36 @@
+// PolicyFile: reading a policy from a file with the checks every input gets (exists, a regular file,
+// not empty, not huge), then strict decoding and a check for duplicated keys; every problem is one
+// InputError line naming the file and the field.
+
+import Probe
+
+/// Loads policy files.
+public enum PolicyFile {
+    /// A policy is a page of rules; anything larger is refused before it is parsed.
+    public static let maximumBytes = 1 << 20
+
+    /// The policy in the file at `path`.
+    public static func load(_ path: String) throws(InputError) -> Policy {
+        let bytes = try SnapshotFile.readInput(path)
+        return try parse(bytes, name: path)
+    }
+
+    /// A policy from bytes; `name` is used in messages.
+    public static func parse(_ bytes: [UInt8], name: String) throws(InputError) -> Policy {
+        guard bytes.count <= maximumBytes else {
+            throw InputError(
+                .badData, "\(name): \(bytes.count) bytes, over the \(maximumBytes >> 10) KiB limit for a policy")
+        }
+        let first = bytes.first { ![0x20, 0x09, 0x0a, 0x0d].contains($0) }
+        guard first == UInt8(ascii: "{") else {
+            throw InputError(.badData, "\(name): not a nestprobe policy (a JSON object, see docs/policy.md)")
+        }
+        let policy = try SnapshotFile.decodeJSON(
+            Policy.self, bytes, name: name, schema: Policy.schemaID,
+            version: Policy.currentVersion)
+        if let path = JSONDuplicateKeys.first(in: bytes) {
+            throw InputError(.badData, "\(name): \(path): the key appears twice in one object (JSON keeps only one)")
+        }
+        return policy
+    }
+}

@@ -1,0 +1,116 @@
+// ReportFile: reading a `nestprobe bench` report from a file with every check an input gets — a regular,
+// non-empty file under the size limit, JSON of the right schema and version, fields of the right types —
+// and the few promises the schema makes that JSON decoding alone cannot keep (unique ids, samples
+// behind every "ok"). Every failure is one InputError line naming the file and the field.
+
+import Bench
+import Foundation
+import Probe
+
+/// Loads bench reports.
+public enum ReportFile {
+    /// The bench report at `path`, checked; `.noInput` (exit 66) when it cannot be read, `.badData`
+    /// (exit 65) when it is not a valid nestprobe.bench version 1 document.
+    public static func load(_ path: String) throws(InputError) -> BenchReport {
+        let bytes = try SnapshotFile.readInput(path)
+        return try parse(bytes, name: path)
+    }
+
+    /// Decodes and checks report bytes; `name` is used in messages.
+    public static func parse(_ bytes: [UInt8], name: String) throws(InputError) -> BenchReport {
+        let report: BenchReport
+        do {
+            report = try SnapshotFile.decodeJSON(
+                BenchReport.self, bytes, name: name, schema: BenchReport.schemaID, version: BenchReport.currentVersion)
+        } catch {
+            // Foundation's JSONDecoder reports a number that does not fit its integer type (a negative
+            // sample, 2.5 cycles) as invalid JSON at the top level; find the field ourselves.
+            if error.message.hasPrefix("\(name): top level:"), let field = misfitNumber(bytes) {
+                throw InputError(.badData, "\(name): \(field)")
+            }
+            throw error
+        }
+        try check(report, name: name)
+        return report
+    }
+
+    /// The checks beyond types: ids unique within hostLevel and within cases; every case with status ok
+    /// (and every host-level case) carries samples and statistics; the medians subtracted from samples
+    /// are numbers of cycles ≥ 0.
+    public static func check(_ report: BenchReport, name: String) throws(InputError) {
+        var seen: Set<String> = []
+        for (index, host) in report.hostLevel.enumerated() {
+            let field = "hostLevel[\(index)]"
+            guard seen.insert(host.id).inserted else {
+                throw InputError(.badData, "\(name): \(field).id: \"\(host.id)\" appears twice")
+            }
+            guard !host.samplesCycles.isEmpty else {
+                throw InputError(.badData, "\(name): \(field).samplesCycles: no samples kept")
+            }
+            try cycles(host.netMedianCycles, "\(field).netMedianCycles", name)
+            try cycles(host.statistics.cycles.p50, "\(field).statistics.cycles.p50", name)
+        }
+        seen = []
+        for (index, entry) in report.cases.enumerated() {
+            let field = "cases[\(index)]"
+            guard seen.insert(entry.id).inserted else {
+                throw InputError(.badData, "\(name): \(field).id: \"\(entry.id)\" appears twice")
+            }
+            guard entry.status == .ok else { continue }
+            guard !entry.samplesCycles.isEmpty else {
+                throw InputError(.badData, "\(name): \(field).samplesCycles: status is ok but no samples are kept")
+            }
+            guard entry.statistics != nil else {
+                throw InputError(.badData, "\(name): \(field).statistics: status is ok but statistics are missing")
+            }
+            guard entry.exitsPerSample >= 1 else {
+                throw InputError(
+                    .badData, "\(name): \(field).exitsPerSample: \(entry.exitsPerSample), expected at least 1")
+            }
+            if let baseline = entry.baselineMedianCycles { try cycles(baseline, "\(field).baselineMedianCycles", name) }
+        }
+    }
+
+    /// A figure in cycles that compare subtracts from samples must be a finite number ≥ 0.
+    private static func cycles(_ value: Double, _ field: String, _ name: String) throws(InputError) {
+        guard value.isFinite, value >= 0 else {
+            throw InputError(.badData, "\(name): \(field): \(value) is not a number of cycles ≥ 0")
+        }
+    }
+
+    /// The report's integer fields, and whether each is unsigned.
+    static let integerFields: [String: Bool] = [
+        "samplesCycles": true, "guestTSCkHz": true, "guestRIP": true, "version": false, "sampleCount": false,
+        "exitsPerSample": false, "warmupDiscarded": false, "runs": false, "cpl": false, "pinnedCPU": false,
+        "count": false,
+    ]
+
+    /// "path: what is wrong" for the first number in an integer field that is not a whole number in
+    /// range, or nil.
+    static func misfitNumber(_ bytes: [UInt8]) -> String? {
+        guard let root = try? JSONSerialization.jsonObject(with: Data(bytes)) else { return nil }
+        func visit(_ value: Any, _ path: String, _ field: String?) -> String? {
+            if let object = value as? [String: Any] {
+                for key in object.keys.sorted() {
+                    if let found = visit(object[key]!, path.isEmpty ? key : "\(path).\(key)", key) { return found }
+                }
+            } else if let array = value as? [Any] {
+                for (index, item) in array.enumerated() {
+                    if let found = visit(item, "\(path)[\(index)]", field) { return found }
+                }
+            } else if let number = value as? NSNumber, let field, let unsigned = integerFields[field],
+                !(value is Bool)
+            {
+                let x = number.doubleValue
+                let whole = x.isFinite && x == x.rounded()
+                let inRange = unsigned ? x >= 0 && x < 0x1p64 : x >= -0x1p63 && x < 0x1p63
+                if !whole || !inRange {
+                    return "\(path): \(number) is not " + (unsigned ? "a whole number ≥ 0" : "a whole number")
+                        + (field == "samplesCycles" ? " of cycles" : "")
+                }
+            }
+            return nil
+        }
+        return visit(root, "", nil)
+    }
+}

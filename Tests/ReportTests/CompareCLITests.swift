@@ -1,0 +1,165 @@
+// `nestprobe compare` end to end through the built executable: exit codes 0, 2, 4, 64, 65, 66, 73, the
+// text and JSON outputs, -o, --force and its warnings, and one-line errors for bad files.
+
+import Bench
+import Foundation
+import Probe
+import Report
+import Testing
+
+/// The nestprobe binary built beside this test bundle.
+enum CompareBinary {
+    /// Runs nestprobe with `arguments`; returns exit status, stdout and stderr.
+    static func run(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
+        let products = Bundle.module.bundleURL.deletingLastPathComponent()
+        let binary = products.appendingPathComponent("nestprobe")
+        try #require(
+            FileManager.default.isExecutableFile(atPath: binary.path),
+            "the nestprobe executable was not built next to the tests (swift build first)")
+        let folder = try compareScratchFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        // Standard error goes to a file, so neither pipe can fill while the other is read.
+        let errURL = folder.appendingPathComponent("stderr")
+        #expect(FileManager.default.createFile(atPath: errURL.path, contents: nil))
+        let errHandle = try FileHandle(forWritingTo: errURL)
+        let process = Process()
+        process.executableURL = binary
+        process.arguments = arguments
+        var environment = Foundation.ProcessInfo.processInfo.environment
+        environment["NO_COLOR"] = "1"
+        process.environment = environment
+        let out = Pipe()
+        process.standardOutput = out
+        process.standardError = errHandle
+        try process.run()
+        let outData = out.fileHandleForReading.readDataToEndOfFile()
+        process.waitUntilExit()
+        try errHandle.close()
+        let errData = try Data(contentsOf: errURL)
+        return (
+            process.terminationStatus, String(decoding: outData, as: UTF8.self),
+            String(decoding: errData, as: UTF8.self)
+        )
+    }
+}
+
+@Suite("nestprobe compare command line")
+struct CompareCLITests {
+    /// Writes crafted reports into a scratch folder; returns their paths by name.
+    static func write(_ reports: [String: BenchReport], in folder: URL) throws -> [String: String] {
+        var paths: [String: String] = [:]
+        for (name, report) in reports {
+            let path = folder.appendingPathComponent(name).path
+            try SnapshotFile.encodeJSON(report).write(to: URL(fileURLWithPath: path))
+            paths[name] = path
+        }
+        return paths
+    }
+
+    @Test("the real report against itself: exit 0, a table in 80 columns")
+    func noChange() throws {
+        let real = try CompareFixtures.path(CompareFixtures.realName)
+        let (status, out, err) = try CompareBinary.run(["compare", real, real])
+        #expect(status == 0, "\(err)")
+        #expect(err.isEmpty)
+        #expect(out.contains("exit 0: no change"))
+        #expect(out.contains("cpuid-0"))
+        // Only the lines naming the files may be longer.
+        for line in out.split(separator: "\n") where !line.contains(real) { #expect(line.count <= 80, "\(line)") }
+    }
+
+    @Test("crafted regression: exit 2; improvement: exit 4; a larger threshold: exit 0; JSON and -o")
+    func verdicts() throws {
+        let folder = try compareScratchFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let real = try CompareFixtures.real()
+        let paths = try Self.write(
+            [
+                "slower.bench.json": CompareFixtures.scaled(real, ["cpuid-0/real"], by: 1.2),
+                "faster.bench.json": CompareFixtures.scaled(real, ["cpuid-0/real"], by: 0.8),
+            ], in: folder)
+        let base = try CompareFixtures.path(CompareFixtures.realName)
+        let slower = paths["slower.bench.json"]!
+        let regression = try CompareBinary.run(["compare", base, slower])
+        #expect(regression.status == 2, "\(regression.err)")
+        #expect(regression.out.contains("REGRESSED"))
+        #expect(try CompareBinary.run(["compare", base, paths["faster.bench.json"]!]).status == 4)
+        #expect(try CompareBinary.run(["compare", base, slower, "--threshold", "cpuid-0/real=60"]).status == 0)
+        #expect(try CompareBinary.run(["compare", base, slower, "--threshold", "60"]).status == 0)
+        let thresholdFile = folder.appendingPathComponent("t.json")
+        try Data(#"{"default": 5, "cases": {"cpuid-0/real": 60}}"#.utf8).write(to: thresholdFile)
+        #expect(try CompareBinary.run(["compare", base, slower, "--thresholds", thresholdFile.path]).status == 0)
+        // The command line wins over the file.
+        #expect(
+            try CompareBinary.run(
+                ["compare", base, slower, "--thresholds", thresholdFile.path, "--threshold", "cpuid-0/real=10"]).status
+                == 2)
+
+        let json = try CompareBinary.run(["compare", base, slower, "--json"])
+        #expect(json.status == 2)
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(json.out.utf8)) as? [String: Any])
+        #expect(object["schema"] as? String == "nestprobe.compare")
+        #expect((object["summary"] as? [String: Any])?["exitCode"] as? Int == 2)
+
+        let target = folder.appendingPathComponent("result.compare.json").path
+        let written = try CompareBinary.run(["compare", base, slower, "--json", "-o", target])
+        #expect(written.status == 2)
+        #expect(written.out.isEmpty)
+        let saved = try JSONDecoder().decode(CompareReport.self, from: Data(contentsOf: URL(fileURLWithPath: target)))
+        #expect(saved.summary.regressions == 1)
+        let unwritable = try CompareBinary.run(["compare", base, base, "-o", "/nonexistent/dir/x.txt"])
+        #expect(unwritable.status == 73)
+        #expect(unwritable.err.contains("/nonexistent/dir/x.txt"))
+    }
+
+    @Test("another CPU: exit 65 with one line; --force: compared, with a WARNING")
+    func otherMachine() throws {
+        let folder = try compareScratchFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        var other = try CompareFixtures.real()
+        other.context.cpu = "Intel(R) Xeon(R) Platinum 8269CY"
+        let paths = try Self.write(["intel.bench.json": other], in: folder)
+        let base = try CompareFixtures.path(CompareFixtures.realName)
+        let refused = try CompareBinary.run(["compare", base, paths["intel.bench.json"]!])
+        #expect(refused.status == 65)
+        #expect(refused.out.isEmpty)
+        #expect(refused.err.split(separator: "\n").count == 1)
+        #expect(refused.err.contains("context.cpu") && refused.err.contains("--force"))
+        let forced = try CompareBinary.run(["compare", base, paths["intel.bench.json"]!, "--force"])
+        #expect(forced.status == 0)
+        #expect(forced.out.contains("WARNING: context.cpu"))
+        let forcedJSON = try CompareBinary.run(["compare", base, paths["intel.bench.json"]!, "--force", "--json"])
+        #expect(forcedJSON.err.contains("WARNING: context.cpu"))
+        #expect(forcedJSON.out.contains("\"forced\" : true"))
+    }
+
+    @Test("bad files: exit 65 (66 when missing) and one line naming the file")
+    func badFiles() throws {
+        let folder = try compareScratchFolder()
+        defer { try? FileManager.default.removeItem(at: folder) }
+        let base = try CompareFixtures.path(CompareFixtures.realName)
+        let truncated = folder.appendingPathComponent("truncated.json")
+        let whole = try Data(contentsOf: URL(fileURLWithPath: base))
+        try whole.prefix(1000).write(to: truncated)
+        let empty = folder.appendingPathComponent("empty.json")
+        try Data().write(to: empty)
+        let badThresholds = folder.appendingPathComponent("bad-thresholds.json")
+        try Data(#"{"default": 5, "cases": {"cpuid-0/real": -2}}"#.utf8).write(to: badThresholds)
+        let cases: [([String], Int32, String)] = [
+            (["compare", base, truncated.path], 65, truncated.path),
+            (["compare", empty.path, base], 65, empty.path),
+            (["compare", base, folder.path], 65, folder.path),
+            (["compare", base, "/nonexistent/new.json"], 66, "/nonexistent/new.json"),
+            (["compare", base, base, "--thresholds", badThresholds.path], 65, "cases.cpuid-0/real"),
+        ]
+        for (arguments, expected, named) in cases {
+            let (status, out, err) = try CompareBinary.run(arguments)
+            #expect(status == expected, "\(arguments): \(err)")
+            #expect(out.isEmpty)
+            #expect(err.split(separator: "\n").count == 1, "\(arguments): \(err)")
+            #expect(err.contains(named), "\(arguments): \(err)")
+        }
+        #expect(try CompareBinary.run(["compare", base, base, "--threshold", "-3"]).status == 64)
+        #expect(try CompareBinary.run(["compare", base]).status == 64)
+    }
+}
