@@ -194,6 +194,17 @@ def check_bench(checks, boot):
     checks.check("svm/bench vmmcall", ok,
                  ", ".join("%s %s, %s samples, %.0f net cycles" % (i, x["status"], x["sampleCount"], x.get("netMedianCycles") or 0)
                            for i, x in sorted(hypercalls.items())) or "no hypercall case")
+    # Three levels: every case of the guest's guest ran under the mini-hypervisor — its canary came back and
+    # it handled exactly the intercepts the loop had to cause.
+    inner = [x for x in b["cases"] if x["mode"] == "svm-inner"]
+    def proven(x):
+        gh = x.get("guestHypervisor") or {}
+        return (x["status"] == "ok" and x["attribution"] == "guest-hypervisor"
+                and gh.get("innerSignature") == "NestprobeSVM" and gh.get("intercepts") == gh.get("expectedIntercepts"))
+    unproven = [x["id"] for x in inner if not proven(x)]
+    checks.check("svm/bench three levels", inner and not unproven,
+                 "%d guest's-guest cases, each with canary NestprobeSVM and every intercept handled by the mini-hypervisor"
+                 % len(inner) if inner and not unproven else "not proven: %s" % (unproven or "no svm-inner case"))
     # The other cases (CPL3, whatever the catalogue adds) may be skipped with a reason, never fail.
     others = [x for x in b["cases"] if x not in cpl0]
     failed = ["%s: %s" % (x["id"], x.get("reason") or x.get("failure")) for x in others if x["status"] == "failed"]
