@@ -55,36 +55,18 @@ public enum BenchText {
     }
 
     static func pad(_ text: String, _ width: Int) -> String {
-        text.count >= width ? String(text.prefix(width - 1)) + " " : text + String(repeating: " ", count: width - text.count)
+        TextFormat.pad(text, width)
     }
 
     static func lpad(_ text: String, _ width: Int) -> String {
-        text.count >= width ? " " + text : String(repeating: " ", count: width - text.count) + text
+        TextFormat.lpad(text, width)
     }
 
     static func grouped(_ value: Double) -> String {
-        let whole = Int(value.rounded())
-        var digits = String(abs(whole))
-        var out = ""
-        while digits.count > 3 {
-            out = "," + digits.suffix(3) + out
-            digits.removeLast(3)
-        }
-        return (whole < 0 ? "-" : "") + digits + out
+        TextFormat.grouped(value)
     }
 
     static func wrap(_ text: String, indent: String, width: Int = 80) -> [String] {
-        var lines: [String] = []
-        var current = indent
-        for word in text.split(separator: " ") {
-            if current.count + word.count + 1 > width && current.count > indent.count {
-                lines.append(current)
-                current = indent + "  " + word
-            } else {
-                current += (current.count > indent.count ? " " : "") + word
-            }
-        }
-        lines.append(current)
-        return lines
+        TextFormat.wrap(text, indent: indent, width: width)
     }
 }

@@ -132,15 +132,7 @@ public enum CompareText {
 
     /// Cycles grouped by thousands; one decimal below 100.
     static func cycles(_ value: Double) -> String {
-        guard abs(value) >= 100 else { return fixed(value, 1) }
-        let whole = Int(value.rounded())
-        var digits = String(abs(whole))
-        var out = ""
-        while digits.count > 3 {
-            out = "," + digits.suffix(3) + out
-            digits.removeLast(3)
-        }
-        return (whole < 0 ? "-" : "") + digits + out
+        abs(value) >= 100 ? TextFormat.grouped(value) : fixed(value, 1)
     }
 
     static func number(_ value: Double) -> String {
@@ -168,22 +160,11 @@ public enum CompareText {
     }
 
     static func lpad(_ text: String, _ width: Int) -> String {
-        text.count >= width ? " " + text : String(repeating: " ", count: width - text.count) + text
+        TextFormat.lpad(text, width)
     }
 
     /// Words of `text` in lines of at most `width`; continuation lines indented two more.
     static func wrap(_ text: String, indent: String, width: Int = 80) -> [String] {
-        var lines: [String] = []
-        var current = indent
-        for word in text.split(separator: " ") {
-            if current.count + word.count + 1 > width && current.count > indent.count {
-                lines.append(current)
-                current = indent + "  " + word
-            } else {
-                current += (current.count > indent.count ? " " : "") + word
-            }
-        }
-        lines.append(current)
-        return lines
+        TextFormat.wrap(text, indent: indent, width: width)
     }
 }

@@ -2,6 +2,7 @@
 // rule, measured, limit) within 80 columns, the reason under each failed or skipped rule, and a last
 // line that says QUALIFIED or NOT QUALIFIED.
 
+import Probe
 import Foundation
 
 /// Renders a qualification for a terminal or a log.
@@ -153,13 +154,7 @@ enum PolicyText {
     }
 
     static func grouped(_ value: Int64) -> String {
-        let digits = String(value.magnitude)
-        var out = ""
-        for (index, digit) in digits.enumerated() {
-            if index > 0 && (digits.count - index) % 3 == 0 { out.append(",") }
-            out.append(digit)
-        }
-        return value < 0 ? "-" + out : out
+        TextFormat.grouped(Double(value))
     }
 
     static func quantity(_ value: Double, _ unit: String) -> String {

@@ -36,15 +36,7 @@ public enum RenderFormat: String, CaseIterable, Sendable {
 enum RenderNumber {
     /// A whole number with thousands separated by commas: 12,345.
     static func grouped(_ value: Double) -> String {
-        guard value.isFinite else { return String(format3: value) }
-        let whole = Int(value.rounded())
-        var digits = String(whole.magnitude)
-        var out = ""
-        while digits.count > 3 {
-            out = "," + digits.suffix(3) + out
-            digits.removeLast(3)
-        }
-        return (whole < 0 ? "-" : "") + digits + out
+        value.isFinite ? TextFormat.grouped(value) : String(format3: value)
     }
 
     /// Cycles as a person reads them: grouped, with a fraction below 10 (0.81, 2,115).

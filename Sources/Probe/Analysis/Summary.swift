@@ -93,13 +93,6 @@ public enum Summary {
 
     /// 12345.6 → "12,346".
     static func grouped(_ value: Double) -> String {
-        let whole = Int(value.rounded())
-        var digits = String(abs(whole))
-        var out = ""
-        while digits.count > 3 {
-            out = "," + digits.suffix(3) + out
-            digits.removeLast(3)
-        }
-        return (whole < 0 ? "-" : "") + digits + out
+        TextFormat.grouped(value)
     }
 }

@@ -1,0 +1,45 @@
+// TextFormat: the few text helpers every human-readable output shares (diagnose, bench, compare, qualify,
+// render): thousands grouping, column padding and word wrapping to 80 columns.
+
+/// Shared text formatting for tables and wrapped notes.
+public enum TextFormat {
+    /// 12345.6 → "12,346" (rounded to a whole number, grouped by thousands).
+    public static func grouped(_ value: Double) -> String {
+        guard value.isFinite, abs(value) < 1e18 else { return String(describing: value) }
+        let whole = Int(value.rounded())
+        var digits = String(abs(whole))
+        var out = ""
+        while digits.count > 3 {
+            out = "," + digits.suffix(3) + out
+            digits.removeLast(3)
+        }
+        return (whole < 0 ? "-" : "") + digits + out
+    }
+
+    /// `text` left-aligned in `width` columns; cut (with one space kept) when longer.
+    public static func pad(_ text: String, _ width: Int) -> String {
+        text.count >= width ? String(text.prefix(width - 1)) + " " : text + String(repeating: " ", count: width - text.count)
+    }
+
+    /// `text` right-aligned in `width` columns; a space before it when it does not fit.
+    public static func lpad(_ text: String, _ width: Int) -> String {
+        text.count >= width ? " " + text : String(repeating: " ", count: width - text.count) + text
+    }
+
+    /// The words of `text` in lines of at most `width` columns, each starting with `indent`; continuation
+    /// lines are indented two more.
+    public static func wrap(_ text: String, indent: String, width: Int = 80) -> [String] {
+        var lines: [String] = []
+        var current = indent
+        for word in text.split(separator: " ") {
+            if current.count + word.count + 1 > width && current.count > indent.count {
+                lines.append(current)
+                current = indent + "  " + word
+            } else {
+                current += (current.count > indent.count ? " " : "") + word
+            }
+        }
+        lines.append(current)
+        return lines
+    }
+}
