@@ -36,6 +36,12 @@ public enum BenchText {
         out.append("")
         out.append("Net cycles per exit (median, less the timing baseline of the same mode)")
         out.append(pad("case", 35) + lpad("this lvl", 9) + lpad("guest", 8) + lpad("µs", 7) + lpad("×", 6) + "  exits to")
+        // This level's own exits first: they are there even when no guest could be booted.
+        for host in report.hostLevel {
+            out.append(pad(host.id, 35) + lpad(grouped(host.netMedianCycles), 9) + lpad("", 8)
+                + lpad(String(format3: (host.netMedianNanoseconds / 1000 * 100).rounded() / 100), 7) + lpad("", 6)
+                + (host.netMedianCycles < CPUIDCostBands.noTrap ? "  none (no trap)" : "  level below"))
+        }
         for row in report.table where !isThreeLevel(row.caseID) {
             let line = pad(row.caseID, 35) + lpad(row.thisLevelCycles.map { grouped($0) } ?? "—", 9)
                 + lpad(row.guestLevelCycles.map { grouped($0) } ?? "—", 8)
