@@ -199,7 +199,9 @@ struct PolicyJudge {
 
     func multiplier(_ id: String, _ limit: MultiplierLimit) -> RuleResult {
         let rule = "multipliers.\(id).max"
-        let subject = "\(id) guest ÷ this level"
+        // A three-level row's own multiplier is its guest's guest against the guest (innerMultiplier).
+        let inner = id.hasSuffix("/svm-inner")
+        let subject = inner ? "\(id) guest's guest ÷ guest" : "\(id) guest ÷ this level"
         let limitText = "≤ \(PolicyText.factor(limit.max))"
         guard let item = report.cases.first(where: { $0.id == id }) else {
             return RuleResult(
@@ -213,7 +215,8 @@ struct PolicyJudge {
             result.limitValue = limit.max
             return result
         }
-        guard let value = report.table.first(where: { $0.caseID == id })?.multiplier, value.isFinite else {
+        let row = report.table.first(where: { $0.caseID == id })
+        guard let value = inner ? row?.innerMultiplier : row?.multiplier, value.isFinite else {
             return RuleResult(
                 rule: rule, subject: subject, measured: nil, limit: limitText, limitValue: limit.max,
                 outcome: .fail,
