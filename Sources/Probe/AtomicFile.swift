@@ -27,9 +27,13 @@ public enum AtomicFile {
         let bytes = [UInt8](data)
         func fail(_ reason: String) -> InputError { InputError(.noInput, "\(path): \(reason)") }
         guard !path.isEmpty else { throw fail("an empty file name") }
-        guard !path.hasSuffix("/") else { throw fail("names a directory, not a file: \(SystemReader.describe(EISDIR))") }
+        guard !path.hasSuffix("/") else {
+            throw fail("names a directory, not a file: \(SystemReader.describe(EISDIR))")
+        }
         if let fd = standardDescriptor(path) {
-            guard OutputDoor.isOpen(fd) else { throw fail("descriptor \(fd) is not open: \(SystemReader.describe(EBADF))") }
+            guard OutputDoor.isOpen(fd) else {
+                throw fail("descriptor \(fd) is not open: \(SystemReader.describe(EBADF))")
+            }
             do { try OutputDoor.writeAll(fd, bytes) } catch { throw fail("cannot write: \(error.text)") }
             return
         }
@@ -49,7 +53,9 @@ public enum AtomicFile {
         case .regular:
             var resolved = path
             if link.kind == .symbolicLink {
-                do { resolved = try OutputDoor.resolve(path) } catch { throw fail("cannot resolve the link: \(error.text)") }
+                do { resolved = try OutputDoor.resolve(path) } catch {
+                    throw fail("cannot resolve the link: \(error.text)")
+                }
             }
             try replace(resolved, with: bytes, keeping: target, named: path)
         case .characterDevice, .fifo:
@@ -128,7 +134,9 @@ public enum AtomicFile {
                 let (fd, temporary) = try TemporaryFileCleanup.makeTemporary(template(folder: folder, name: name))
                 do throws(SystemError) {
                     if let existing {
-                        if OutputDoor.isRoot { try OutputDoor.setOwner(fd, owner: existing.owner, group: existing.group) }
+                        if OutputDoor.isRoot {
+                            try OutputDoor.setOwner(fd, owner: existing.owner, group: existing.group)
+                        }
                         try OutputDoor.setPermissions(fd, existing.permissions)
                     } else {
                         try OutputDoor.setPermissions(fd, 0o666 & ~OutputDoor.fileCreationMask)
@@ -159,7 +167,7 @@ public enum AtomicFile {
         do throws(SystemError) {
             let fd = try OutputDoor.open(folder, flags: O_RDONLY | O_DIRECTORY)
             defer { _ = try? OutputDoor.close(fd) }
-            do { try OutputDoor.sync(fd) } catch where error.code == EINVAL {}
+            do { try OutputDoor.sync(fd) } catch  where error.code == EINVAL {}
         } catch {
             throw InputError(.noInput, "\(shown): written, but syncing the folder \(folder) failed: \(error.text)")
         }

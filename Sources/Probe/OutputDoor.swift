@@ -97,7 +97,9 @@ enum OutputDoor {
         var offset = 0
         while offset < bytes.count {
             // SAFETY: offset < bytes.count, so the range offset..<count lies inside `bytes`, alive for the call.
-            let wrote = unsafe bytes.withUnsafeBytes { unsafe Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset) }
+            let wrote = unsafe bytes.withUnsafeBytes {
+                unsafe Glibc.write(fd, $0.baseAddress! + offset, $0.count - offset)
+            }
             if wrote < 0 {
                 if errno == EINTR { continue }
                 throw .current

@@ -49,7 +49,8 @@ enum TemporaryFileCleanup {
             var action = sigaction()
             unsafe action.__sigaction_handler.sa_handler = cleanupHandler
             // Back to the default on entry, and not blocked while handled: raise() then ends the process.
-            action.sa_flags = Int32(truncatingIfNeeded: UInt32(truncatingIfNeeded: SA_RESETHAND) | UInt32(truncatingIfNeeded: SA_NODEFER))
+            action.sa_flags = Int32(
+                truncatingIfNeeded: UInt32(truncatingIfNeeded: SA_RESETHAND) | UInt32(truncatingIfNeeded: SA_NODEFER))
             unsafe sigemptyset(&action.sa_mask)
             // SAFETY: both structures are locals for the call.
             if unsafe sigaction(signal, &action, nil) == 0 { previous.append((signal, old)) }
@@ -100,7 +101,8 @@ enum TemporaryFileCleanup {
 
     private static func isDefault(_ action: sigaction) -> Bool {
         // SAFETY: reads the handler member of a local; SIG_DFL is the null handler.
-        unsafe action.__sigaction_handler.sa_handler == nil && action.sa_flags & Int32(truncatingIfNeeded: SA_SIGINFO) == 0
+        unsafe action.__sigaction_handler.sa_handler == nil
+            && action.sa_flags & Int32(truncatingIfNeeded: SA_SIGINFO) == 0
     }
 }
 

@@ -103,7 +103,9 @@ struct AtomicFileTargetTests {
         #expect(template.count == 1 + 2 + 200 + 7 + 1, "the name is cut at 200 bytes, on a character boundary")
     }
 
-    @Test("a character device node (1,3: null) is written through and is still a device", .enabled(if: isRoot, "mknod needs root"))
+    @Test(
+        "a character device node (1,3: null) is written through and is still a device",
+        .enabled(if: isRoot, "mknod needs root"))
     func characterDevice() throws {
         let scratch = try ScratchFolder()
         defer { scratch.remove() }
@@ -123,7 +125,8 @@ struct AtomicFileTargetTests {
         #expect(try kind(full).kind == .characterDevice)
     }
 
-    @Test("memory devices (/dev/mem, /dev/port) and block devices are refused and left alone",
+    @Test(
+        "memory devices (/dev/mem, /dev/port) and block devices are refused and left alone",
         .enabled(if: isRoot, "mknod needs root"))
     func refusedDevices() throws {
         let scratch = try ScratchFolder()

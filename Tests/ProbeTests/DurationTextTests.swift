@@ -20,8 +20,10 @@ struct DurationTextTests {
 
     @Test(
         "refused forms: hex, signs, exponents, NaN, infinity, spaces, empty, no digits",
-        arguments: ["0x10", "-1", "+1", "1e3", "nan", "inf", "infinity", "4 s", " 4", "", "s", "ms", ".", "1.", "1..2",
-            "1,5s", "٣s", "4h", "99999999999999999999", "9223372036854775807s"])
+        arguments: [
+            "0x10", "-1", "+1", "1e3", "nan", "inf", "infinity", "4 s", " 4", "", "s", "ms", ".", "1.", "1..2",
+            "1,5s", "٣s", "4h", "99999999999999999999", "9223372036854775807s",
+        ])
     func refused(text: String) {
         #expect(throws: DurationText.Failure.notADuration) { try DurationText.parse(text) }
     }
@@ -31,7 +33,9 @@ struct DurationTextTests {
         #expect(throws: DurationText.Failure.tooSmall(minimum: .nanoseconds(1))) { try DurationText.parse("0") }
         #expect(throws: DurationText.Failure.tooSmall(minimum: .nanoseconds(1))) { try DurationText.parse("0.0ms") }
         #expect(throws: DurationText.Failure.tooLarge(maximum: .seconds(3600))) { try DurationText.parse("3601s") }
-        #expect(throws: DurationText.Failure.tooLarge(maximum: .seconds(3600))) { try DurationText.parse("3600000001us") }
+        #expect(throws: DurationText.Failure.tooLarge(maximum: .seconds(3600))) {
+            try DurationText.parse("3600000001us")
+        }
         #expect(throws: DurationText.Failure.finerThanNanoseconds) { try DurationText.parse("1.5ns") }
         #expect(throws: DurationText.Failure.finerThanNanoseconds) { try DurationText.parse("0.0000000001s") }
         #expect(try DurationText.parse("2us", maximum: .microseconds(2)) == .microseconds(2))
@@ -52,7 +56,9 @@ struct DurationTextTests {
     func budget() throws {
         let scratch = try ScratchFolder()
         defer { scratch.remove() }
-        for text in ["0x10", "-1", "0", "0s", "nan", "inf", "1e3", "2h", "3601s", "4 s", "1.5ns", "9223372036854775808"] {
+        for text in [
+            "0x10", "-1", "0", "0s", "nan", "inf", "1e3", "2h", "3601s", "4 s", "1.5ns", "9223372036854775808",
+        ] {
             let result = try OutputCLI.run(["bench", "--budget=\(text)", "--list"], in: scratch.path)
             #expect(result.status == 64, "\(text): \(result.err)")
             #expect(result.err.split(separator: "\n").count == 1)

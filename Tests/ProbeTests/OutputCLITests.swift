@@ -43,7 +43,8 @@ struct OutputCLITests {
         defer { scratch.remove() }
         let snapshot = try fixturePath(Self.snapshot)
         for path in ["/dev/fd/1", "/proc/self/fd/1"] {
-            let result = try OutputCLI.run(["diagnose", "--snapshot", snapshot, "--json", "-o", path], in: scratch.path)
+            let result = try OutputCLI.run(
+                ["diagnose", "--snapshot", snapshot, "--json", "-o", path], in: scratch.path)
             #expect(result.status == 0, "\(path): \(result.err)")
             #expect(result.out.contains("\"schema\" : \"nestprobe.diagnosis\""), "\(path)")
         }
@@ -52,7 +53,8 @@ struct OutputCLITests {
         #expect(AtomicFile.standardDescriptor("/dev/fd/x") == nil)
     }
 
-    @Test("-o to a null device node succeeds and leaves it a device; to a full one it is exit 73 (ENOSPC)",
+    @Test(
+        "-o to a null device node succeeds and leaves it a device; to a full one it is exit 73 (ENOSPC)",
         .enabled(if: isRoot, "mknod needs root"))
     func deviceNodes() throws {
         let scratch = try ScratchFolder()
@@ -88,11 +90,15 @@ struct OutputCLITests {
     }
 
     static var straceUsable: Bool {
-        ["/usr/bin/strace", "/usr/bin/perl", "/usr/bin/pgrep"].allSatisfy { FileManager.default.isExecutableFile(atPath: $0) }
+        ["/usr/bin/strace", "/usr/bin/perl", "/usr/bin/pgrep"].allSatisfy {
+            FileManager.default.isExecutableFile(atPath: $0)
+        }
     }
 
-    @Test("SIGTERM in the write window removes the temporary file and still ends the process by the signal",
-        .enabled(if: straceUsable, "strace holds the process inside the write window; it, perl or pgrep is not installed"))
+    @Test(
+        "SIGTERM in the write window removes the temporary file and still ends the process by the signal",
+        .enabled(
+            if: straceUsable, "strace holds the process inside the write window; it, perl or pgrep is not installed"))
     func signalInWriteWindow() throws {
         let scratch = try ScratchFolder()
         defer { scratch.remove() }
@@ -105,7 +111,8 @@ struct OutputCLITests {
         // Delay the first fsync (the temporary file's, before the rename) by 3 s: the process sits in the window.
         process.arguments = [
             "-MPOSIX", "-e", "sigprocmask(SIG_SETMASK, POSIX::SigSet->new) or die; exec @ARGV or die",
-            "/usr/bin/strace", "-f", "-qq", "-o", scratch.path("trace.txt"), "-e", "trace=fsync,unlink", "-e", "inject=fsync:delay_enter=3000000:when=1",
+            "/usr/bin/strace", "-f", "-qq", "-o", scratch.path("trace.txt"), "-e", "trace=fsync,unlink", "-e",
+            "inject=fsync:delay_enter=3000000:when=1",
             binary.path, "diagnose", "--snapshot", try fixturePath(Self.snapshot), "-o", "report.txt",
         ]
         var sawTemporary = false
