@@ -222,6 +222,9 @@ private struct CPUIDToolParser {
             throw .malformed(
                 line: line.number, expected: "the end of the line after edx", found: DumpLine.excerpt(tokens[6]))
         }
+        for (index, name) in ["eax", "ebx", "ecx", "edx"].enumerated() {
+            try line.checkComplete(tokens[index + 2].dropFirst(6), register: name)
+        }
         return CPUIDLeaf(leaf: leaf, subleaf: subleaf, eax: eax, ebx: ebx, ecx: ecx, edx: edx)
     }
 }
@@ -304,6 +307,9 @@ private struct LibCPUIDRawParser {
         guard let (name, index, registers) = Self.row(text) else {
             throw .malformed(
                 line: line.number, expected: "`basic_cpuid[i]=eax ebx ecx edx` (8-digit hex)", found: line.excerpt)
+        }
+        if !line.ended, let last = text.split(whereSeparator: DumpLine.isSpace).last {
+            try line.checkComplete(last.starts(with: ascii("0x")) ? last.dropFirst(2) : last, register: "edx")
         }
         if cpus == 0 {
             cpus = 1
@@ -393,6 +399,9 @@ private struct LibCPUIDRawParser {
 private struct DumpLine {
     let number: Int
     let bytes: ArraySlice<UInt8>
+    /// Whether a line break ended the line; false only for the last line of a dump without a final newline,
+    /// which is where a dump cut short ends.
+    var ended = true
 
     /// The line without leading and trailing spaces, tabs and a carriage return.
     var trimmed: ArraySlice<UInt8> {
@@ -439,6 +448,16 @@ private struct DumpLine {
     }
 
     static func isSpace(_ byte: UInt8) -> Bool { byte == 0x20 || byte == 0x09 }
+
+    /// Refuses a register value of fewer than 8 hex digits on a last line that no newline ended: both
+    /// `cpuid -r` and libcpuid write every register as `%08x`, so that is a dump cut mid-register, whose last
+    /// value would otherwise be read short (`edx=0x6974` for `edx=0x69746e65`).
+    func checkComplete(_ digits: ArraySlice<UInt8>, register: String) throws(CPUIDDumpError) {
+        guard !ended, digits.count < 8 else { return }
+        throw .malformed(
+            line: number, expected: "8 hex digits for \(register) (the dump ends mid-register: cut short?)",
+            found: excerpt)
+    }
 }
 
 /// Splits bytes into lines at `\n`, counting them and stopping with an error past `maximumLines`.
@@ -452,7 +471,7 @@ private struct DumpLines {
     mutating func next() -> DumpLine? {
         guard position < bytes.count else { return nil }
         let end = bytes[position...].firstIndex(of: 0x0A) ?? bytes.count
-        let line = DumpLine(number: lineNumber + 1, bytes: bytes[position..<end])
+        let line = DumpLine(number: lineNumber + 1, bytes: bytes[position..<end], ended: end < bytes.count)
         position = end + 1
         lineNumber += 1
         return line

@@ -174,6 +174,14 @@ public struct SystemReader: Sendable {
         case ENOTTY: return "ENOTTY"
         case E2BIG: return "E2BIG"
         case EOPNOTSUPP: return "EOPNOTSUPP"
+        case ENOSPC: return "ENOSPC"
+        case EDQUOT: return "EDQUOT"
+        case EFBIG: return "EFBIG"
+        case EROFS: return "EROFS"
+        case ENAMETOOLONG: return "ENAMETOOLONG"
+        case ELOOP: return "ELOOP"
+        case EPIPE: return "EPIPE"
+        case EEXIST: return "EEXIST"
         default: return "errno \(code)"
         }
     }

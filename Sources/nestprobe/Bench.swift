@@ -39,17 +39,16 @@ extension Nestprobe {
         var device: String = "/dev/kvm"
 
         func validate() throws {
-            guard Self.seconds(budget) != nil else {
-                throw ValidationError("--budget: expected seconds such as 4, 4s or 500ms, got \(budget)")
-            }
+            _ = try Self.seconds(budget)
         }
 
-        static func seconds(_ text: String) -> Double? {
-            let lower = text.lowercased()
-            let (number, scale): (Substring, Double) =
-                lower.hasSuffix("ms") ? (lower.dropLast(2), 0.001) : lower.hasSuffix("s") ? (lower.dropLast(1), 1) : (Substring(lower), 1)
-            guard let value = Double(number), value > 0, value <= 3600 else { return nil }
-            return value * scale
+        /// The budget in seconds; a usage error (64) naming the accepted forms for anything else.
+        static func seconds(_ text: String) throws(ValidationError) -> Double {
+            do { return DurationText.seconds(try DurationText.parse(text, maximum: .seconds(3600))) } catch {
+                throw ValidationError(
+                    "--budget \"\(MessageText.oneLine(text))\": \(error); expected \(DurationText.acceptedForms), "
+                        + "more than zero and at most one hour")
+            }
         }
 
         func run() throws {
@@ -60,7 +59,7 @@ extension Nestprobe {
                 return
             }
             var options = BenchOptions()
-            options.budgetSeconds = Self.seconds(budget) ?? 4
+            options.budgetSeconds = try Self.seconds(budget)
             options.devicePath = device
             options.cases = cases.map { $0.split(separator: ",").map { String($0).trimmed } } ?? []
             let (_, unknown) = BenchSuite.select(options.cases, from: CaseRunner.catalogue)

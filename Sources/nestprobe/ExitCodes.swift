@@ -37,10 +37,12 @@ enum ExitStatus {
     }
 }
 
-/// Writes one line to standard error, prefixed with the program name.
+/// Writes one line to standard error, prefixed with the program name. Control characters in `message`
+/// (a newline or an escape sequence in a file name or an option value) are shown as visible escapes, so
+/// the message stays one line and nothing from the input reaches the terminal as a command.
 func printError(_ message: String) {
     var stderr = StandardError()
-    print("nestprobe: \(message)", to: &stderr)
+    print("nestprobe: \(MessageText.oneLine(message))", to: &stderr)
 }
 
 struct StandardError: TextOutputStream {

@@ -4,6 +4,8 @@
 // documented exit codes (ExitCodes.swift).
 
 import ArgumentParser
+import Foundation
+import Probe
 
 @main
 struct Nestprobe: ParsableCommand {
@@ -15,4 +17,21 @@ struct Nestprobe: ParsableCommand {
         subcommands: [Diagnose.self, Capture.self, BenchCommand.self, Compare.self, Qualify.self, Render.self],
         defaultSubcommand: Diagnose.self
     )
+
+    /// Parses and runs like ArgumentParser's own `main`, except that a usage error is one line on standard
+    /// error with control characters escaped: ArgumentParser echoes what the user typed (an unknown option,
+    /// a bad value) as it is, so a newline or an escape sequence there would reach the terminal.
+    static func main() {
+        do {
+            var command = try parseAsRoot()
+            try command.run()
+        } catch {
+            let code = exitCode(for: error)
+            let text = message(for: error)
+            guard code != .success, !text.isEmpty else { exit(withError: error) }
+            let brief = text.hasPrefix("Error: ") ? String(text.dropFirst(7)) : text
+            printError("\(brief) (see nestprobe --help)")
+            Foundation.exit(code.rawValue)
+        }
+    }
 }

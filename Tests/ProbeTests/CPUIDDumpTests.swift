@@ -300,12 +300,37 @@ struct CPUIDDumpErrorTests {
             ("CPU 0:\n", 2),  // a header and nothing after it
             ("CPU 0:\n" + leaf0 + "\nCPU 1:\n", 4),  // cut after the next CPU's header
             ("CPU 0:\nCPU 1:\n" + leaf0, 2),  // a CPU with no leaves
-            ("CPU 0:\n   0x00000001 0x00: eax=0x00050657 ebx=0x0 ecx=0x0 edx=0x0", 3),  // no leaf 0
+            ("CPU 0:\n   0x00000001 0x00: eax=0x00050657 ebx=0x0 ecx=0x0 edx=0x0\n", 3),  // no leaf 0
             ("version=0.6.2\n", 2),  // a version line and no rows
             ("version=0.6.2\n\n_________________ Logical CPU #0 _________________\n", 4),
         ])
     func truncated(text: String, line: Int) {
         #expect(Self.failure(text)?.line == line)
+    }
+
+    @Test(
+        "a real dump cut mid-register is refused at its last line, never read with a short last value",
+        arguments: [CPUIDDumpFixture.cpuidTool, CPUIDDumpFixture.cpuidToolOneCPU, CPUIDDumpFixture.libcpuidRaw])
+    func cutMidRegister(fixture: String) throws {
+        let whole = try CPUIDDumpFixture.text(fixture)
+        let body = whole.hasSuffix("\n") ? String(whole.dropLast()) : whole
+        let lastLine = body.split(separator: "\n", omittingEmptySubsequences: false).count
+        // Cut 1 to 7 digits off the last register: every cut is refused, naming the last line.
+        for cut in 1...7 {
+            let error = Self.failure(String(body.dropLast(cut)))
+            #expect(error?.line == lastLine, "cut \(cut): \(String(describing: error))")
+            #expect(error?.description.contains("mid-register") == true)
+        }
+        // The whole dump, with or without its final newline, still reads.
+        #expect(try CPUIDDump.parse(body).leaves == CPUIDDump.parse(whole).leaves)
+    }
+
+    @Test("short register values are still accepted on lines a newline ended (hand-written dumps)")
+    func shortValuesInsideTheDump() throws {
+        let dump = try CPUIDDump.parse(Self.header + Self.leaf0 + "\n   0x00000001 0x00: eax=0x1 ebx=0x0 ecx=0x0 edx=0x0\n")
+        #expect(dump.table[1]?.eax == 1)
+        let raw = try CPUIDDump.parse("basic_cpuid[0]=00000001 756e6547 6c65746e 49656e69\nbasic_cpuid[1]=1 0 0 0\n")
+        #expect(raw.table[1]?.eax == 1)
     }
 
     @Test(

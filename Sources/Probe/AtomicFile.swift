@@ -1,0 +1,197 @@
+// AtomicFile: writing an output file (`-o`, `--junit`) without harming what stands at the path.
+//
+// - A regular file, or nothing yet: a temporary file beside it, written whole, fsync'd, renamed over the
+//   target, then the folder fsync'd. An existing file keeps its permissions (and, when we are root, its
+//   owner); a new one gets 0666 less the umask. An interrupted write leaves the old file or the new one,
+//   never a mixture, and SIGINT/SIGTERM/SIGHUP remove the temporary file (TemporaryFileCleanup.swift).
+// - A symbolic link: followed, like cp(1) does; its final target is written as above, the link stays.
+// - A character device or a FIFO (/dev/null, a terminal, a named pipe): written through, never replaced;
+//   a FIFO with no reader is an error rather than a wait. The memory devices (/dev/mem, /dev/kmem,
+//   /dev/port) are refused. /dev/stdout, /dev/stderr, /dev/fd/N and /proc/self/fd/N are the open
+//   descriptor itself, as in a shell redirection.
+// - A directory, a socket, a block device: refused.
+// Every error is one line naming the path and the errno.
+
+import Foundation
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Writes output files safely: atomically over regular files, through devices and FIFOs, never replacing
+/// a device, a FIFO or a symbolic link.
+public enum AtomicFile {
+    /// Writes `data` to `path` as the file comment describes. Throws `InputError(.noInput, …)` with one
+    /// line naming the path and the reason; the CLI turns it into exit 73.
+    public static func write(_ data: Data, to path: String) throws(InputError) {
+        let bytes = [UInt8](data)
+        func fail(_ reason: String) -> InputError { InputError(.noInput, "\(path): \(reason)") }
+        guard !path.isEmpty else { throw fail("an empty file name") }
+        guard !path.hasSuffix("/") else {
+            throw fail("names a directory, not a file: \(SystemReader.describe(EISDIR))")
+        }
+        if let fd = standardDescriptor(path) {
+            guard OutputDoor.isOpen(fd) else {
+                throw fail("descriptor \(fd) is not open: \(SystemReader.describe(EBADF))")
+            }
+            do { try OutputDoor.writeAll(fd, bytes) } catch { throw fail("cannot write: \(error.text)") }
+            return
+        }
+        let link: FileStatus
+        do { link = try OutputDoor.status(path, followingLinks: false) } catch {
+            guard error.code == ENOENT else { throw fail("cannot examine: \(error.text)") }
+            try replace(path, with: bytes, keeping: nil)
+            return
+        }
+        var target = link
+        if link.kind == .symbolicLink {
+            do { target = try OutputDoor.status(path, followingLinks: true) } catch {
+                throw fail("a symbolic link that cannot be followed: \(error.text)")
+            }
+        }
+        switch target.kind {
+        case .regular:
+            var resolved = path
+            if link.kind == .symbolicLink {
+                do { resolved = try OutputDoor.resolve(path) } catch {
+                    throw fail("cannot resolve the link: \(error.text)")
+                }
+            }
+            try replace(resolved, with: bytes, keeping: target, named: path)
+        case .characterDevice, .fifo:
+            try writeThrough(path, target, bytes)
+        case .directory:
+            throw fail("is a directory, not a file: \(SystemReader.describe(EISDIR))")
+        case .blockDevice:
+            throw fail("is a block device; refusing to write a report over it")
+        case .socket:
+            throw fail("is a socket; refusing to write to it")
+        case .symbolicLink, .unknown:
+            throw fail("is not a file, a device or a FIFO; refusing to write to it")
+        }
+    }
+
+    /// The descriptor `path` names when it is /dev/stdout, /dev/stderr, /dev/fd/N or /proc/self/fd/N.
+    static func standardDescriptor(_ path: String) -> Int32? {
+        switch path {
+        case "/dev/stdout": return 1
+        case "/dev/stderr": return 2
+        default:
+            for prefix in ["/dev/fd/", "/proc/self/fd/"] where path.hasPrefix(prefix) {
+                let digits = path.dropFirst(prefix.count)
+                guard !digits.isEmpty, digits.count <= 6, digits.allSatisfy({ $0.isASCII && $0.isNumber }) else {
+                    return nil
+                }
+                return Int32(digits)
+            }
+            return nil
+        }
+    }
+
+    /// Writes through a character device or a FIFO with open(O_WRONLY), without truncating or replacing it.
+    private static func writeThrough(_ path: String, _ status: FileStatus, _ bytes: [UInt8]) throws(InputError) {
+        func fail(_ reason: String) -> InputError { InputError(.noInput, "\(path): \(reason)") }
+        // Linux's memory devices: major 1, minors 1 (mem), 2 (kmem), 4 (port). Writing a report there harms
+        // the machine.
+        if status.kind == .characterDevice, status.deviceMajor == 1, [1, 2, 4].contains(status.deviceMinor) {
+            throw fail("is a memory device (1,\(status.deviceMinor)); refusing to write to it")
+        }
+        let fd: Int32
+        // O_NONBLOCK: a FIFO without a reader fails with ENXIO instead of blocking the open for ever.
+        do { fd = try OutputDoor.open(path, flags: O_WRONLY | O_NONBLOCK) } catch {
+            if error.code == ENXIO && status.kind == .fifo { throw fail("a FIFO with no reader: \(error.text)") }
+            throw fail("cannot open: \(error.text)")
+        }
+        do {
+            let opened = try OutputDoor.status(fd)
+            guard opened.kind == .characterDevice || opened.kind == .fifo else {
+                _ = try? OutputDoor.close(fd)
+                throw fail("changed while it was being opened; not written")
+            }
+            try OutputDoor.clearNonBlocking(fd)
+            try OutputDoor.writeAll(fd, bytes)
+            try OutputDoor.close(fd)
+        } catch let error as SystemError {
+            _ = try? OutputDoor.close(fd)
+            throw fail("cannot write: \(error.text)")
+        } catch let error as InputError {
+            throw error
+        } catch {
+            throw fail("cannot write: \(error)")
+        }
+    }
+
+    /// Writes `bytes` to a temporary file beside `path` and renames it over `path`; `existing` is the
+    /// file being replaced (its permissions and owner are kept), nil for a new file. `named` is the path
+    /// the user gave, for messages.
+    private static func replace(
+        _ path: String, with bytes: [UInt8], keeping existing: FileStatus?, named: String? = nil
+    ) throws(InputError) {
+        let shown = named ?? path
+        let (folder, name) = split(path)
+        do throws(SystemError) {
+            try TemporaryFileCleanup.guarding { () throws(SystemError) in
+                let (fd, temporary) = try TemporaryFileCleanup.makeTemporary(template(folder: folder, name: name))
+                do throws(SystemError) {
+                    if let existing {
+                        if OutputDoor.isRoot {
+                            try OutputDoor.setOwner(fd, owner: existing.owner, group: existing.group)
+                        }
+                        try OutputDoor.setPermissions(fd, existing.permissions)
+                    } else {
+                        try OutputDoor.setPermissions(fd, 0o666 & ~OutputDoor.fileCreationMask)
+                    }
+                    try OutputDoor.writeAll(fd, bytes)
+                    try OutputDoor.sync(fd)
+                    try OutputDoor.close(fd)
+                } catch {
+                    _ = try? OutputDoor.close(fd)
+                    try? TemporaryFileCleanup.finish { () throws(SystemError) in OutputDoor.unlink(temporary) }
+                    throw error
+                }
+                try TemporaryFileCleanup.finish { () throws(SystemError) in
+                    do throws(SystemError) { try OutputDoor.rename(temporary, to: path) } catch {
+                        OutputDoor.unlink(temporary)
+                        throw error
+                    }
+                }
+            }
+        } catch {
+            if error.code == ENOENT || error.code == ENOTDIR {
+                throw InputError(.noInput, "\(shown): cannot create a file in \(folder): \(error.text)")
+            }
+            throw InputError(.noInput, "\(shown): cannot write: \(error.text)")
+        }
+        // The rename is durable only once the folder is on disk; filesystems that cannot sync a folder
+        // say EINVAL, which leaves nothing to do.
+        do throws(SystemError) {
+            let fd = try OutputDoor.open(folder, flags: O_RDONLY | O_DIRECTORY)
+            defer { _ = try? OutputDoor.close(fd) }
+            do { try OutputDoor.sync(fd) } catch  where error.code == EINVAL {}
+        } catch {
+            throw InputError(.noInput, "\(shown): written, but syncing the folder \(folder) failed: \(error.text)")
+        }
+    }
+
+    /// The folder and the last component of a path that does not end in `/`, by bytes: `x` is (".", "x"),
+    /// `/x` is ("/", "x"), `a/b/x` is ("a/b", "x").
+    static func split(_ path: String) -> (folder: String, name: String) {
+        let bytes = Array(path.utf8)
+        guard let slash = bytes.lastIndex(of: UInt8(ascii: "/")) else { return (".", path) }
+        let folder = slash == 0 ? "/" : String(decoding: bytes[..<slash], as: UTF8.self)
+        return (folder, String(decoding: bytes[(slash + 1)...], as: UTF8.self))
+    }
+
+    /// `folder/.name.XXXXXX` as a C string, the name cut to 200 bytes (at a character boundary) so that the
+    /// temporary name stays under NAME_MAX however long the target's name is.
+    static func template(folder: String, name: String) -> [CChar] {
+        var cut = Array(name.utf8)
+        if cut.count > 200 {
+            var end = 200
+            while end > 0 && cut[end] & 0xC0 == 0x80 { end -= 1 }
+            cut = Array(cut[..<end])
+        }
+        let bytes = Array(folder.utf8) + Array("/.".utf8) + cut + Array(".XXXXXX".utf8) + [0]
+        return bytes.map { CChar(bitPattern: $0) }
+    }
+}
