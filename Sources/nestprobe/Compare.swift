@@ -1,4 +1,5 @@
-// `nestprobe compare`: regression verdicts between two bench reports, with the exit code a CI job acts on.
+// `nestprobe compare`: regression verdicts between bench reports, judged on their runs, with the exit code a CI
+// job acts on.
 
 import ArgumentParser
 import Foundation
@@ -9,31 +10,34 @@ extension Nestprobe {
     struct Compare: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract:
-                "Compare two bench reports: per case the change of the median, its interval, its significance, a verdict.",
+                "Compare bench reports on their runs: per case the change, its interval, the detectable change, a verdict.",
             discussion: """
-                Each row compares cycles per exit (kept samples less the report's timing baseline median): the \
-                change of the median with a 95 % bootstrap interval (10,000 resamples, fixed seed), a two-sided \
-                Mann–Whitney U test, and a verdict. A change is a regression (or improvement) when it is past \
-                its threshold (default 5 %), past the noise floor (the largest of 1 %, both medians' relative \
-                95 % half-widths added, and one timer step) and p < alpha.
+                compare BASE NEW, or compare B1 B2 ... -- N1 N2 ...: the runs of all reports of a side are pooled \
+                (a report without per-run data is one run). Each row judges cycles per exit per run: net (less \
+                the timing baseline) or gross when the net is below resolution on a side. Per row: the change of \
+                the median of the runs, a 95 % two-stage bootstrap interval (runs, then samples), a two-sided \
+                Mann–Whitney U test on the run figures (exact for few runs), Holm-adjusted over the judged rows, \
+                and the smallest change the runs could detect with 80 % power. regressed: adjusted p < alpha, \
+                change past the threshold (default 5 %) and the interval above 0; improved likewise below; \
+                inconclusive: past the threshold but not established, or too few runs to reach the level.
+
+                Not judged by default: in-kernel exits of emulated guest modes (--judge-all judges them). \
+                --cases/--exclude PATTERN (glob on the id, repeatable) choose rows. A case the base has and the \
+                new reports lost is MISSING: exit 5 unless --allow-missing.
 
                 Thresholds: --threshold 10 sets the default, --threshold cpuid-0/real=3 one case (repeatable); \
                 --thresholds FILE reads {"default": 5, "cases": {"cpuid-0/real": 3}}; the command line wins.
 
                 Reports from another CPU, kernel, KVM module, hypervisor or level are refused (exit 65) unless \
-                --force, which compares them with a WARNING per difference. Name JSON outputs *.compare.json \
-                (schema Reports/schema/compare-v1.schema.json).
+                --force. JSON: schema Reports/schema/compare-v2.schema.json.
 
-                Exit codes (as package-benchmark): 0 no change; 2 at least one regression; 4 improvements only; \
-                64 usage error; 65 bad input or reports not comparable; 66 a file missing or unreadable; \
-                73 output file cannot be written.
+                Exit codes: 0 the same; 2 at least one regression; 5 inconclusive (no regression; a row \
+                inconclusive, a case missing, or nothing judged); 4 improvements only; 64 usage error; 65 bad \
+                input or reports not comparable; 66 a file missing or unreadable; 73 output file cannot be written.
                 """)
 
-        @Argument(help: ArgumentHelp("The baseline bench report (nestprobe bench -o).", valueName: "base"))
-        var base: String
-
-        @Argument(help: ArgumentHelp("The bench report to judge against it.", valueName: "new"))
-        var new: String
+        @Argument(help: ArgumentHelp("BASE NEW, or base reports, --, new reports.", valueName: "report"))
+        var reports: [String] = []
 
         @Option(
             name: .long,
@@ -47,21 +51,60 @@ extension Nestprobe {
             help: ArgumentHelp("A threshold file: {\"default\": 5, \"cases\": {\"id\": pct}}.", valueName: "file"))
         var thresholds: String?
 
-        @Option(help: "Significance level of the Mann–Whitney test.")
+        @Option(
+            name: .long,
+            help: ArgumentHelp("Judge only the cases whose id matches (glob); repeatable.", valueName: "pattern"))
+        var cases: [String] = []
+
+        @Option(
+            name: .long,
+            help: ArgumentHelp("Do not judge the cases whose id matches (glob); repeatable.", valueName: "pattern"))
+        var exclude: [String] = []
+
+        @Flag(help: "Judge also the rows the reports mark untrustworthy (in-kernel exits of emulated guests).")
+        var judgeAll = false
+
+        @Flag(help: "Cases lost in the new reports do not make the verdict inconclusive.")
+        var allowMissing = false
+
+        @Option(help: "Family-wise significance level (Holm over the judged rows).")
         var alpha: Double = 0.05
 
         @Flag(help: "Compare reports from different CPUs, kernels or levels, with a WARNING for each difference.")
         var force = false
 
-        @Flag(help: "Print the comparison as JSON (schema Reports/schema/compare-v1.schema.json).")
+        @Option(name: .long, help: "Output format: text, markdown, junit or json.")
+        var format: CompareFormat = .text
+
+        @Flag(help: "The same as --format json.")
         var json = false
 
         @Option(name: .shortAndLong, help: "Write the output to this file (atomically) instead of standard output.")
         var output: String?
 
+        /// How many of `reports` came after a `--` (the argument parser takes them into the same array).
+        var afterTerminator: Int {
+            let arguments = CommandLine.arguments
+            guard let terminator = arguments.firstIndex(of: "--") else { return 0 }
+            return min(reports.count, arguments.count - terminator - 1)
+        }
+
+        /// The base and new report paths.
+        var sides: (base: [String], new: [String]) {
+            let split = afterTerminator == 0 ? 1 : reports.count - afterTerminator
+            return (Array(reports.prefix(split)), Array(reports.dropFirst(split)))
+        }
+
         func validate() throws {
             guard alpha > 0, alpha < 1 else {
                 throw ValidationError("--alpha: expected a value between 0 and 1, got \(alpha)")
+            }
+            if afterTerminator == 0 && reports.count != 2 {
+                throw ValidationError(
+                    "expected two reports (BASE NEW), or base reports, --, new reports; got \(reports.count)")
+            }
+            if afterTerminator > 0 && afterTerminator == reports.count {
+                throw ValidationError("no base report before --")
             }
             for text in threshold {
                 if case .failure(let error) = Thresholds.parseArgument(text) {
@@ -71,23 +114,30 @@ extension Nestprobe {
         }
 
         func run() throws {
-            let document: CompareReport
+            let document: RunCompareReport
             do {
-                let baseReport = try ReportFile.load(base)
-                let newReport = try ReportFile.load(new)
-                var options = CompareOptions()
+                let load = { (path: String) throws(InputError) in
+                    NamedReport(file: path, report: try ReportFile.load(path))
+                }
+                var baseReports: [NamedReport] = []
+                for path in sides.base { baseReports.append(try load(path)) }
+                var newReportsLoaded: [NamedReport] = []
+                for path in sides.new { newReportsLoaded.append(try load(path)) }
+                var options = RunCompareOptions()
                 options.alpha = alpha
                 options.force = force
                 options.thresholds = try combinedThresholds()
-                document = try Comparison.compare(
-                    base: baseReport, new: newReport, baseFile: base, newFile: new, options: options)
+                options.selection = RowSelection(cases: cases, exclude: exclude, judgeAll: judgeAll)
+                options.allowMissing = allowMissing
+                document = try RunComparison.compare(base: baseReports, new: newReportsLoaded, options: options)
             } catch {
                 throw ExitStatus.fail(error)
             }
-            let data = json ? try SnapshotFile.encodeJSON(document) : Data(CompareText.render(document).utf8)
+            let chosen = json ? CompareFormat.json : format
+            let data = try chosen.render(document)
             do { try FileOutput.emit(data, to: output) } catch { throw ExitStatus.fail(error, writing: true) }
-            // The text carries its warnings; JSON and files get them on standard error too, so they are seen.
-            if json || (output != nil && output != "-") {
+            // The text carries its warnings; other formats and files get them on standard error too.
+            if chosen != .text || (output != nil && output != "-") {
                 for difference in document.differences {
                     printError(
                         (difference.severity == .refuse ? "WARNING: " : "warning: ") + difference.line
@@ -95,10 +145,11 @@ extension Nestprobe {
                 }
                 for note in document.notes { printError("note: \(note)") }
             }
-            switch document.summary.verdict {
-            case .regression: throw ExitCode(ExitStatus.regression)
-            case .improvement: throw ExitCode(ExitStatus.improvementOnly)
-            case .unchanged: return
+            switch document.summary.exitCode {
+            case 2: throw ExitCode(ExitStatus.regression)
+            case 5: throw ExitCode(ExitStatus.inconclusive)
+            case 4: throw ExitCode(ExitStatus.improvementOnly)
+            default: return
             }
         }
 
@@ -119,3 +170,5 @@ extension Nestprobe {
         }
     }
 }
+
+extension CompareFormat: ExpressibleByArgument {}

@@ -13,6 +13,9 @@ enum ExitStatus {
     static let notQualified: Int32 = 3
     /// compare: some cases improved and none regressed.
     static let improvementOnly: Int32 = 4
+    /// compare: no regression, but a judged case the runs cannot decide, a case missing from the new
+    /// reports, or nothing judged.
+    static let inconclusive: Int32 = 5
     static let usage: Int32 = 64
     static let badInput: Int32 = 65
     static let noInput: Int32 = 66
@@ -22,7 +25,8 @@ enum ExitStatus {
 
     static let documentation = """
         Exit codes: 0 ok; 1 failure; 2 regression (compare); 3 not qualified (qualify); 4 improvements only
-        (compare); 64 usage error; 65 bad input data (malformed snapshot or dump);
+        (compare); 5 inconclusive (compare: too few runs, a change not established, or cases missing);
+        64 usage error; 65 bad input data (malformed snapshot or dump);
         66 input file missing or unreadable; 69 /dev/kvm unavailable (bench); 73 output file cannot be written;
         77 permission denied on /dev/kvm (bench).
         """

@@ -1,4 +1,4 @@
-// `nestprobe compare` end to end through the built executable: exit codes 0, 2, 4, 64, 65, 66, 73, the
+// `nestprobe compare` end to end through the built executable: exit codes 0, 2, 4, 5, 64, 65, 66, 73, the
 // text and JSON outputs, -o, --force and its warnings, and one-line errors for bad files.
 
 import Bench
@@ -56,57 +56,65 @@ struct CompareCLITests {
         return paths
     }
 
-    @Test("the real report against itself: exit 0, a table in 80 columns")
+    @Test("the real report against itself: one run a side, exit 5 inconclusive, a table in 80 columns")
     func noChange() throws {
         let real = try CompareFixtures.path(CompareFixtures.realName)
         let (status, out, err) = try CompareBinary.run(["compare", real, real])
-        #expect(status == 0, "\(err)")
+        #expect(status == 5, "\(err)")
         #expect(err.isEmpty)
-        #expect(out.contains("exit 0: no change"))
+        #expect(out.contains("exit 5: inconclusive"))
+        #expect(out.contains("too few runs"))
         #expect(out.contains("cpuid-0"))
         // Only the lines naming the files may be longer.
         for line in out.split(separator: "\n") where !line.contains(real) { #expect(line.count <= 80, "\(line)") }
     }
 
-    @Test("crafted regression: exit 2; improvement: exit 4; a larger threshold: exit 0; JSON and -o")
+    @Test("six runs a side after --: regression exit 2, improvement 4, same 0, larger threshold 0; JSON, JUnit, -o")
     func verdicts() throws {
         let folder = try compareScratchFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
-        let real = try CompareFixtures.real()
-        let paths = try Self.write(
-            [
-                "slower.bench.json": CompareFixtures.scaled(real, ["cpuid-0/real"], by: 1.2),
-                "faster.bench.json": CompareFixtures.scaled(real, ["cpuid-0/real"], by: 0.8),
-            ], in: folder)
-        let base = try CompareFixtures.path(CompareFixtures.realName)
-        let slower = paths["slower.bench.json"]!
-        let regression = try CompareBinary.run(["compare", base, slower])
+        let id = "pio-out-user/long64-cpl0"
+        var reports: [String: BenchReport] = [:]
+        for (name, side) in [
+            ("base", try RunFixtures.side(6, offset: 0)), ("same", try RunFixtures.side(6, offset: 0.3)),
+            ("slower", try RunFixtures.side(6, offset: 0.3, slowed: [id], by: 1.2)),
+            ("faster", try RunFixtures.side(6, offset: 0.3, slowed: [id], by: 0.8)),
+        ] {
+            for (index, named) in side.enumerated() { reports["\(name)\(index).bench.json"] = named.report }
+        }
+        let paths = try Self.write(reports, in: folder)
+        func side(_ name: String) -> [String] { (0..<6).map { paths["\(name)\($0).bench.json"]! } }
+        func run(_ new: String, _ extra: [String] = []) throws -> (status: Int32, out: String, err: String) {
+            try CompareBinary.run(["compare"] + extra + side("base") + ["--"] + side(new))
+        }
+        let regression = try run("slower")
         #expect(regression.status == 2, "\(regression.err)")
         #expect(regression.out.contains("REGRESSED"))
-        #expect(try CompareBinary.run(["compare", base, paths["faster.bench.json"]!]).status == 4)
-        #expect(try CompareBinary.run(["compare", base, slower, "--threshold", "cpuid-0/real=60"]).status == 0)
-        #expect(try CompareBinary.run(["compare", base, slower, "--threshold", "60"]).status == 0)
+        #expect(try run("faster").status == 4)
+        #expect(try run("same").status == 0)
+        #expect(try run("slower", ["--threshold", "\(id)=60"]).status == 0)
         let thresholdFile = folder.appendingPathComponent("t.json")
-        try Data(#"{"default": 5, "cases": {"cpuid-0/real": 60}}"#.utf8).write(to: thresholdFile)
-        #expect(try CompareBinary.run(["compare", base, slower, "--thresholds", thresholdFile.path]).status == 0)
-        // The command line wins over the file.
-        #expect(
-            try CompareBinary.run(
-                ["compare", base, slower, "--thresholds", thresholdFile.path, "--threshold", "cpuid-0/real=10"]).status
-                == 2)
+        try Data(#"{"default": 5, "cases": {"pio-out-user/long64-cpl0": 60}}"#.utf8).write(to: thresholdFile)
+        #expect(try run("slower", ["--thresholds", thresholdFile.path]).status == 0)
+        #expect(try run("slower", ["--exclude", "pio-*"]).status == 0)
 
-        let json = try CompareBinary.run(["compare", base, slower, "--json"])
+        let json = try run("slower", ["--json"])
         #expect(json.status == 2)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.out.utf8)) as? [String: Any])
         #expect(object["schema"] as? String == "nestprobe.compare")
+        #expect(object["version"] as? Int == 2)
         #expect((object["summary"] as? [String: Any])?["exitCode"] as? Int == 2)
+        let junit = try run("slower", ["--format", "junit"])
+        #expect(junit.out.contains("<failure type=\"regressed\""))
 
         let target = folder.appendingPathComponent("result.compare.json").path
-        let written = try CompareBinary.run(["compare", base, slower, "--json", "-o", target])
+        let written = try run("slower", ["--json", "-o", target])
         #expect(written.status == 2)
         #expect(written.out.isEmpty)
-        let saved = try JSONDecoder().decode(CompareReport.self, from: Data(contentsOf: URL(fileURLWithPath: target)))
-        #expect(saved.summary.regressions == 1)
+        let saved = try JSONDecoder().decode(
+            RunCompareReport.self, from: Data(contentsOf: URL(fileURLWithPath: target)))
+        #expect(saved.summary.regressed == 1)
+        let base = try CompareFixtures.path(CompareFixtures.realName)
         let unwritable = try CompareBinary.run(["compare", base, base, "-o", "/nonexistent/dir/x.txt"])
         #expect(unwritable.status == 73)
         #expect(unwritable.err.contains("/nonexistent/dir/x.txt"))
@@ -126,7 +134,7 @@ struct CompareCLITests {
         #expect(refused.err.split(separator: "\n").count == 1)
         #expect(refused.err.contains("context.cpu") && refused.err.contains("--force"))
         let forced = try CompareBinary.run(["compare", base, paths["intel.bench.json"]!, "--force"])
-        #expect(forced.status == 0)
+        #expect(forced.status == 5)
         #expect(forced.out.contains("WARNING: context.cpu"))
         let forcedJSON = try CompareBinary.run(["compare", base, paths["intel.bench.json"]!, "--force", "--json"])
         #expect(forcedJSON.err.contains("WARNING: context.cpu"))
@@ -161,5 +169,7 @@ struct CompareCLITests {
         }
         #expect(try CompareBinary.run(["compare", base, base, "--threshold", "-3"]).status == 64)
         #expect(try CompareBinary.run(["compare", base]).status == 64)
+        #expect(try CompareBinary.run(["compare", base, base, base]).status == 64)
+        #expect(try CompareBinary.run(["compare", "--", base, base]).status == 64)
     }
 }

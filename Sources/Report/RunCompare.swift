@@ -1,0 +1,219 @@
+// RunCompare: bench reports compared on their runs, to a verdict a CI job can act on through the exit
+// code — 2 a regression, 5 inconclusive, 4 improvements only, 0 the same.
+//
+// Each side is one or more reports whose runs are pooled row by row (their contexts must agree with the
+// first base report's, as for two reports). A row judges its net figure per run (cycles per exit less
+// the timing baseline), or the gross figure when the net is below resolution on either side; rows of an
+// emulated guest whose exit stays in the kernel are shown but not judged unless asked. The judged rows
+// form one family: Mann–Whitney on the run figures, Holm across the rows, a two-stage bootstrap interval
+// of the change, the detectable change, and the verdict (RunJudgement). A case the base reports have and
+// the new ones lost is "missing", which makes the outcome at least inconclusive unless allowed.
+
+import Bench
+import Probe
+
+/// How to compare on runs.
+public struct RunCompareOptions: Sendable {
+    public var thresholds = Thresholds()
+    public var alpha = 0.05
+    public var resamples = Bootstrap.defaultResamples
+    public var seed = Bootstrap.defaultSeed
+    /// Compare even when contexts differ in a way that refuses.
+    public var force = false
+    public var selection = RowSelection()
+    /// Cases lost in the new reports do not make the outcome inconclusive.
+    public var allowMissing = false
+
+    public init() {}
+}
+
+/// A bench report and the file it was read from.
+public struct NamedReport: Sendable {
+    public var file: String
+    public var report: BenchReport
+
+    public init(file: String, report: BenchReport) {
+        self.file = file
+        self.report = report
+    }
+}
+
+/// Compares bench reports on their runs.
+public enum RunComparison {
+    /// Compares the `new` reports against the `base` reports (each side at least one). Throws `.badData`
+    /// (exit 65), one line naming the two files and what differs, when a context differs from the first
+    /// base report's in a way that refuses and `options.force` is off.
+    public static func compare(
+        base: [NamedReport], new: [NamedReport], options: RunCompareOptions = RunCompareOptions()
+    )
+        throws(InputError) -> RunCompareReport
+    {
+        guard let reference = base.first, !new.isEmpty else {
+            throw InputError(.badData, "compare: needs at least one base and one new report")
+        }
+        var differences: [ContextDifference] = []
+        var forced = false
+        for other in base.dropFirst() + new {
+            let found = ContextDifference.between(reference.report.context, other.report.context)
+            let refusing = found.filter { $0.severity == .refuse }
+            if !refusing.isEmpty && !options.force {
+                throw InputError(
+                    .badData,
+                    "\(reference.file) and \(other.file) are not comparable: "
+                        + refusing.map(\.line).joined(separator: "; ")
+                        + " (--force compares them anyway, with warnings)")
+            }
+            forced = forced || !refusing.isEmpty
+            for difference in found where !differences.contains(difference) { differences.append(difference) }
+        }
+        let (rows, unpaired) = pairRows(base: pool(base), new: pool(new), options: options)
+        return RunCompareReport(
+            schema: RunCompareReport.schemaID, version: RunCompareReport.currentVersion, tool: .current,
+            base: base.map { ReportIdentity($0.report, file: $0.file) },
+            new: new.map { ReportIdentity($0.report, file: $0.file) }, forced: forced,
+            differences: differences.filter { $0.severity == .refuse } + differences.filter { $0.severity == .warn },
+            method: method(options), rows: rows, unpaired: unpaired,
+            notes: notes(rows, base: base, new: new, options: options),
+            summary: summary(rows, unpaired, allowMissing: options.allowMissing))
+    }
+
+    /// One side's rows with the runs of all its reports pooled, in the order first seen.
+    static func pool(_ reports: [NamedReport]) -> [ReportRowRuns] {
+        var order: [String] = []
+        var byID: [String: ReportRowRuns] = [:]
+        for named in reports {
+            for row in RunExtraction.rows(named.report) {
+                guard var known = byID[row.id] else {
+                    order.append(row.id)
+                    byID[row.id] = row
+                    continue
+                }
+                if known.status != "ok" {
+                    if row.status == "ok" { byID[row.id] = row }
+                    continue
+                }
+                guard row.status == "ok" else { continue }
+                known.gross += row.gross
+                known.net += row.net
+                known.netBelowResolution = known.netBelowResolution || row.netBelowResolution
+                byID[row.id] = known
+            }
+        }
+        return order.compactMap { byID[$0] }
+    }
+
+    /// Rows in the base's order, judged together; then what could not be paired.
+    static func pairRows(base: [ReportRowRuns], new: [ReportRowRuns], options: RunCompareOptions)
+        -> ([RunCompareRow], [UnpairedCase])
+    {
+        let newByID = Dictionary(new.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        var rows: [RunCompareRow] = []
+        var unpaired: [UnpairedCase] = []
+        var inputs: [RunRowInput] = []
+        var judgedIndex: [Int] = []
+        for b in base {
+            let n = newByID[b.id]
+            let chosen = options.selection.chooses(b.id)
+            guard b.status == "ok" else {
+                unpaired.append(
+                    UnpairedCase(
+                        id: b.id, baseStatus: b.status, newStatus: n?.status ?? "absent",
+                        change: n == nil ? "removed" : "not-compared", reason: b.reason ?? n?.reason))
+                continue
+            }
+            guard let n, n.status == "ok" else {
+                if chosen {
+                    rows.append(missingRow(b, new: n, options: options))
+                } else {
+                    unpaired.append(
+                        UnpairedCase(
+                            id: b.id, baseStatus: b.status, newStatus: n?.status ?? "absent",
+                            change: n == nil ? "removed" : "not-compared", reason: n?.reason))
+                }
+                continue
+            }
+            let (useNet, note) = figureChoice(b, n)
+            let baseRuns = useNet ? b.net : b.gross
+            let newRuns = useNet ? n.net : n.gross
+            var row = shownRow(b, baseRuns: baseRuns, newRuns: newRuns, options: options)
+            row.figure = useNet ? "net" : "gross"
+            row.figureNote = note
+            if let reason = options.selection.notJudgedReason(
+                id: b.id, emulated: b.emulated || n.emulated, exitsTo: b.exitsTo)
+            {
+                row.reason = reason
+            } else {
+                judgedIndex.append(rows.count)
+                inputs.append(
+                    RunRowInput(id: b.id, base: baseRuns, new: newRuns, thresholdPercent: row.thresholdPercent))
+            }
+            rows.append(row)
+        }
+        let judgeOptions = RunJudgeOptions(alpha: options.alpha, resamples: options.resamples, seed: options.seed)
+        for (index, judged) in zip(judgedIndex, RunJudge.judge(inputs, options: judgeOptions)) {
+            apply(judged, to: &rows[index])
+        }
+        let baseIDs = Set(base.map(\.id))
+        for n in new where !baseIDs.contains(n.id) {
+            unpaired.append(
+                UnpairedCase(id: n.id, baseStatus: "absent", newStatus: n.status, change: "added", reason: n.reason))
+        }
+        return (rows, unpaired)
+    }
+
+    /// Net, unless it is below resolution (or absent) on either side; and why not, when not.
+    static func figureChoice(_ b: ReportRowRuns, _ n: ReportRowRuns) -> (Bool, String?) {
+        if b.net.isEmpty || n.net.isEmpty { return (false, "no timing baseline to subtract") }
+        switch (b.netBelowResolution, n.netBelowResolution) {
+        case (false, false): return (true, nil)
+        case (true, true): return (false, "net below resolution in both")
+        case (true, false): return (false, "net below resolution in base")
+        case (false, true): return (false, "net below resolution in new")
+        }
+    }
+
+    /// A row with its figures and change, not (yet) judged.
+    static func shownRow(
+        _ b: ReportRowRuns, baseRuns: [RunValues], newRuns: [RunValues], options: RunCompareOptions
+    ) -> RunCompareRow {
+        let baseMedian = RunStatistics.figure(baseRuns)
+        let newMedian = RunStatistics.figure(newRuns)
+        var change: Double?
+        if let baseMedian, let newMedian, baseMedian > 0 {
+            let value = (newMedian / baseMedian - 1) * 100
+            change = value.isFinite ? value : nil
+        }
+        return RunCompareRow(
+            id: b.id, level: b.level, source: b.source, figure: "gross", figureNote: nil, emulated: b.emulated,
+            exitsTo: b.exitsTo, baseRuns: baseRuns.count, newRuns: newRuns.count, baseMedian: baseMedian,
+            newMedian: newMedian, changePercent: change, changeCI95Percent: nil, u: nil, pValue: nil, test: nil,
+            adjustedP: nil, detectableChangePercent: nil, detectable: "unknown",
+            thresholdPercent: options.thresholds.percent(for: b.id), verdict: .notJudged, reason: .notSelected)
+    }
+
+    static func missingRow(_ b: ReportRowRuns, new n: ReportRowRuns?, options: RunCompareOptions) -> RunCompareRow {
+        var row = shownRow(b, baseRuns: b.gross, newRuns: [], options: options)
+        row.verdict = .missing
+        row.reason = n == nil ? .absentInNew : .notOkInNew
+        row.figureNote = n?.reason
+        return row
+    }
+
+    static func apply(_ judged: RunRowJudgement, to row: inout RunCompareRow) {
+        row.changePercent = judged.changePercent
+        row.changeCI95Percent = judged.changeCI95Percent
+        row.u = judged.u
+        row.pValue = judged.pValue
+        row.test = judged.method.rawValue
+        row.adjustedP = judged.adjustedP
+        switch judged.detectable {
+        case .percent(let value):
+            row.detectableChangePercent = value
+            row.detectable = "percent"
+        case .none: row.detectable = "none"
+        case .unknown: row.detectable = "unknown"
+        }
+        row.verdict = RowVerdict(judged.verdict)
+        row.reason = RowReason(judged.reason)
+    }
+}
