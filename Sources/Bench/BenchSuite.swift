@@ -24,6 +24,16 @@ public struct BenchOptions: Sendable {
     public init() {}
 }
 
+/// What a `--cases` list chose (`BenchSuite.selection`).
+public struct CaseSelection: Sendable, Equatable {
+    /// The cases to run, in catalogue order.
+    public var cases: [ExitCase]
+    /// Entries that matched no case.
+    public var unknown: [String]
+    /// Ids of the cases to run without probing them for a hang first (`NAME!`).
+    public var forced: Set<String>
+}
+
 /// One progress event, for the CLI's stderr.
 public enum BenchProgress: Sendable {
     case hostLevel(HostLevelCase)
@@ -41,14 +51,40 @@ public struct BenchSuite: Sendable {
 
     /// The cases `options.cases` selects, in catalogue order; unknown names are returned apart.
     public static func select(_ names: [String], from catalogue: [ExitCase]) -> (cases: [ExitCase], unknown: [String]) {
-        guard !names.isEmpty else { return (catalogue, []) }
+        let chosen = selection(names, from: catalogue)
+        return (chosen.cases, chosen.unknown)
+    }
+
+    /// The cases a `--cases` list selects, in catalogue order. Each entry is a case id ("hypercall/real"), a
+    /// name ("cpuid-0"), a family prefix ("cpuid") or `all`; `NAME!` selects and forces (runs a case that may
+    /// hang without probing it first); `-NAME` excludes. A list of exclusions alone starts from every case.
+    /// The rdtsc baselines and three-level counterparts of what is chosen always come along.
+    public static func selection(_ names: [String], from catalogue: [ExitCase]) -> CaseSelection {
         var unknown: [String] = []
         var chosen = Set<String>()
-        for name in names {
-            let matches = catalogue.filter { $0.id == name || $0.name == name || $0.name.hasPrefix(name + "-") }
-            if matches.isEmpty { unknown.append(name) }
-            chosen.formUnion(matches.map(\.id))
+        var forced = Set<String>()
+        var excluded = Set<String>()
+        var included = false
+        for entry in names {
+            var name = Substring(entry)
+            let excludes = name.hasPrefix("-")
+            let forces = !excludes && name.hasSuffix("!")
+            if excludes { name = name.dropFirst() }
+            if forces { name = name.dropLast() }
+            let matches = name == "all"
+                ? catalogue.map(\.id)
+                : catalogue.filter { $0.id == name || $0.name == name || $0.name.hasPrefix(name + "-") }.map(\.id)
+            if matches.isEmpty { unknown.append(entry) }
+            if excludes {
+                excluded.formUnion(matches)
+                continue
+            }
+            included = true
+            chosen.formUnion(matches)
+            if forces { forced.formUnion(matches) }
         }
+        if !included { chosen = Set(catalogue.map(\.id)) }
+        chosen.subtract(excluded)
         // A three-level case's counterpart one level down goes along: its row sets the two side by side.
         chosen.formUnion(catalogue.filter { chosen.contains($0.id) }.compactMap(\.counterpart))
         // Baselines go along: net figures need the rdtsc case of the same mode and privilege.
@@ -58,7 +94,8 @@ public struct BenchSuite: Sendable {
                 chosen.insert(baseline.id)
             }
         }
-        return (catalogue.filter { chosen.contains($0.id) }, unknown)
+        return CaseSelection(
+            cases: catalogue.filter { chosen.contains($0.id) }, unknown: unknown, forced: forced.intersection(chosen))
     }
 
     /// Probes this machine, times its own CPUID, runs the guest cases and builds the report. `kvmError` is
@@ -78,7 +115,8 @@ public struct BenchSuite: Sendable {
         var pinned: Int?
         do {
             let runner = try CaseRunner(devicePath: options.devicePath)
-            let (cases, _) = Self.select(options.cases, from: CaseRunner.catalogue)
+            let selection = Self.selection(options.cases, from: CaseRunner.catalogue)
+            let cases = selection.cases
             guestTSCkHz = snapshot.kvm.value?.guestTSCkHz.value
             let hostHz = snapshot.hostTiming.value?.tsc.hz ?? 0
             let guestHz = guestTSCkHz.map { Double($0) * 1000 } ?? hostHz
@@ -105,7 +143,7 @@ public struct BenchSuite: Sendable {
                 for (index, exitCase) in cases.enumerated() {
                     let sampling = exitCase.defaultSampling(in: runner.environment)
                     let outcome = runner.run(exitCase, iterations: sampling.iterations, warmup: sampling.warmup,
-                        timeout: options.guestTimeout)
+                        timeout: options.guestTimeout, forced: selection.forced.contains(exitCase.id))
                     let merged = raw[exitCase.id].map { Self.merge($0.1, outcome) } ?? outcome
                     raw[exitCase.id] = (exitCase, merged, (raw[exitCase.id]?.runs ?? 0) + 1)
                     if case .success(let samples) = outcome.result, pinned == nil { pinned = samples.pinnedCPU }
@@ -154,17 +192,19 @@ public struct BenchSuite: Sendable {
         return raw.values.first { $0.0.name == "rdtsc" && $0.0.mode == exitCase.mode && $0.0.cpl == exitCase.cpl }?.1
     }
 
-    /// Adds the samples of `next` to a successful `outcome`; a failure in either stays a failure.
+    /// Adds the samples of `next` to `outcome`. Good samples are never thrown away: a failed pass after a
+    /// good one keeps the good one's samples, and a good pass after a failed one replaces the failure.
     static func merge(_ outcome: CaseOutcome, _ next: CaseOutcome) -> CaseOutcome {
-        guard case .success(var samples) = outcome.result else { return outcome }
-        switch next.result {
-        case .success(let more):
+        switch (outcome.result, next.result) {
+        case (.success(var samples), .success(let more)):
             samples.cycles += more.cycles
             var merged = outcome
             merged.result = .success(samples)
             merged.wallNanoseconds += next.wallNanoseconds
             return merged
-        case .failure:
+        case (.success, .failure), (.failure, .failure):
+            return outcome
+        case (.failure, .success):
             return next
         }
     }

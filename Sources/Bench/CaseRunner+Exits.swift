@@ -22,7 +22,7 @@ extension CaseRunner {
     ) throws(KVMError) -> (end: RunEnd, userExits: Int) {
         var userExits = 0
         while true {
-            let exit = try cpu.run()
+            let exit = try enter(cpu)
             switch exit {
             case .io(direction: .out, port: GuestPort.done, size: _, count: _, data: _):
                 return (.done, userExits)

@@ -13,6 +13,15 @@ public struct CaseRunner: Sendable {
     /// What the gates and the runner know about the host.
     public let environment: ExitCaseEnvironment
 
+    /// How long the probe run of a case that may hang gets (CaseRunner+HangProbe.swift).
+    public var hangProbeTimeout = CaseRunner.defaultHangProbeTimeout
+
+    /// The answers of the hang probes so far, shared by copies of this runner.
+    let hangProbes = HangProbes()
+
+    /// How often KVM_RUN is tried again after EAGAIN (a process limit; CaseRunner+Retry.swift).
+    public var againPolicy = AgainPolicy.standard
+
     /// How long a run may take before its watchdog stops the guest, unless the caller says otherwise.
     public static let defaultTimeout: Duration = .seconds(2)
 
@@ -34,9 +43,11 @@ public struct CaseRunner: Sendable {
     /// Runs `exitCase` once: `warmup` iterations, then `iterations` samples (capped by the mode's sample
     /// buffer — 16 Ki in real mode, 144 Ki in long mode — and, for first touch in real mode, by the 128
     /// fresh pages below 640 KiB, a quarter of them at most for the warm-up). The watchdog stops the guest
-    /// after `timeout`. Never throws: a gate, a fault or a KVM error is the outcome's failure.
+    /// after `timeout`. A case that may hang here is probed first (`hangReason`) and skipped if the probe did
+    /// not end, unless `forced`. Never throws: a gate, a fault or a KVM error is the outcome's failure.
     public func run(
-        _ exitCase: ExitCase, iterations: Int, warmup: Int, timeout: Duration = CaseRunner.defaultTimeout
+        _ exitCase: ExitCase, iterations: Int, warmup: Int, timeout: Duration = CaseRunner.defaultTimeout,
+        forced: Bool = false
     ) -> CaseOutcome {
         let notRun = CaseFailure(kind: .skipped, reason: "not run")
         var outcome = CaseOutcome(
@@ -44,6 +55,10 @@ public struct CaseRunner: Sendable {
             attribution: .notApplicable, mechanism: mechanism(of: exitCase), result: .failure(notRun),
             wallNanoseconds: 0)
         if let reason = exitCase.gate(environment) {
+            outcome.result = .failure(CaseFailure(kind: .skipped, reason: reason))
+            return outcome
+        }
+        if !forced, let reason = GuestExclusivity.withSlot({ hangReason(exitCase) }) {
             outcome.result = .failure(CaseFailure(kind: .skipped, reason: reason))
             return outcome
         }
@@ -68,7 +83,7 @@ public struct CaseRunner: Sendable {
     }
 
     /// Runs the case on this thread, pinned to the CPU it is on, and gives the thread its affinity back.
-    private func runPinned(_ exitCase: ExitCase, counts: (iterations: Int, warmup: Int), timeout: Duration)
+    func runPinned(_ exitCase: ExitCase, counts: (iterations: Int, warmup: Int), timeout: Duration)
         -> GuestRun
     {
         let pinned = CPUAffinity.pinToCurrentCPU()
@@ -81,7 +96,7 @@ public struct CaseRunner: Sendable {
                 ? try runInGuest(exitCase, counts: counts, timeout: timeout, pinnedCPU: pinned?.cpu)
                 : try runOnHost(exitCase, counts: counts, timeout: timeout, pinnedCPU: pinned?.cpu)
         } catch {
-            return GuestRun(result: .failure(CaseFailure(kind: .unexpected, reason: "\(error)")))
+            return GuestRun(result: .failure(Self.failure(for: error)))
         }
     }
 

@@ -65,7 +65,7 @@ public struct ExitCaseEnvironment: Sendable, Equatable {
     public static func detect(
         devicePath: String = KVMDevice.defaultPath, sysModulePath: String = "/sys/module"
     ) throws(KVMError) -> ExitCaseEnvironment {
-        let device = try KVMDevice(path: devicePath)
+        let device = try KVMDevice(verifying: devicePath)
         let capabilities = Set(KVMCapability.reported.filter { device.checkExtension($0) > 0 })
         let supported = (try? device.supportedCPUID()) ?? []
         let extended = supported.first { $0.function == 0x8000_0001 }
@@ -126,8 +126,10 @@ extension ExitCase {
         case capability(KVMCapability)
         /// The CPU vendor is Intel or AMD (it picks the hypercall instruction).
         case knownVendor
-        /// Not under kvm_pvm at CPL0 (real mode included), for the reason given.
-        case notPVMAtCPL0(String)
+        /// Known to hang inside KVM_RUN on some hosts (the note says where): the runner first runs it briefly
+        /// under a short watchdog and skips it where that probe does not end (CaseRunner+HangProbe.swift).
+        /// No static gate: what KVM does decides, not which module a sysfs path names.
+        case probedForHang(String)
         /// KVM offers SVM to guests, so the guest can run a guest of its own (the three-level cases).
         case svmOfferedToGuests
 
@@ -139,8 +141,8 @@ extension ExitCase {
             case .knownVendor:
                 return environment.vendor == .other
                     ? "neither an Intel nor an AMD CPU: no hypercall instruction to use" : nil
-            case .notPVMAtCPL0(let reason):
-                return environment.module == .kvmPVM && exitCase.cpl == 0 ? reason : nil
+            case .probedForHang:
+                return nil
             case .svmOfferedToGuests:
                 return environment.guestHasSVM ? nil : NestedSVM.notOfferedReason
             }

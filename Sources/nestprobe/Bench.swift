@@ -16,7 +16,9 @@ extension Nestprobe {
                 level's own figures. Progress goes to standard error, one line per case.
                 """)
 
-        @Option(help: ArgumentHelp("Cases to run, by name or id, comma-separated (cpuid,hypercall,pio-out-user/real); default all.",
+        @Option(help: ArgumentHelp(
+            "Cases to run, by name or id, comma-separated (cpuid,hypercall,pio-out-user/real); default all. "
+                + "NAME! runs a case that may hang without probing it first; -NAME (as --cases=-NAME) leaves it out.",
             valueName: "list"))
         var cases: String?
 
@@ -84,6 +86,12 @@ extension Nestprobe {
             if let kvmError {
                 printError(kvmError.description)
                 throw ExitCode(kvmError.isPermissionDenied ? ExitStatus.permissionDenied : ExitStatus.unavailable)
+            }
+            let failed = report.cases.filter { $0.status == .failed }
+            if !failed.isEmpty {
+                let shown = failed.prefix(3).map(\.id).joined(separator: ", ") + (failed.count > 3 ? ", …" : "")
+                printError("\(failed.count) of \(report.cases.count) guest cases failed (\(shown)): see the table's notes")
+                throw ExitCode(ExitStatus.guestCasesFailed)
             }
         }
     }
