@@ -22,8 +22,23 @@ extension Nestprobe {
             valueName: "list"))
         var cases: String?
 
-        @Option(help: ArgumentHelp("Time budget for the guest cases: seconds, or with a unit (500ms, 10s).", valueName: "time"))
-        var budget: String = "4s"
+        @Option(help: ArgumentHelp(
+            "Wall-time cap: no further run starts once it would end past it (seconds, or 500ms, 10s).",
+            valueName: "time"))
+        var budget: String = "60s"
+
+        @Option(help: ArgumentHelp(
+            "Independent runs (fresh guests, cases shuffled per run); a regression gate takes 10.", valueName: "n"))
+        var runs: Int = BenchOptions.defaultRuns
+
+        @Option(help: ArgumentHelp("Seed of the per-run case order (the report records the one used).", valueName: "n"))
+        var seed: UInt64?
+
+        @Option(help: ArgumentHelp(
+            "Diagnostic: add a fixed delay to every exit to user space (2us, 500ns, or 10% of the measured "
+                + "user-space exit cost), to check that compare catches a slowdown of known size.",
+            valueName: "delay"))
+        var injectExitDelay: String?
 
         @Option(name: .shortAndLong, help: "Write the JSON report to this file (atomically).")
         var output: String?
@@ -41,6 +56,17 @@ extension Nestprobe {
         var device: String = "/dev/kvm"
 
         func validate() throws {
+            guard (1...BenchOptions.maximumRuns).contains(runs) else {
+                throw ValidationError("--runs: expected 1 to \(BenchOptions.maximumRuns), got \(runs)")
+            }
+            if let seed, seed > BenchSuite.seedMask {
+                throw ValidationError("--seed: expected 0 to \(BenchSuite.seedMask), got \(seed)")
+            }
+            if let injectExitDelay, ExitDelayRequest.parse(injectExitDelay) == nil {
+                throw ValidationError(
+                    "--inject-exit-delay: expected a duration such as 2us or 500ns (at most 10ms) or a share such "
+                        + "as 10% (at most 1000%), got \(injectExitDelay)")
+            }
             guard Self.seconds(budget) != nil else {
                 throw ValidationError("--budget: expected seconds such as 4, 4s or 500ms, got \(budget)")
             }
@@ -64,6 +90,11 @@ extension Nestprobe {
             var options = BenchOptions()
             options.budgetSeconds = Self.seconds(budget) ?? 4
             options.devicePath = device
+            options.runs = runs
+            options.runOrderSeed = seed
+            if let injectExitDelay, let request = ExitDelayRequest.parse(injectExitDelay) {
+                options.exitDelay = (injectExitDelay, request)
+            }
             options.cases = cases.map { $0.split(separator: ",").map { String($0).trimmed } } ?? []
             let (_, unknown) = BenchSuite.select(options.cases, from: CaseRunner.catalogue)
             guard unknown.isEmpty else {
