@@ -1,5 +1,5 @@
 // What keeps a bench honest without KVM: KVM_RUN's EAGAIN is retried a bounded number of times and then
-// named; a failed pass never throws away good samples; `--cases` can force or exclude; a device that is not
+// named; a failed run never throws away the good runs' samples; `--cases` can force or exclude; a device that is not
 // KVM is said to be one, not run 38 times.
 
 import Foundation
@@ -80,14 +80,19 @@ struct BenchRobustnessTests {
             mechanism: "cpuid", result: result, wallNanoseconds: 10)
     }
 
-    @Test("a failed pass after a good one keeps the good samples; a good pass replaces a failed one")
-    func mergeKeepsGoodSamples() throws {
-        let good = outcome(
-            .success(CaseSamples(cycles: [100, 101, 102], exitsPerSample: 1, warmup: 1, timedInGuest: true)))
+    @Test("a failed run between good ones keeps the good runs' samples, and the report says how many failed")
+    func failedRunKeepsGoodSamples() throws {
+        let exitCase = try #require(CaseRunner.catalogue.first { $0.id == "cpuid-0/long64-cpl0" })
+        var good = outcome(.success(CaseSamples(cycles: [100, 101, 102], exitsPerSample: 1, warmup: 1, timedInGuest: true)))
+        good.baselineCycles = [10, 10, 11]
         let bad = outcome(.failure(CaseFailure(kind: .unexpected, reason: "KVM_RUN failed: EAGAIN")))
-        #expect(try BenchSuite.merge(good, bad).result.get().cycles == [100, 101, 102])
-        #expect(try BenchSuite.merge(bad, good).result.get().cycles == [100, 101, 102])
-        #expect(try BenchSuite.merge(good, good).result.get().cycles == [100, 101, 102, 100, 101, 102])
+        let report = CaseAnalysis.report(exitCase, runs: [good, bad, good], hz: 1e9)
+        #expect(report.status == .ok)
+        #expect(report.runs == 2)
+        #expect(report.samplesCycles == [100, 101, 102, 100, 101, 102])
+        #expect(report.reason?.hasPrefix("1 of 3 runs failed") == true, "\(report.reason ?? "")")
+        let onlyBad = CaseAnalysis.report(exitCase, runs: [bad, bad], hz: 1e9)
+        #expect(onlyBad.status == .failed && onlyBad.failure?.reason == "KVM_RUN failed: EAGAIN")
     }
 
     @Test("NAME! forces, -NAME excludes, all selects everything, and an exclusion alone starts from all")
