@@ -61,7 +61,8 @@ extension NetFigure {
             method += ", widened to the median run's within-run interval of case minus baseline"
         }
         let belowResolution = low <= 0 || point < (high - low) / 2
-        return NetFigure(medianCycles: point, ci95Cycles: [low, high], belowResolution: belowResolution, method: method)
+        return NetFigure(
+            medianCycles: point, ci95Cycles: [low, high], belowResolution: belowResolution, method: method)
     }
 
     /// The 1-based rank k whose order statistics x(k) and x(n+1−k) bound the median with at least 95 %

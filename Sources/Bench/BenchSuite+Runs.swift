@@ -9,7 +9,9 @@ import Probe
 extension BenchSuite {
     /// Probes this machine, times its own CPUID, runs the guest cases and builds the report. `kvmError` is
     /// set when /dev/kvm could not be used: the report then holds the host level alone.
-    public func run(progress: @Sendable (BenchProgress) -> Void = { _ in }) -> (report: BenchReport, kvmError: KVMError?) {
+    public func run(progress: @Sendable (BenchProgress) -> Void = { _ in }) -> (
+        report: BenchReport, kvmError: KVMError?
+    ) {
         let started = HostTimer.monotonicNanoseconds()
         var capture = LiveCapture()
         capture.askKVM = true
@@ -40,9 +42,10 @@ extension BenchSuite {
             let outcomes = runs(selection, runner: runner, seed: seed, started: started, progress: progress) {
                 if let timing = firstTiming { hostTimings.append(HostTimer().measure(tsc: timing.tsc)) }
             }
-            pinned = outcomes.values.lazy.flatMap { $0 }.compactMap { outcome -> Int? in
-                if case .success(let samples) = outcome.result { samples.pinnedCPU } else { nil }
-            }.first
+            pinned =
+                outcomes.values.lazy.flatMap { $0 }.compactMap { outcome -> Int? in
+                    if case .success(let samples) = outcome.result { samples.pinnedCPU } else { nil }
+                }.first
             reports = selection.cases.map { exitCase in
                 CaseAnalysis.report(
                     exitCase, runs: outcomes[exitCase.id] ?? [], hz: exitCase.timedInGuest ? guestHz : hostHz)
@@ -91,8 +94,10 @@ extension BenchSuite {
             let runStart = HostTimer.monotonicNanoseconds()
             if run > 1 {
                 guard runStart &+ lastRun <= deadline else {
-                    progress(.note("the budget of \(String(format3: options.budgetSeconds)) s ends the runs after "
-                        + "\(run - 1) of \(total)"))
+                    progress(
+                        .note(
+                            "the budget of \(String(format3: options.budgetSeconds)) s ends the runs after "
+                                + "\(run - 1) of \(total)"))
                     break
                 }
                 betweenRuns()
@@ -111,8 +116,10 @@ extension BenchSuite {
                 outcomes[exitCase.id, default: []].append(outcome)
             }
             lastRun = HostTimer.monotonicNanoseconds() - runStart
-            progress(.note("run \(run) of \(total) (order seed \(seed)): \(selection.cases.count) cases in "
-                + "\(String(format3: Double(lastRun) / 1e9)) s"))
+            progress(
+                .note(
+                    "run \(run) of \(total) (order seed \(seed)): \(selection.cases.count) cases in "
+                        + "\(String(format3: Double(lastRun) / 1e9)) s"))
         }
         Self.lendBaselines(&outcomes, cases: selection.cases)
         return outcomes

@@ -42,7 +42,7 @@ public enum BenchText {
         }
         for note in c.notes { out += wrap("note: " + note, indent: "  ") }
         out.append("")
-        out.append("Net cycles per exit (median over runs of case less baseline, timed in the same guest)")
+        out.append("Net cycles per exit (median of runs: case less baseline in the same guest)")
         out.append(pad("case", 35) + lpad("this lvl", 9) + lpad("guest", 8) + lpad("µs", 7) + lpad("×", 6) + "  exits to")
         // This level's own exits first: they are there even when no guest could be booted.
         for host in report.hostLevel {

@@ -50,7 +50,9 @@ extension CaseAnalysis {
             var interval = [run.medianCI95[0] / exits, run.medianCI95[1] / exits]
             if let baseline, let base = SampleStatistics(baseline.map { Double($0) }) {
                 figure.baselineMedianCycles = base.p50
-                interval = [(run.medianCI95[0] - base.medianCI95[1]) / exits, (run.medianCI95[1] - base.medianCI95[0]) / exits]
+                interval = [
+                    (run.medianCI95[0] - base.medianCI95[1]) / exits, (run.medianCI95[1] - base.medianCI95[0]) / exits,
+                ]
                 figure.netCycles = (run.p50 - base.p50) / exits
             } else {
                 // No baseline (the baseline itself, host-timed cases, or one that could not be timed): gross.

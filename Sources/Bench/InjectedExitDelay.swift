@@ -69,7 +69,8 @@ public struct InjectedExitDelay: Codable, Sendable, Equatable {
         switch request {
         case .nanoseconds(let nanoseconds):
             guard hz > 0 else {
-                delay.note = "NO DELAY INJECTED: --inject-exit-delay \(requested) needs this level's TSC rate, unknown here"
+                delay.note =
+                    "NO DELAY INJECTED: --inject-exit-delay \(requested) needs this level's TSC rate, unknown here"
                 return delay
             }
             delay.delayCycles = (nanoseconds * hz / 1e9).rounded()

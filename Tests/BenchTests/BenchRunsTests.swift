@@ -110,9 +110,11 @@ struct BenchRunsTests {
         #expect(one?.belowResolution == true && one?.ci95Cycles == [-10, 110])
     }
 
-    @Test("the order-statistic ranks for the median's 95 % interval", arguments: [
-        (5, 1, 0.9375), (6, 1, 0.96875), (9, 2, 0.9609375), (10, 2, 0.978515625), (20, 6, 0.9586105346679688),
-    ])
+    @Test(
+        "the order-statistic ranks for the median's 95 % interval",
+        arguments: [
+            (5, 1, 0.9375), (6, 1, 0.96875), (9, 2, 0.9609375), (10, 2, 0.978515625), (20, 6, 0.9586105346679688),
+        ])
     func medianRanks(_ n: Int, _ rank: Int, _ coverage: Double) {
         let got = NetFigure.medianRank(count: n)
         #expect(got.rank == rank)
@@ -174,18 +176,22 @@ struct BenchRunsTests {
         #expect(oldDecoded.cases[0].net == nil && oldDecoded.context.runs == nil)
     }
 
-    @Test("--inject-exit-delay takes durations and shares, and nothing else", arguments: [
-        ("2us", ExitDelayRequest.nanoseconds(2000)), ("500ns", .nanoseconds(500)), ("1.5µs", .nanoseconds(1500)),
-        ("0.01ms", .nanoseconds(10000)), ("10%", .percent(10)), ("2.5%", .percent(2.5)),
-    ])
+    @Test(
+        "--inject-exit-delay takes durations and shares, and nothing else",
+        arguments: [
+            ("2us", ExitDelayRequest.nanoseconds(2000)), ("500ns", .nanoseconds(500)), ("1.5µs", .nanoseconds(1500)),
+            ("0.01ms", .nanoseconds(10000)), ("10%", .percent(10)), ("2.5%", .percent(2.5)),
+        ])
     func delayParsing(_ text: String, _ expected: ExitDelayRequest) {
         #expect(ExitDelayRequest.parse(text) == expected)
     }
 
-    @Test("malformed, zero, signed, hexadecimal, exponent and oversized delays are refused", arguments: [
-        "", "2", "us", "0us", "-1us", "0x10ns", "1e3ns", "nan%", "inf%", "0%", "1001%", "11ms", "1..2us", ".us",
-        "2 us", "10%%",
-    ])
+    @Test(
+        "malformed, zero, signed, hexadecimal, exponent and oversized delays are refused",
+        arguments: [
+            "", "2", "us", "0us", "-1us", "0x10ns", "1e3ns", "nan%", "inf%", "0%", "1001%", "11ms", "1..2us", ".us",
+            "2 us", "10%%",
+        ])
     func delayRefused(_ text: String) {
         #expect(ExitDelayRequest.parse(text) == nil)
     }
