@@ -105,12 +105,21 @@ extension ExitCaseEnvironment.Vendor {
 
 extension ExitCaseEnvironment.Module {
     /// The loaded vendor module: the first of kvm_pvm, kvm_intel and kvm_amd with an entry under
-    /// `sysModulePath` (the three cannot be loaded together).
-    public static func detect(sysModulePath: String = "/sys/module") -> Self {
-        for module in [Self.kvmPVM, .kvmIntel, .kvmAMD] {
+    /// `sysModulePath` (the three cannot be loaded together), else the first that `procModulesPath` lists
+    /// (a container may hide /sys/module and not /proc/modules). It only sizes the default sampling: no case
+    /// is gated on it (the hypercalls are probed instead).
+    public static func detect(sysModulePath: String = "/sys/module", procModulesPath: String = "/proc/modules")
+        -> Self
+    {
+        let modules = [Self.kvmPVM, .kvmIntel, .kvmAMD]
+        for module in modules {
             if FileManager.default.fileExists(atPath: "\(sysModulePath)/\(module.rawValue)") { return module }
         }
-        return .unknown
+        let listed = Set(
+            ((try? String(contentsOfFile: procModulesPath, encoding: .utf8)) ?? "").split(separator: "\n").compactMap {
+                $0.split(separator: " ").first.map(String.init)
+            })
+        return modules.first { listed.contains($0.rawValue) } ?? .unknown
     }
 }
 

@@ -187,9 +187,16 @@ struct ExitCaseCatalogueTests {
         defer { try? FileManager.default.removeItem(at: root) }
         try FileManager.default.createDirectory(
             at: root.appendingPathComponent("kvm"), withIntermediateDirectories: true)
-        #expect(ExitCaseEnvironment.Module.detect(sysModulePath: root.path) == .unknown)
+        let noProc = root.appendingPathComponent("no-such-modules").path
+        #expect(ExitCaseEnvironment.Module.detect(sysModulePath: root.path, procModulesPath: noProc) == .unknown)
+        // /sys/module hidden: /proc/modules still names the module.
+        let procModules = root.appendingPathComponent("modules")
+        try "kvm 1409024 1 kvm_pvm, Live 0x0\nkvm_pvm 2527232 0 - Live 0x0\n".write(
+            to: procModules, atomically: true, encoding: .utf8)
+        #expect(
+            ExitCaseEnvironment.Module.detect(sysModulePath: root.path, procModulesPath: procModules.path) == .kvmPVM)
         try FileManager.default.createDirectory(
             at: root.appendingPathComponent("kvm_amd"), withIntermediateDirectories: true)
-        #expect(ExitCaseEnvironment.Module.detect(sysModulePath: root.path) == .kvmAMD)
+        #expect(ExitCaseEnvironment.Module.detect(sysModulePath: root.path, procModulesPath: noProc) == .kvmAMD)
     }
 }
