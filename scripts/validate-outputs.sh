@@ -10,10 +10,12 @@ trap 'rm -rf "$out"' EXIT
 "$bin" capture -o "$out/live.snapshot.json"
 "$bin" diagnose --json -o "$out/live.diagnosis.json"
 "$bin" diagnose --snapshot "$out/live.snapshot.json" --json -o "$out/replayed.diagnosis.json"
-# bench exits 69/77 without a usable /dev/kvm but still writes its report (this level's figures alone).
+# bench exits 69/77 without a usable /dev/kvm but still writes its report (this level's figures alone), and 70
+# when some guest case failed (the report says which and why; it is still a report to validate).
 status=0
 "$bin" bench --budget 2s --quiet -o "$out/live.bench.json" >/dev/null || status=$?
-case $status in 0|69|77) ;; *) echo "bench failed with exit $status" >&2; exit 1 ;; esac
+case $status in 0|69|77) ;; 70) echo "bench: some guest cases failed (exit 70); validating its report" >&2 ;;
+    *) echo "bench failed with exit $status" >&2; exit 1 ;; esac
 for f in Tests/ProbeTests/Fixtures/snapshots/*.json Tests/ProbeTests/Fixtures/dumps/*; do
     name=$(basename "$f")
     "$bin" diagnose --snapshot "$f" --json -o "$out/fixture-$name.diagnosis.json"

@@ -61,6 +61,12 @@ public struct BenchContext: Codable, Sendable {
     public var mechanism: String
     /// Every hypervisor kind CPUID names, in range order.
     public var hypervisors: [String]
+    /// Independent runs asked for (`--runs`); each case's `runs` says how many it got.
+    public var runs: Int? = nil
+    /// The seed of the per-run case order (`--seed` reproduces it).
+    public var runOrderSeed: UInt64? = nil
+    /// `--inject-exit-delay`: the delay added to every user-space exit on purpose. Present only when asked.
+    public var injectedExitDelay: InjectedExitDelay? = nil
 }
 
 /// Statistics in both units.
@@ -79,6 +85,8 @@ public struct HostLevelCase: Codable, Sendable {
     /// Median minus the median of the timing overhead.
     public var netMedianCycles: Double
     public var netMedianNanoseconds: Double
+    /// The same, timed again in each run, in run order.
+    public var perRunNetMedianCycles: [Double]? = nil
 }
 
 /// The cost of one loop iteration with an empty body, per guest mode and CPL.
@@ -113,7 +121,7 @@ public struct CaseReport: Codable, Sendable {
     public var sampleCount: Int
     public var exitsPerSample: Int
     public var warmupDiscarded: Int
-    /// Guest runs merged into this result (adaptive iteration).
+    /// Independent runs that produced samples (each a fresh guest, cases shuffled per run); 1 when none did.
     public var runs: Int
     public var statistics: DualStatistics?
     /// The baseline subtracted, its id and median.
@@ -127,6 +135,12 @@ public struct CaseReport: Codable, Sendable {
     /// Three-level cases: the mini-hypervisor's canaries, the intercepts it handled and the #VMEXIT it
     /// stopped on, if any (from the case's first run).
     public var guestHypervisor: GuestHypervisorFacts? = nil
+    /// Per run, in run order: its median, sample count, the baseline timed in the same guest, and the net.
+    public var perRun: [RunFigure]? = nil
+    /// How many of `samplesCycles` belong to each run, in order (each run thinned to keptSamples / runs).
+    public var samplesPerRun: [Int]? = nil
+    /// The net per exit over the runs, with its interval and whether it is below resolution.
+    public var net: NetFigure? = nil
 }
 
 /// One row of the summary table.
@@ -148,4 +162,7 @@ public struct TableRow: Codable, Sendable {
     public var innerGuestNanoseconds: Double? = nil
     /// guest's guest / guest level, where both exist.
     public var innerMultiplier: Double? = nil
+    /// True when the guest level's net is below resolution (its interval reaches zero): the table then says
+    /// so instead of printing the figure.
+    public var belowResolution: Bool? = nil
 }

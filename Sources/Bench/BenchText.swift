@@ -14,8 +14,12 @@ public enum BenchText {
             let head = "[\(index)/\(count)] \(report.id): "
             switch report.status {
             case .ok:
+                let runs = "\(report.sampleCount) samples in \(report.runs) run(s)"
+                if let net = report.net, net.belowResolution, !report.id.hasPrefix("rdtsc/") {
+                    return head + "below resolution (net \(grouped(net.medianCycles)) cycles), \(runs)"
+                }
                 let net = report.netMedianCycles.map { grouped($0) } ?? "?"
-                return head + "\(net) cycles net, \(report.sampleCount) samples in \(report.runs) run(s)"
+                return head + "\(net) cycles net, \(runs)"
             case .skipped: return head + "skipped: \(report.reason ?? "")"
             case .failed: return head + "FAILED: \(report.reason ?? "")"
             }
@@ -32,9 +36,13 @@ public enum BenchText {
         out.append("  CPU: \(c.cpu)")
         out.append("  KVM: \(c.kvmModule ?? "none"); TSC \(String(format3: c.tsc.hz / 1e6)) MHz (\(c.tsc.source.rawValue))"
             + (c.guestTSCkHz.map { "; guest TSC \($0) kHz" } ?? ""))
+        if let runs = c.runs {
+            out += wrap("runs: \(runs) asked, each case in a fresh guest, order shuffled per run (seed "
+                + "\(c.runOrderSeed.map { String($0) } ?? "?"))", indent: "  ")
+        }
         for note in c.notes { out += wrap("note: " + note, indent: "  ") }
         out.append("")
-        out.append("Net cycles per exit (median, less the timing baseline of the same mode)")
+        out.append("Net cycles per exit (median of runs: case less baseline in the same guest)")
         out.append(pad("case", 35) + lpad("this lvl", 9) + lpad("guest", 8) + lpad("µs", 7) + lpad("×", 6) + "  exits to")
         // This level's own exits first: they are there even when no guest could be booted.
         for host in report.hostLevel {
@@ -43,10 +51,13 @@ public enum BenchText {
                 + (host.netMedianCycles < CPUIDCostBands.noTrap ? "  none (no trap)" : "  level below"))
         }
         for row in report.table where !isThreeLevel(row.caseID) {
-            let line = pad(row.caseID, 35) + lpad(row.thisLevelCycles.map { grouped($0) } ?? "—", 9)
-                + lpad(row.guestLevelCycles.map { grouped($0) } ?? "—", 8)
-                + lpad(row.guestLevelNanoseconds.map { String(format3: ($0 / 1000 * 100).rounded() / 100) } ?? "—", 7)
-                + lpad(row.multiplier.map { String(format3: ($0 * 10).rounded() / 10) + "×" } ?? "", 6)
+            // A net below resolution is never printed as a figure: the guest, µs and × columns say so.
+            let figures = row.belowResolution == true
+                ? lpad("below resolution", 21)
+                : lpad(row.guestLevelCycles.map { grouped($0) } ?? "—", 8)
+                    + lpad(row.guestLevelNanoseconds.map { String(format3: ($0 / 1000 * 100).rounded() / 100) } ?? "—", 7)
+                    + lpad(row.multiplier.map { String(format3: ($0 * 10).rounded() / 10) + "×" } ?? "", 6)
+            let line = pad(row.caseID, 35) + lpad(row.thisLevelCycles.map { grouped($0) } ?? "—", 9) + figures
                 + "  " + row.exitsTo
             out.append(line)
             if !row.note.isEmpty { out += wrap(row.note, indent: "    ") }

@@ -28,44 +28,26 @@ public enum CaseAnalysis {
         return (0..<limit).map { samples[Int(Double($0) * step)] }
     }
 
-    /// The report of one case.
+    /// The report of one case from one run, with its baseline from `baseline`'s samples when the run has
+    /// none of its own (`report(_:runs:hz:)` does the work).
     public static func report(
         _ exitCase: ExitCase, _ outcome: CaseOutcome, runs: Int, baseline: CaseOutcome?, hz: Double
     ) -> CaseReport {
-        var report = CaseReport(
-            id: exitCase.id, mode: exitCase.mode.rawValue, cpl: exitCase.cpl, mechanism: outcome.mechanism,
-            exitsTo: outcome.exitsTo.rawValue, attribution: outcome.attribution.rawValue,
-            timedIn: exitCase.timedInGuest ? "guest" : "host", status: .ok, reason: nil, failure: nil,
-            samplesCycles: [], sampleCount: 0, exitsPerSample: 1, warmupDiscarded: 0, runs: runs, statistics: nil,
-            baselineID: nil, baselineMedianCycles: nil, netMedianCycles: nil, netMedianNanoseconds: nil,
-            medianCIRelative: nil, guestHypervisor: outcome.guestHypervisor)
-        switch outcome.result {
-        case .failure(let failure):
-            report.status = failure.kind == .skipped ? .skipped : .failed
-            report.reason = failure.reason
-            report.failure = failure.kind == .skipped ? nil : failure
-            return report
-        case .success(let samples):
-            report.samplesCycles = thin(samples.cycles)
-            report.sampleCount = samples.cycles.count
-            report.exitsPerSample = samples.exitsPerSample
-            report.warmupDiscarded = samples.warmup
-            report.statistics = dual(samples.cycles, hz: hz)
-            guard let stats = report.statistics?.cycles else { return report }
-            report.medianCIRelative = stats.p50 > 0 ? (stats.medianCI95[1] - stats.medianCI95[0]) / 2 / stats.p50 : nil
-            var net = stats.p50
-            if let baseline, case .success(let base) = baseline.result,
-                let baseStats = SampleStatistics(base.cycles.map { Double($0) })
-            {
-                report.baselineID = baseline.caseID
-                report.baselineMedianCycles = baseStats.p50
-                net = max(0, stats.p50 - baseStats.p50)
-            }
-            net /= Double(max(1, samples.exitsPerSample))
-            report.netMedianCycles = net
-            report.netMedianNanoseconds = hz > 0 ? net / hz * 1e9 : nil
-            return report
+        var outcome = outcome
+        if outcome.baselineCycles == nil, exitCase.name != "rdtsc", let baseline,
+            case .success(let base) = baseline.result
+        {
+            outcome.baselineCycles = base.cycles
         }
+        return report(exitCase, runs: [outcome], hz: hz)
+    }
+
+    /// The note of a row whose net is below resolution: the net's interval and the gross figure.
+    static func belowResolutionNote(_ net: NetFigure, gross: Double?) -> String {
+        let interval = net.ci95Cycles.map { TextFormat.grouped($0) }.joined(separator: " … ")
+        let grossText = gross.map { "; gross \(TextFormat.grouped($0)) cycles per exit" } ?? ""
+        return "below resolution: net \(TextFormat.grouped(net.medianCycles)) cycles, 95 % interval "
+            + "[\(interval)] does not exclude zero\(grossText)"
     }
 
     /// Per mode and privilege, what the empty loop costs and whether that means emulation.
@@ -122,10 +104,17 @@ public enum CaseAnalysis {
                 }
                 return guest / thisLevel
             }()
-            let row = TableRow(
+            if let net = report.net, net.belowResolution, report.status == .ok, report.timedIn == "guest",
+                !report.id.hasPrefix("rdtsc/")
+            {
+                let gross = report.statistics.map { $0.cycles.p50 / Double(max(1, report.exitsPerSample)) }
+                notes.insert(belowResolutionNote(net, gross: gross), at: 0)
+            }
+            var row = TableRow(
                 caseID: report.id, thisLevelCycles: thisLevel, guestLevelCycles: report.netMedianCycles,
                 guestLevelNanoseconds: report.netMedianNanoseconds, multiplier: multiplier,
                 exitsTo: report.exitsTo, note: notes.joined(separator: "; "))
+            if report.net?.belowResolution == true, !report.id.hasPrefix("rdtsc/") { row.belowResolution = true }
             // A three-level row moves its figure to the guest's guest and takes the guest level's from its
             // counterpart (NestedSVM+Analysis.swift).
             return NestedSVMAnalysis.threeLevel(row, report, among: reports)
@@ -135,6 +124,18 @@ public enum CaseAnalysis {
 
 /// This level's own measurements, taken by the probe.
 enum HostLevel {
+    /// This level's cpuid from its timings, one per run, pooled; each run's net median kept apart.
+    static func cases(_ timings: [HostTiming]) -> [HostLevelCase] {
+        guard var pooled = timings.first else { return [] }
+        for timing in timings.dropFirst() {
+            pooled.samplesCycles += timing.samplesCycles
+            pooled.overheadCycles += timing.overheadCycles
+        }
+        var cases = cases(pooled)
+        if !cases.isEmpty { cases[0].perRunNetMedianCycles = timings.compactMap { HostExitCost($0)?.netMedianCycles } }
+        return cases
+    }
+
     static func cases(_ timing: HostTiming?) -> [HostLevelCase] {
         guard let timing, let cost = HostExitCost(timing),
             let stats = CaseAnalysis.dual(timing.samplesCycles, hz: timing.tsc.hz)

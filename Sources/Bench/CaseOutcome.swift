@@ -124,6 +124,9 @@ public struct CaseOutcome: Sendable {
     public var guestSignature: String?
     /// Three-level cases: what the mini-hypervisor saw and handled (NestedSVM+Report.swift); nil otherwise.
     public var guestHypervisor: GuestHypervisorFacts?
+    /// The samples of the timing baseline (the rdtsc loop of the same mode and privilege) timed in the same
+    /// guest just before the case, when the run was asked for one.
+    public var baselineCycles: [UInt64]? = nil
 
     public init(
         caseID: String, mode: GuestMode, cpl: Int, exitsTo: ExitTarget, attribution: Attribution, mechanism: String,

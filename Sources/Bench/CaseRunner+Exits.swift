@@ -2,6 +2,7 @@
 // done port ends the run, the fault port reports the guest's exception; everything else ends the run with
 // a failure that names the exit and where the guest was.
 
+import CKVM
 import KVM
 
 extension CaseRunner {
@@ -22,7 +23,7 @@ extension CaseRunner {
     ) throws(KVMError) -> (end: RunEnd, userExits: Int) {
         var userExits = 0
         while true {
-            let exit = try cpu.run()
+            let exit = try enter(cpu)
             switch exit {
             case .io(direction: .out, port: GuestPort.done, size: _, count: _, data: _):
                 return (.done, userExits)
@@ -64,6 +65,7 @@ extension CaseRunner {
             default:
                 if try complete(exit, on: cpu, body: exitCase.body, plan: plan) {
                     userExits += 1
+                    if injectedExitDelayCycles > 0 { Self.busyWait(cycles: injectedExitDelayCycles) }
                     continue
                 }
                 return (
@@ -99,6 +101,13 @@ extension CaseRunner {
         default:
             return false
         }
+    }
+
+    /// Spins on the TSC for `cycles` (the injected exit delay): a fixed cost, not a sleep, so it is the same
+    /// on every exit whatever the scheduler does.
+    static func busyWait(cycles: UInt64) {
+        let start = ckvm_tsc_begin()
+        while ckvm_tsc_begin() &- start < cycles {}
     }
 
     /// The uapi name of `exit`'s reason.

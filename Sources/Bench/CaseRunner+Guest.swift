@@ -42,15 +42,25 @@ extension CaseRunner {
         return plan
     }
 
-    /// Builds the guest, runs it to the end and reads its samples.
+    /// Builds the guest, runs it to the end and reads its samples. With `baseline`, the same guest first runs
+    /// the rdtsc loop of its mode and privilege with those counts, then starts over (registers and special
+    /// registers as built) with the case's own loop: the baseline is timed in the same VM, just before.
     func runInGuest(
-        _ exitCase: ExitCase, counts: (iterations: Int, warmup: Int), timeout: Duration, pinnedCPU: Int?
+        _ exitCase: ExitCase, counts: (iterations: Int, warmup: Int), timeout: Duration, pinnedCPU: Int?,
+        baseline: (iterations: Int, warmup: Int)? = nil
     ) throws(KVMError) -> GuestRun {
         let device = try KVMDevice(path: devicePath)
         let cpuid = CPUIDCanary.guestTable(from: try device.supportedCPUID(), rdtscp: environment.guestHasRDTSCP)
         let plan = plan(for: exitCase, counts: counts, cpuid: cpuid)
         let machine = try GuestSetup.build(plan, device: device)
         let watchdog = VCPUWatchdog(stopping: machine.cpu.stopHandle, after: timeout)
+        var baselineCycles: [UInt64]?
+        if let baseline, let baselineCase = baselineCase(for: exitCase), !plan.emptyIDT {
+            switch try runBaseline(baselineCase, in: machine, plan: plan, counts: baseline, watchdog: watchdog) {
+            case .success(let cycles): baselineCycles = cycles
+            case .failure(let failure): return GuestRun(result: .failure(failure))
+            }
+        }
         let ending = try drive(machine.cpu, exitCase: exitCase, plan: plan, watchdog: watchdog)
         watchdog.disarm()
         let report = try MailboxReport.read(from: machine.memory)
@@ -69,7 +79,49 @@ extension CaseRunner {
                 exitCase, report: report, memory: machine.memory, counts: counts, userExits: ending.userExits,
                 pinnedCPU: pinnedCPU)
         }
-        return GuestRun(result: result, signatureRegisters: report.canarySignatureRegisters)
+        return GuestRun(
+            result: result, signatureRegisters: report.canarySignatureRegisters, baselineCycles: baselineCycles)
+    }
+
+    /// The rdtsc case of `exitCase`'s mode and privilege, when `exitCase` is timed in the guest and is not it.
+    func baselineCase(for exitCase: ExitCase) -> ExitCase? {
+        guard exitCase.timedInGuest, exitCase.body != .rdtsc, !exitCase.mode.isNestedSVM else { return nil }
+        return Self.catalogue.first { $0.body == .rdtsc && $0.mode == exitCase.mode && $0.cpl == exitCase.cpl }
+    }
+
+    /// Runs `baselineCase`'s loop in `machine` (built for another case), reads its samples, and puts the
+    /// machine back as built: registers, special registers and the case's own mailbox parameters.
+    func runBaseline(
+        _ baselineCase: ExitCase, in machine: borrowing GuestMachine, plan: GuestPlan,
+        counts: (iterations: Int, warmup: Int), watchdog: borrowing VCPUWatchdog
+    ) throws(KVMError) -> Result<[UInt64], CaseFailure> {
+        let registers = try machine.cpu.registers()
+        let special = try machine.cpu.specialRegisters()
+        let counts = Self.sampleCounts(baselineCase, iterations: counts.iterations, warmup: counts.warmup)
+        let parameters = MailboxParameters(
+            loop: baselineCase.body.loop(vendor: environment.vendor), useRDTSCP: environment.guestHasRDTSCP,
+            iterations: counts.iterations, warmup: counts.warmup)
+        try parameters.write(to: machine.memory)
+        let ending = try drive(machine.cpu, exitCase: baselineCase, plan: plan, watchdog: watchdog)
+        let report = try MailboxReport.read(from: machine.memory)
+        guard case .done = ending.end, report.stored == counts.iterations else {
+            var failure: CaseFailure
+            switch ending.end {
+            case .failed(let ended): failure = ended
+            case .faulted: failure = Self.exceptionFailure(report)
+            case .done:
+                failure = CaseFailure(
+                    kind: .unexpected, reason: "stored \(report.stored) samples, not \(counts.iterations)")
+            }
+            failure.reason = "its baseline (\(baselineCase.id), timed first in the same guest): " + failure.reason
+            return .failure(failure)
+        }
+        let deltas = try machine.memory.load(
+            UInt32.self, at: Int(GuestLayout.samplesAddress), count: counts.iterations)
+        try machine.cpu.setRegisters(registers)
+        try machine.cpu.setSpecialRegisters(special)
+        try plan.parameters.write(to: machine.memory)
+        return .success(deltas.map(UInt64.init))
     }
 
     /// The samples of a guest that said done, checked against what was asked and what exited.

@@ -18,14 +18,14 @@ extension CaseRunner {
         defer { watchdog.disarm() }
         machine.cpu.immediateExit = true
         for _ in 0..<counts.warmup {
-            let exit = try machine.cpu.run()
+            let exit = try enter(machine.cpu)
             if exit != .interrupted { return notInterrupted(exit) }
         }
         var cycles: [UInt64] = []
         cycles.reserveCapacity(counts.iterations)
         for _ in 0..<counts.iterations {
             let start = ckvm_tsc_begin()
-            let exit = try machine.cpu.run()
+            let exit = try enter(machine.cpu)
             let end = ckvm_tsc_end()
             if exit != .interrupted { return notInterrupted(exit) }
             if watchdog.hasFired {

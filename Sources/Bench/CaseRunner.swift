@@ -13,6 +13,20 @@ public struct CaseRunner: Sendable {
     /// What the gates and the runner know about the host.
     public let environment: ExitCaseEnvironment
 
+    /// How long the probe run of a case that may hang gets (CaseRunner+HangProbe.swift).
+    public var hangProbeTimeout = CaseRunner.defaultHangProbeTimeout
+
+    /// The answers of the hang probes so far, shared by copies of this runner.
+    let hangProbes = HangProbes()
+
+    /// A busy-wait of this many TSC cycles in this process's handling of every user-space exit a case causes
+    /// (PIO, MMIO, MSR, HLT), before the guest is resumed: `bench --inject-exit-delay`, a slowdown of known
+    /// size for checking that compare catches one. In-kernel exits are untouched. 0: none.
+    public var injectedExitDelayCycles: UInt64 = 0
+
+    /// How often KVM_RUN is tried again after EAGAIN (a process limit; CaseRunner+Retry.swift).
+    public var againPolicy = AgainPolicy.standard
+
     /// How long a run may take before its watchdog stops the guest, unless the caller says otherwise.
     public static let defaultTimeout: Duration = .seconds(2)
 
@@ -34,9 +48,13 @@ public struct CaseRunner: Sendable {
     /// Runs `exitCase` once: `warmup` iterations, then `iterations` samples (capped by the mode's sample
     /// buffer — 16 Ki in real mode, 144 Ki in long mode — and, for first touch in real mode, by the 128
     /// fresh pages below 640 KiB, a quarter of them at most for the warm-up). The watchdog stops the guest
-    /// after `timeout`. Never throws: a gate, a fault or a KVM error is the outcome's failure.
+    /// after `timeout`. A case that may hang here is probed first (`hangReason`) and skipped if the probe did
+    /// not end, unless `forced`. With `baseline`, a case timed in the guest first runs the rdtsc loop of its
+    /// mode and privilege in the same guest, with the same counts (`CaseOutcome.baselineCycles`). Never
+    /// throws: a gate, a fault or a KVM error is the outcome's failure.
     public func run(
-        _ exitCase: ExitCase, iterations: Int, warmup: Int, timeout: Duration = CaseRunner.defaultTimeout
+        _ exitCase: ExitCase, iterations: Int, warmup: Int, timeout: Duration = CaseRunner.defaultTimeout,
+        forced: Bool = false, baseline: Bool = false
     ) -> CaseOutcome {
         let notRun = CaseFailure(kind: .skipped, reason: "not run")
         var outcome = CaseOutcome(
@@ -47,13 +65,18 @@ public struct CaseRunner: Sendable {
             outcome.result = .failure(CaseFailure(kind: .skipped, reason: reason))
             return outcome
         }
+        if !forced, let reason = GuestExclusivity.withSlot({ hangReason(exitCase) }) {
+            outcome.result = .failure(CaseFailure(kind: .skipped, reason: reason))
+            return outcome
+        }
         let counts = Self.sampleCounts(exitCase, iterations: iterations, warmup: warmup)
         let (run, wall) = GuestExclusivity.withSlot {
             let start = HostTimer.monotonicNanoseconds()
-            let run = runPinned(exitCase, counts: counts, timeout: timeout)
+            let run = runPinned(exitCase, counts: counts, timeout: timeout, baseline: baseline ? counts : nil)
             return (run, HostTimer.monotonicNanoseconds() - start)
         }
         outcome.result = run.result
+        outcome.baselineCycles = run.baselineCycles
         outcome.guestSignature = run.signature
         if case .cpuid = exitCase.body, let signature = run.signatureRegisters {
             outcome.attribution = CPUIDCanary.attribute(seen: signature, host: environment.hostHypervisorRegisters)
@@ -68,9 +91,10 @@ public struct CaseRunner: Sendable {
     }
 
     /// Runs the case on this thread, pinned to the CPU it is on, and gives the thread its affinity back.
-    private func runPinned(_ exitCase: ExitCase, counts: (iterations: Int, warmup: Int), timeout: Duration)
-        -> GuestRun
-    {
+    func runPinned(
+        _ exitCase: ExitCase, counts: (iterations: Int, warmup: Int), timeout: Duration,
+        baseline: (iterations: Int, warmup: Int)? = nil
+    ) -> GuestRun {
         let pinned = CPUAffinity.pinToCurrentCPU()
         defer { if let pinned { CPUAffinity.restore(pinned) } }
         do {
@@ -78,10 +102,11 @@ public struct CaseRunner: Sendable {
                 return try runNestedSVM(exitCase, counts: counts, timeout: timeout, pinnedCPU: pinned?.cpu)
             }
             return exitCase.timedInGuest
-                ? try runInGuest(exitCase, counts: counts, timeout: timeout, pinnedCPU: pinned?.cpu)
+                ? try runInGuest(
+                    exitCase, counts: counts, timeout: timeout, pinnedCPU: pinned?.cpu, baseline: baseline)
                 : try runOnHost(exitCase, counts: counts, timeout: timeout, pinnedCPU: pinned?.cpu)
         } catch {
-            return GuestRun(result: .failure(CaseFailure(kind: .unexpected, reason: "\(error)")))
+            return GuestRun(result: .failure(Self.failure(for: error)))
         }
     }
 
@@ -117,6 +142,9 @@ struct GuestRun {
     var exitsTo: ExitTarget? = nil
     /// What the three-level guest's mini-hypervisor saw and handled.
     var guestHypervisor: GuestHypervisorFacts? = nil
+
+    /// The samples of the baseline timed in the same guest just before the case, when asked for.
+    var baselineCycles: [UInt64]? = nil
 
     /// The canary registers as text.
     var signature: String? { signatureRegisters.map(CPUIDCanary.text) }

@@ -22,9 +22,11 @@ extension ExitCase {
     /// and KVM_MSR_EXIT_REASON_UNKNOWN its reads exit to user space.
     static let unknownMSR: UInt32 = 0x4E50_0001
 
-    /// Why vmmcall is not run at CPL0 under kvm_pvm.
-    static let pvmHypercallHang =
-        "kvm_pvm: a hypercall at CPL0 never returns from KVM_RUN (it spins in the kernel), so it is not run here"
+    /// Why a hypercall at CPL0 is probed before it is run: under kvm_pvm a long-mode guest never gets past it
+    /// (KVM_RUN keeps running until a signal ends it) and a real-mode one takes #UD (CaseRunner+HangProbe.swift).
+    static let hypercallHangNote =
+        "under kvm_pvm a hypercall at CPL0 in long mode never completes, KVM_RUN running until a signal ends it, "
+        + "and one in real mode raises #UD"
 
     /// The cases every host gets, in report order.
     public static let catalogue: [ExitCase] =
@@ -68,7 +70,7 @@ extension ExitCase {
                 "hypercall", mode, body: .hypercall, exitsTo: .kernel,
                 mechanism:
                     "mov eax, 0xffff; vmcall (Intel) or vmmcall (AMD): an unknown hypercall, KVM returns -ENOSYS",
-                requires: [.knownVendor, .notPVMAtCPL0(pvmHypercallHang)]),
+                requires: [.knownVendor, .probedForHang(hypercallHangNote)]),
             ExitCase(
                 "pio-out-user", mode, body: .portOutUser, exitsTo: .userSpace,
                 mechanism: "out 0xe8, al: KVM_EXIT_IO to this process, which resumes the guest"),

@@ -20,4 +20,12 @@ extension ExitCase {
             return emulated ? (1000, 100) : (2000, 200)
         }
     }
+
+    /// The samples and warm-up of one of a bench's runs: a fifth of the default (at least 50 samples and 10
+    /// warm-up iterations, or the default where it is smaller), so that the default five runs take about as
+    /// long as one default sampling and a gate's ten about twice that.
+    public func runSampling(in environment: ExitCaseEnvironment) -> (iterations: Int, warmup: Int) {
+        let whole = defaultSampling(in: environment)
+        return (max(whole.iterations / 5, min(whole.iterations, 50)), max(whole.warmup / 5, min(whole.warmup, 10)))
+    }
 }

@@ -37,6 +37,12 @@ public struct ExitCase: Sendable, Hashable, Identifiable {
     /// Whether the guest takes the samples (true), or the host around KVM_RUN (false).
     public var timedInGuest: Bool { body.timedInGuest }
 
+    /// Where the case may hang inside KVM_RUN, why (the runner probes it first), or nil.
+    public var hangNote: String? {
+        for case .probedForHang(let note) in requirements { return note }
+        return nil
+    }
+
     /// Why this case cannot run in `environment` (the first unmet requirement), or nil when it can.
     public func gate(_ environment: ExitCaseEnvironment) -> String? {
         for requirement in requirements {

@@ -34,6 +34,25 @@ public struct KVMDevice: ~Copyable {
         self.descriptor = try Syscall.open(path, flags: O_RDWR)
     }
 
+    /// Opens `path` as `init(path:)` does, then checks that KVM answers there: KVM_GET_API_VERSION must say
+    /// `expectedAPIVersion`. A file that is not KVM (`/dev/null`) throws `KVMError` with operation
+    /// `KVMError.notKVMOperation`, the path, and the errno (ENOTTY), or EPROTO for another API version.
+    public init(verifying path: String) throws(KVMError) {
+        let descriptor = try Syscall.open(path, flags: O_RDWR)
+        let version: Int32
+        do {
+            version = try Syscall.ioctl(descriptor, CKVM_GET_API_VERSION, "KVM_GET_API_VERSION")
+        } catch {
+            Syscall.close(descriptor)
+            throw KVMError(operation: KVMError.notKVMOperation, errno: error.errno, path: path)
+        }
+        guard version == Self.expectedAPIVersion else {
+            Syscall.close(descriptor)
+            throw KVMError(operation: KVMError.notKVMOperation, errno: EPROTO, path: path)
+        }
+        self.descriptor = descriptor
+    }
+
     /// Takes ownership of `descriptor` (closed when this value goes away). For tests: adopting -1 or a
     /// descriptor of a file that is not KVM exercises the error paths without KVM.
     public init(adoptingDescriptor descriptor: Int32) {

@@ -29,6 +29,14 @@ public struct KVMError: Error, CustomStringConvertible, Equatable, Sendable {
         self.path = path
     }
 
+    /// The operation of the error `KVMDevice(verifying:)` throws for a file that does not answer as KVM.
+    public static let notKVMOperation = "KVM_GET_API_VERSION"
+
+    /// True when the device opened but is not KVM (`KVMDevice(verifying:)`): the CLI's exit code 69.
+    public var isNotKVM: Bool {
+        operation == Self.notKVMOperation && path != nil
+    }
+
     /// True when opening the device failed because there is no KVM there (no node, or no driver behind
     /// it): the CLI's "unavailable" exit code (69).
     public var isDeviceMissing: Bool {
@@ -57,6 +65,10 @@ public struct KVMError: Error, CustomStringConvertible, Equatable, Sendable {
                 return "open \(device) failed: \(Self.text(for: errno)) (\(Self.name(for: errno)))"
             }
         }
+        if isNotKVM, let path {
+            let answer = errno == EPROTO ? "an API version other than \(KVMDevice.expectedAPIVersion)" : Self.name(for: errno)
+            return "\(path) is not a KVM device (\(operation) answered \(answer)): point --device at /dev/kvm"
+        }
         return "\(operation) failed: \(Self.text(for: errno)) (\(Self.name(for: errno)))"
     }
 
@@ -74,7 +86,7 @@ public struct KVMError: Error, CustomStringConvertible, Equatable, Sendable {
             EBADF: "EBADF", EAGAIN: "EAGAIN", ENOMEM: "ENOMEM", EACCES: "EACCES", EFAULT: "EFAULT",
             EBUSY: "EBUSY", EEXIST: "EEXIST", ENODEV: "ENODEV", EINVAL: "EINVAL", ENFILE: "ENFILE",
             EMFILE: "EMFILE", ENOTTY: "ENOTTY", ENOSPC: "ENOSPC", ERANGE: "ERANGE", ENOSYS: "ENOSYS",
-            EOPNOTSUPP: "EOPNOTSUPP", EOVERFLOW: "EOVERFLOW",
+            EOPNOTSUPP: "EOPNOTSUPP", EOVERFLOW: "EOVERFLOW", EPROTO: "EPROTO",
         ]
         return names[code] ?? "errno \(code)"
     }

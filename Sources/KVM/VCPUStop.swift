@@ -122,20 +122,19 @@ extension VirtualCPU {
 
 /// Stops a vCPU if it is still running a given time after the watchdog was armed: a timer on a private
 /// Dispatch queue that calls `VCPUStopHandle.requestStop()`. Disarm it (or let it go away) once the run is done.
+///
+/// Disarming lets go of the stop handle at once. Dispatch keeps a cancelled timer's closure until its
+/// deadline, so the closure holds only the shared state, never the handle: otherwise the handle's `kvm_run`
+/// mapping would keep the vCPU, its VM and KVM's per-VM thread alive until the timeout passed, long after
+/// the run had ended (with a 2 s timeout, every finished guest lingered for up to 2 s).
 public struct VCPUWatchdog: ~Copyable {
     private let state: WatchdogState
     private let item: DispatchWorkItem
 
     /// Arms a watchdog that stops `handle`'s vCPU after `timeout`.
     public init(stopping handle: VCPUStopHandle, after timeout: Duration) {
-        let state = WatchdogState()
-        let item = DispatchWorkItem {
-            state.armed.withLock { armed in
-                guard armed.isArmed else { return }
-                handle.requestStop()
-                armed = (isArmed: false, hasFired: true)
-            }
-        }
+        let state = WatchdogState(handle)
+        let item = DispatchWorkItem { state.fire() }
         let (seconds, attoseconds) = timeout.components
         let nanoseconds = max(0, seconds) * 1_000_000_000 + max(0, attoseconds) / 1_000_000_000
         Self.queue.asyncAfter(deadline: .now() + .nanoseconds(Int(nanoseconds)), execute: item)
@@ -149,11 +148,11 @@ public struct VCPUWatchdog: ~Copyable {
     private static let queue = DispatchQueue(label: "nestprobe.kvm.watchdog")
 
     /// Whether the timeout passed and the stop was requested.
-    public var hasFired: Bool { state.armed.withLock { $0.hasFired } }
+    public var hasFired: Bool { state.hasFired }
 
-    /// Cancels the watchdog. Once this returns, it will not request a stop.
+    /// Cancels the watchdog and lets go of the stop handle. Once this returns, it will not request a stop.
     public func disarm() {
-        state.armed.withLock { $0.isArmed = false }
+        state.disarm()
         item.cancel()
     }
 
@@ -162,7 +161,27 @@ public struct VCPUWatchdog: ~Copyable {
     }
 }
 
-/// A watchdog's state, shared with its timer.
+/// A watchdog's state, shared with its timer: the handle to stop while armed, and whether it fired.
 private final class WatchdogState: Sendable {
-    let armed = Mutex((isArmed: true, hasFired: false))
+    private let armed: Mutex<(handle: VCPUStopHandle?, hasFired: Bool)>
+
+    init(_ handle: VCPUStopHandle) {
+        armed = Mutex((handle: handle, hasFired: false))
+    }
+
+    /// The timer's work: stops the vCPU if still armed, then lets go of the handle.
+    func fire() {
+        armed.withLock { armed in
+            guard let handle = armed.handle else { return }
+            handle.requestStop()
+            armed = (handle: nil, hasFired: true)
+        }
+    }
+
+    /// Lets go of the handle without stopping anything.
+    func disarm() {
+        armed.withLock { $0.handle = nil }
+    }
+
+    var hasFired: Bool { armed.withLock { $0.hasFired } }
 }

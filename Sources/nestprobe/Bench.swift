@@ -16,12 +16,29 @@ extension Nestprobe {
                 level's own figures. Progress goes to standard error, one line per case.
                 """)
 
-        @Option(help: ArgumentHelp("Cases to run, by name or id, comma-separated (cpuid,hypercall,pio-out-user/real); default all.",
+        @Option(help: ArgumentHelp(
+            "Cases to run, by name or id, comma-separated (cpuid,hypercall,pio-out-user/real); default all. "
+                + "NAME! runs a case that may hang without probing it first; -NAME (as --cases=-NAME) leaves it out.",
             valueName: "list"))
         var cases: String?
 
-        @Option(help: ArgumentHelp("Time budget for the guest cases: seconds, or with a unit (500ms, 10s).", valueName: "time"))
-        var budget: String = "4s"
+        @Option(help: ArgumentHelp(
+            "Wall-time cap: no further run starts once it would end past it (seconds, or 500ms, 10s).",
+            valueName: "time"))
+        var budget: String = "60s"
+
+        @Option(help: ArgumentHelp(
+            "Independent runs (fresh guests, cases shuffled per run); a regression gate takes 10.", valueName: "n"))
+        var runs: Int = BenchOptions.defaultRuns
+
+        @Option(help: ArgumentHelp("Seed of the per-run case order (the report records the one used).", valueName: "n"))
+        var seed: UInt64?
+
+        @Option(help: ArgumentHelp(
+            "Diagnostic: add a fixed delay to every exit to user space (2us, 500ns, or 10% of the measured "
+                + "user-space exit cost), to check that compare catches a slowdown of known size.",
+            valueName: "delay"))
+        var injectExitDelay: String?
 
         @Option(name: .shortAndLong, help: "Write the JSON report to this file (atomically).")
         var output: String?
@@ -39,6 +56,17 @@ extension Nestprobe {
         var device: String = "/dev/kvm"
 
         func validate() throws {
+            guard (1...BenchOptions.maximumRuns).contains(runs) else {
+                throw ValidationError("--runs: expected 1 to \(BenchOptions.maximumRuns), got \(runs)")
+            }
+            if let seed, seed > BenchSuite.seedMask {
+                throw ValidationError("--seed: expected 0 to \(BenchSuite.seedMask), got \(seed)")
+            }
+            if let injectExitDelay, ExitDelayRequest.parse(injectExitDelay) == nil {
+                throw ValidationError(
+                    "--inject-exit-delay: expected a duration such as 2us or 500ns (at most 10ms) or a share such "
+                        + "as 10% (at most 1000%), got \(injectExitDelay)")
+            }
             _ = try Self.seconds(budget)
         }
 
@@ -61,6 +89,11 @@ extension Nestprobe {
             var options = BenchOptions()
             options.budgetSeconds = try Self.seconds(budget)
             options.devicePath = device
+            options.runs = runs
+            options.runOrderSeed = seed
+            if let injectExitDelay, let request = ExitDelayRequest.parse(injectExitDelay) {
+                options.exitDelay = (injectExitDelay, request)
+            }
             options.cases = cases.map { $0.split(separator: ",").map { String($0).trimmed } } ?? []
             let (_, unknown) = BenchSuite.select(options.cases, from: CaseRunner.catalogue)
             guard unknown.isEmpty else {
@@ -83,6 +116,12 @@ extension Nestprobe {
             if let kvmError {
                 printError(kvmError.description)
                 throw ExitCode(kvmError.isPermissionDenied ? ExitStatus.permissionDenied : ExitStatus.unavailable)
+            }
+            let failed = report.cases.filter { $0.status == .failed }
+            if !failed.isEmpty {
+                let shown = failed.prefix(3).map(\.id).joined(separator: ", ") + (failed.count > 3 ? ", …" : "")
+                printError("\(failed.count) of \(report.cases.count) guest cases failed (\(shown)): see the table's notes")
+                throw ExitCode(ExitStatus.guestCasesFailed)
             }
         }
     }

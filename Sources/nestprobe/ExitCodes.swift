@@ -20,6 +20,8 @@ enum ExitStatus {
     static let badInput: Int32 = 65
     static let noInput: Int32 = 66
     static let unavailable: Int32 = 69
+    /// bench: guest cases that should have run failed (skipped cases, with their reason, do not count).
+    static let guestCasesFailed: Int32 = 70
     static let cannotWrite: Int32 = 73
     static let permissionDenied: Int32 = 77
 
@@ -27,7 +29,8 @@ enum ExitStatus {
         Exit codes: 0 ok; 1 failure; 2 regression (compare); 3 not qualified (qualify); 4 improvements only
         (compare); 5 inconclusive (compare: too few runs, a change not established, or cases missing);
         64 usage error; 65 bad input data (malformed snapshot or dump);
-        66 input file missing or unreadable; 69 /dev/kvm unavailable (bench); 73 output file cannot be written;
+        66 input file missing or unreadable; 69 /dev/kvm unavailable or not KVM (bench); 70 guest cases failed
+        (bench); 73 output file cannot be written;
         77 permission denied on /dev/kvm (bench).
         """
 

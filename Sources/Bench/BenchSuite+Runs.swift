@@ -1,0 +1,156 @@
+// The suite's runs. Probe the machine, time this level's CPUID, then N independent runs: in each, the
+// selected cases in an order shuffled from the recorded seed, each in a fresh guest that first times its
+// baseline (the rdtsc loop of its mode and privilege) and then the case, and this level's CPUID timed again.
+// No run is mixed into another: each case's report keeps per-run figures, and its net comes from the runs.
+
+import KVM
+import Probe
+
+extension BenchSuite {
+    /// Probes this machine, times its own CPUID, runs the guest cases and builds the report. `kvmError` is
+    /// set when /dev/kvm could not be used: the report then holds the host level alone.
+    public func run(progress: @Sendable (BenchProgress) -> Void = { _ in }) -> (
+        report: BenchReport, kvmError: KVMError?
+    ) {
+        let started = HostTimer.monotonicNanoseconds()
+        var capture = LiveCapture()
+        capture.askKVM = true
+        let snapshot = capture.capture()
+        let diagnosis = Analyzer.diagnose(snapshot, readHere: true)
+        let firstTiming = snapshot.hostTiming.value
+        for item in HostLevel.cases(firstTiming) { progress(.hostLevel(item)) }
+        let seed = options.runOrderSeed ?? (UInt64.random(in: 0...UInt64.max) & Self.seedMask)
+        let hostHz = snapshot.hostTiming.value?.tsc.hz ?? 0
+
+        var reports: [CaseReport] = []
+        var hostTimings = firstTiming.map { [$0] } ?? []
+        var kvmError: KVMError?
+        var guestTSCkHz: UInt32?
+        var injected: InjectedExitDelay?
+        var pinned: Int?
+        do {
+            var runner = try CaseRunner(devicePath: options.devicePath)
+            let selection = Self.selection(options.cases, from: CaseRunner.catalogue)
+            guestTSCkHz = snapshot.kvm.value?.guestTSCkHz.value
+            let guestHz = guestTSCkHz.map { Double($0) * 1000 } ?? hostHz
+            if let (text, request) = options.exitDelay {
+                let reference = calibrate(runner, request: request)
+                injected = InjectedExitDelay.make(requested: text, request: request, hz: hostHz, reference: reference)
+                runner.injectedExitDelayCycles = UInt64(max(0, injected?.delayCycles ?? 0))
+                progress(.note(injected?.note ?? ""))
+            }
+            let outcomes = runs(selection, runner: runner, seed: seed, started: started, progress: progress) {
+                if let timing = firstTiming { hostTimings.append(HostTimer().measure(tsc: timing.tsc)) }
+            }
+            pinned =
+                outcomes.values.lazy.flatMap { $0 }.compactMap { outcome -> Int? in
+                    if case .success(let samples) = outcome.result { samples.pinnedCPU } else { nil }
+                }.first
+            reports = selection.cases.map { exitCase in
+                CaseAnalysis.report(
+                    exitCase, runs: outcomes[exitCase.id] ?? [], hz: exitCase.timedInGuest ? guestHz : hostHz)
+            }
+            for (index, report) in reports.enumerated() {
+                progress(.caseDone(report, index: index + 1, of: reports.count))
+            }
+        } catch {
+            kvmError = error
+        }
+        let host = HostLevel.cases(hostTimings)
+        let execution = CaseAnalysis.guestExecution(reports)
+        let table = CaseAnalysis.table(
+            reports, host: host, execution: execution,
+            hostCPUIDTraps: !diagnosis.hypervisors.kinds.contains(.qemuTCG) && diagnosis.platform.sandbox == nil)
+        var context = BenchContext.make(
+            snapshot: snapshot, diagnosis: diagnosis, guestTSCkHz: guestTSCkHz, pinnedCPU: pinned,
+            budget: options.budgetSeconds, kvmError: kvmError, execution: execution)
+        context.runs = options.runs
+        context.runOrderSeed = seed
+        context.injectedExitDelay = injected
+        if let injected { context.notes.insert(injected.note, at: 0) }
+        let report = BenchReport(
+            schema: BenchReport.schemaID, version: BenchReport.currentVersion, tool: .current,
+            createdAt: snapshot.capturedAt ?? "", context: context, hostLevel: host, guestExecution: execution,
+            cases: reports, table: table,
+            wallSeconds: Double(HostTimer.monotonicNanoseconds() - started) / 1e9)
+        return (report, kvmError)
+    }
+
+    /// Seeds are kept below 2^53 so that every JSON reader holds them exactly.
+    public static let seedMask: UInt64 = (1 << 53) - 1
+
+    /// Runs the selection `options.runs` times (fewer when the budget runs out) and returns each case's
+    /// outcomes in run order. `betweenRuns` is called before every run after the first.
+    func runs(
+        _ selection: CaseSelection, runner: CaseRunner, seed: UInt64, started: UInt64,
+        progress: @Sendable (BenchProgress) -> Void, betweenRuns: () -> Void
+    ) -> [String: [CaseOutcome]] {
+        let order = RunOrder(seed: seed)
+        let deadline = started &+ UInt64(max(0, min(options.budgetSeconds, 86_400)) * 1e9)
+        let total = max(1, min(options.runs, BenchOptions.maximumRuns))
+        var outcomes: [String: [CaseOutcome]] = [:]
+        var lastRun: UInt64 = 0
+        for run in 1...total {
+            let runStart = HostTimer.monotonicNanoseconds()
+            if run > 1 {
+                guard runStart &+ lastRun <= deadline else {
+                    progress(
+                        .note(
+                            "the budget of \(String(format3: options.budgetSeconds)) s ends the runs after "
+                                + "\(run - 1) of \(total)"))
+                    break
+                }
+                betweenRuns()
+            }
+            for exitCase in order.order(selection.cases, run: run) {
+                // A case skipped by its gate or probe is skipped in every run: no need to ask again.
+                if let previous = outcomes[exitCase.id]?.last, case .failure(let failure) = previous.result,
+                    failure.kind == .skipped
+                {
+                    continue
+                }
+                let sampling = exitCase.runSampling(in: runner.environment)
+                let outcome = runner.run(
+                    exitCase, iterations: sampling.iterations, warmup: sampling.warmup,
+                    timeout: options.guestTimeout, forced: selection.forced.contains(exitCase.id), baseline: true)
+                outcomes[exitCase.id, default: []].append(outcome)
+            }
+            lastRun = HostTimer.monotonicNanoseconds() - runStart
+            progress(
+                .note(
+                    "run \(run) of \(total) (order seed \(seed)): \(selection.cases.count) cases in "
+                        + "\(String(format3: Double(lastRun) / 1e9)) s"))
+        }
+        Self.lendBaselines(&outcomes, cases: selection.cases)
+        return outcomes
+    }
+
+    /// Cases that time no baseline in their own guest (the three-level ones) take, run by run, the samples of
+    /// the same run's rdtsc case of their mode.
+    static func lendBaselines(_ outcomes: inout [String: [CaseOutcome]], cases: [ExitCase]) {
+        for exitCase in cases where exitCase.timedInGuest && exitCase.name != "rdtsc" {
+            guard let id = CaseAnalysis.baselineCaseID(exitCase), let baselines = outcomes[id],
+                var runs = outcomes[exitCase.id]
+            else { continue }
+            for index in runs.indices where runs[index].baselineCycles == nil && index < baselines.count {
+                if case .success(let samples) = baselines[index].result { runs[index].baselineCycles = samples.cycles }
+            }
+            outcomes[exitCase.id] = runs
+        }
+    }
+
+    /// The user-space exit cost for a percentage delay: pio-out-user with its baseline in the same guest, in
+    /// the first mode where it runs; its net cycles per exit, or nil.
+    func calibrate(_ runner: CaseRunner, request: ExitDelayRequest) -> (id: String, cycles: Double)? {
+        guard case .percent = request else { return nil }
+        for exitCase in CaseRunner.catalogue where exitCase.name == "pio-out-user" {
+            let outcome = runner.run(exitCase, iterations: 300, warmup: 30, baseline: true)
+            guard case .success(let samples) = outcome.result, let base = outcome.baselineCycles,
+                let stats = SampleStatistics(samples.cycles.map { Double($0) }),
+                let baseStats = SampleStatistics(base.map { Double($0) }), stats.p50 > baseStats.p50
+            else { continue }
+            return (exitCase.id, stats.p50 - baseStats.p50)
+        }
+        return nil
+    }
+}
