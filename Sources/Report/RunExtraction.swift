@@ -5,8 +5,8 @@
 //
 // Reports without per-run data (every report before `bench --runs`): the report is one run, whose
 // samples are its kept samples and whose baseline is the case's recorded baseline median. Reports with
-// per-run data pass the per-run slices to `caseRuns` (samplesPerRun, the runs' medians and baselines),
-// which already splits the kept samples run by run; see `runs(of:in:)`.
+// per-run data (samplesPerRun, perRun with each run's median and same-guest baseline, net with its verdict
+// on resolution; this level's per-run net medians) give one run each.
 
 import Bench
 import Probe
@@ -39,7 +39,13 @@ public enum RunExtraction {
     public static func rows(_ report: BenchReport) -> [ReportRowRuns] {
         let hosts = report.hostLevel.map { host in
             let overhead = host.statistics.cycles.p50 - host.netMedianCycles
-            let runs = caseRuns(samples: host.samplesCycles, baseline: overhead, exitsPerSample: 1)
+            var runs = caseRuns(samples: host.samplesCycles, baseline: overhead, exitsPerSample: 1)
+            // Timed again in every run: each run is known by its net median (its samples are pooled in the
+            // report), and its gross median is that plus the overhead.
+            if let perRun = host.perRunNetMedianCycles, perRun.count > 1 {
+                runs.net = perRun.compactMap { RunValues(median: $0) }
+                runs.gross = perRun.compactMap { RunValues(median: $0 + overhead) }
+            }
             let width = halfWidth(host.samplesCycles)
             return ReportRowRuns(
                 id: host.id, level: report.context.level, source: "host-level", status: "ok", reason: nil,
@@ -57,13 +63,14 @@ public enum RunExtraction {
             }
     }
 
-    /// A case's runs. With per-run fields in the report, pass them here: samplesPerRun: entry.samplesPerRun,
-    /// runMedians: entry.perRun?.map(\.medianCycles), runBaselines: entry.perRun?.map(\.baselineMedianCycles).
+    /// A case's runs: per run its kept samples (samplesPerRun), its median and its own baseline (perRun), where
+    /// the report has them; else the whole report is one run.
     static func runs(of entry: CaseReport, in report: BenchReport) -> (gross: [RunValues], net: [RunValues]) {
         guard entry.status == .ok else { return ([], []) }
         return caseRuns(
-            samples: entry.samplesCycles, baseline: entry.baselineMedianCycles,
-            exitsPerSample: entry.exitsPerSample)
+            samples: entry.samplesCycles, samplesPerRun: entry.samplesPerRun,
+            runMedians: entry.perRun?.map(\.medianCycles), runBaselines: entry.perRun?.map(\.baselineMedianCycles),
+            baseline: entry.baselineMedianCycles, exitsPerSample: entry.exitsPerSample)
     }
 
     /// Whether the case's net figure is below resolution. With the report's own verdict (net.belowResolution)
@@ -71,6 +78,7 @@ public enum RunExtraction {
     /// positive, or smaller than the half-width of its 95 % interval (the case's distribution-free interval
     /// of the median plus its baseline's, per exit).
     static func netBelowResolution(_ entry: CaseReport, in report: BenchReport) -> Bool {
+        if let net = entry.net { return net.belowResolution }
         guard entry.status == .ok, let net = entry.netMedianCycles, entry.baselineMedianCycles != nil else {
             return true
         }
