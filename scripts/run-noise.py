@@ -3,7 +3,9 @@
 
   run-noise.py sd REPORT...          per guest-timed case: SD and robust SD (MAD x 1.4826) of the log per-run
                                      gross median, ratio to the same-guest baseline, and relative figure
-                                     (median of sample / its interleaved reference), pooled over the reports
+                                     (median of sample / its interleaved reference; only in reports of the
+                                     interleaved-reference experiment, not merged: see issue 11's note; nan
+                                     otherwise), pooled over the reports
   run-noise.py power BASE NEW [D]    per figure: the judged rows (as compare judges them by default) whose
                                      two-sided MW p passes Holm at 0.05; D cycles, when given, are added to
                                      every user-space sample of NEW first (relative_i = (s_i + D) / ref_i, on
