@@ -114,13 +114,16 @@ public enum SnapshotFile {
         }
     }
 
-    /// One line for a DecodingError: the field path and what was wrong.
+    /// One line for a DecodingError (or an EncodingError): the field path and what was wrong.
     public static func describe(_ error: any Error) -> String {
-        guard let decoding = error as? DecodingError else { return "\(error)" }
         func path(_ keys: [any CodingKey]) -> String {
             let text = keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
             return text.isEmpty ? "top level" : String(text.drop { $0 == "." })
         }
+        if case .invalidValue(let value, let context) = error as? EncodingError {
+            return "\(path(context.codingPath)): \(value) cannot be written as JSON"
+        }
+        guard let decoding = error as? DecodingError else { return "\(error)" }
         switch decoding {
         case .typeMismatch(let type, let context):
             return "\(path(context.codingPath)): expected \(type): \(context.debugDescription)"
@@ -133,6 +136,14 @@ public enum SnapshotFile {
             return "\(path(context.codingPath)): \(underlying ?? context.debugDescription)"
         @unknown default:
             return "\(error)"
+        }
+    }
+
+    /// `encodeJSON(value)`, a failure (a number JSON cannot hold) being bad input data from `inputs`,
+    /// named with the field.
+    public static func encodeJSON<T: Encodable>(_ value: T, from inputs: String) throws(InputError) -> Data {
+        do { return try encodeJSON(value) } catch {
+            throw InputError(.badData, "\(inputs): the result cannot be written as JSON: \(describe(error))")
         }
     }
 

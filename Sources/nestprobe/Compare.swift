@@ -84,7 +84,13 @@ extension Nestprobe {
             } catch {
                 throw ExitStatus.fail(error)
             }
-            let data = json ? try SnapshotFile.encodeJSON(document) : Data(CompareText.render(document).utf8)
+            let data: Data
+            do {
+                data =
+                    json
+                    ? try SnapshotFile.encodeJSON(document, from: "\(base) and \(new)")
+                    : Data(CompareText.render(document).utf8)
+            } catch { throw ExitStatus.fail(error) }
             do { try FileOutput.emit(data, to: output) } catch { throw ExitStatus.fail(error, writing: true) }
             // The text carries its warnings; JSON and files get them on standard error too, so they are seen.
             if json || (output != nil && output != "-") {
