@@ -63,8 +63,10 @@ public enum SnapshotFile {
     public static func parse(_ bytes: [UInt8], name: String) throws(InputError) -> Snapshot {
         let first = bytes.first { ![0x20, 0x09, 0x0a, 0x0d].contains($0) }
         if first == UInt8(ascii: "{") {
-            return try decodeJSON(Snapshot.self, bytes, name: name, schema: Snapshot.schemaID,
+            let snapshot = try decodeJSON(Snapshot.self, bytes, name: name, schema: Snapshot.schemaID,
                 version: Snapshot.currentVersion)
+            try checkBounds(snapshot, name: name)
+            return snapshot
         }
         let text = String(decoding: bytes, as: UTF8.self)
         let dump: CPUIDDump
@@ -90,7 +92,8 @@ public enum SnapshotFile {
         return snapshot
     }
 
-    /// Decodes a versioned JSON document, refusing another schema or version by name.
+    /// Decodes a versioned JSON document, refusing another schema or version by name, and any object
+    /// that holds one key twice.
     public static func decodeJSON<T: Decodable>(
         _ type: T.Type, _ bytes: [UInt8], name: String, schema: String, version: Int
     ) throws(InputError) -> T {
@@ -109,8 +112,19 @@ public enum SnapshotFile {
             throw InputError(.badData,
                 "\(name): \(schema) version \(seen) is not supported (this nestprobe reads version \(version); \(hint))")
         }
-        do { return try JSONDecoder().decode(T.self, from: data) } catch {
+        let document: T
+        do { document = try JSONDecoder().decode(T.self, from: data) } catch {
             throw InputError(.badData, "\(name): \(describe(error))")
+        }
+        try refuseDuplicateKeys(bytes, name: name)
+        return document
+    }
+
+    /// Refuses JSON in which one object holds the same key twice (JSONDecoder would keep one silently),
+    /// naming the first such key's path.
+    public static func refuseDuplicateKeys(_ bytes: [UInt8], name: String) throws(InputError) {
+        if let path = JSONDuplicateKeys.first(in: bytes) {
+            throw InputError(.badData, "\(name): \(path): the key appears twice in one object (JSON keeps only one)")
         }
     }
 

@@ -31,6 +31,7 @@ public enum ReportFile {
             throw error
         }
         try check(report, name: name)
+        try checkBounds(report, name: name)
         return report
     }
 

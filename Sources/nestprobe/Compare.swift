@@ -1,6 +1,7 @@
 // `nestprobe compare`: regression verdicts between two bench reports, with the exit code a CI job acts on.
 
 import ArgumentParser
+import Bench
 import Foundation
 import Probe
 import Report
@@ -78,7 +79,7 @@ extension Nestprobe {
                 var options = CompareOptions()
                 options.alpha = alpha
                 options.force = force
-                options.thresholds = try combinedThresholds()
+                options.thresholds = try combinedThresholds(base: baseReport, new: newReport)
                 document = try Comparison.compare(
                     base: baseReport, new: newReport, baseFile: base, newFile: new, options: options)
             } catch {
@@ -108,15 +109,20 @@ extension Nestprobe {
             }
         }
 
-        /// The file's thresholds, then the command line's default, then its cases.
-        func combinedThresholds() throws(InputError) -> Thresholds {
+        /// The file's thresholds, then the command line's default, then its cases; a case id that neither
+        /// report has is refused.
+        func combinedThresholds(base: BenchReport, new: BenchReport) throws(InputError) -> Thresholds {
             var result = Thresholds()
             if let thresholds {
                 let file = try Thresholds.load(thresholds)
+                try Thresholds.refuseUnknown(file.cases.keys, base: base, new: new, source: thresholds)
                 result = result.overlaid(default: file.defaultPercent, cases: file.cases)
             }
             for text in threshold {
                 guard case .success(let parsed) = Thresholds.parseArgument(text) else { continue }
+                if let id = parsed.id {
+                    try Thresholds.refuseUnknown([id], base: base, new: new, source: "--threshold \(text)")
+                }
                 result =
                     parsed.id.map { result.overlaid(default: nil, cases: [$0: parsed.percent]) }
                     ?? result.overlaid(default: parsed.percent, cases: [:])

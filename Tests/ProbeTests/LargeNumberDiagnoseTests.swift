@@ -53,6 +53,18 @@ struct LargeNumberDiagnoseTests {
         #expect(cost.netMedianNanoseconds.isFinite)
     }
 
+    @Test("a negative warm-up count in a snapshot is refused with its path (exit 65)")
+    func negativeWarmup() throws {
+        var snapshot = try fixtureSnapshot("pvm-host-genoa")
+        var timing = try #require(snapshot.hostTiming.value)
+        timing.warmup = -1
+        snapshot.hostTiming = .available(timing)
+        let bytes = [UInt8](try SnapshotFile.encodeJSON(snapshot))
+        #expect(throws: InputError(.badData, "s.json: hostTiming.value.warmup: -1 is below the minimum 0")) {
+            try SnapshotFile.parse(bytes, name: "s.json")
+        }
+    }
+
     @Test("CheckedNumber: Int conversions at and past Int's range")
     func checkedNumber() {
         #expect(CheckedNumber.int(1e19) == nil)
