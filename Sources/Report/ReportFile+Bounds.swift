@@ -2,7 +2,7 @@
 // 4,096 kept samples per case, a confidence in 0…1, figures ≥ 0, counts ≥ 0 (runs and exits per
 // sample ≥ 1), a CPL of 0 or 3, statistics with a count and a two-number interval, and the enumerated
 // words the renderers group and label by. Everything later — compare, qualify, every render format — may
-// then rely on them; the number of cases is bounded too, so the work per report is.
+// then rely on them; the number of cases and of every other list is bounded too, so the work per report is.
 
 import Bench
 import Probe
@@ -10,9 +10,11 @@ import Probe
 extension ReportFile {
     /// The schema's maxItems for the kept samples of one case.
     public static let maximumSamplesPerCase = 4096
-    /// The schema's maxItems for cases, host-level cases, table rows and guest execution rows (a run
-    /// has about forty cases; a thousand leaves room for every future catalogue).
-    public static let maximumCases = 1024
+    /// The schema's maxItems for cases, host-level cases, table rows and guest execution rows, and for
+    /// the other lists a report holds (notes, hypervisors, KVM parameters, intercepts): a run has about
+    /// forty cases, so this leaves room for every future catalogue while bounding what compare and the
+    /// renderers do with one report.
+    public static let maximumItems = 256
 
     static let modes = ["real", "long64", "svm-inner", "svm-hv"]
     static let exitsTo = ["kernel", "user-space", "none", "level-below", "guest-hypervisor"]
@@ -28,7 +30,7 @@ extension ReportFile {
             ("hostLevel", report.hostLevel.count), ("cases", report.cases.count), ("table", report.table.count),
             ("guestExecution", report.guestExecution.count),
         ] {
-            try bounds.items(count, field, maximum: maximumCases)
+            try bounds.items(count, field, maximum: maximumItems)
         }
         for (index, host) in report.hostLevel.enumerated() {
             let field = "hostLevel[\(index)]"
@@ -68,6 +70,9 @@ extension ReportFile {
         if let cpu = c.pinnedCPU { try bounds.atLeast(cpu, 0, "context.pinnedCPU") }
         try bounds.atLeast(c.tsc.hz, 0, "context.tsc.hz")
         try bounds.above(c.budgetSeconds, 0, "context.budgetSeconds")
+        try bounds.items(c.notes.count, "context.notes", maximum: maximumItems)
+        try bounds.items(c.hypervisors.count, "context.hypervisors", maximum: maximumItems)
+        try bounds.items(c.kvmParameters.count, "context.kvmParameters", maximum: maximumItems)
     }
 
     private static func checkCase(_ entry: CaseReport, _ field: String, _ bounds: DocumentBounds) throws(InputError) {
@@ -94,6 +99,9 @@ extension ReportFile {
             try bounds.oneOf(hypervisor.role, ["relay", "own"], "\(field).guestHypervisor.role")
             try bounds.oneOf(hypervisor.resumedBy, ["nrip", "length"], "\(field).guestHypervisor.resumedBy")
             try bounds.atLeast(hypervisor.exits, 0, "\(field).guestHypervisor.exits")
+            try bounds.items(hypervisor.intercepts.count, "\(field).guestHypervisor.intercepts", maximum: maximumItems)
+            try bounds.items(
+                hypervisor.expectedIntercepts.count, "\(field).guestHypervisor.expectedIntercepts", maximum: maximumItems)
             for (key, count) in hypervisor.intercepts.sorted(by: { $0.key < $1.key }) {
                 try bounds.atLeast(count, 0, "\(field).guestHypervisor.intercepts.\(key)")
             }

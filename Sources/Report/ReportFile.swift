@@ -18,10 +18,13 @@ public enum ReportFile {
 
     /// Decodes and checks report bytes; `name` is used in messages.
     public static func parse(_ bytes: [UInt8], name: String) throws(InputError) -> BenchReport {
-        let report: BenchReport
+        // The samples are read apart from the rest (ReportFile+Samples.swift): most of a large report.
+        let samples = ReportSamples.extract(bytes)
+        var report: BenchReport
         do {
             report = try SnapshotFile.decodeJSON(
-                BenchReport.self, bytes, name: name, schema: BenchReport.schemaID, version: BenchReport.currentVersion)
+                BenchReport.self, samples?.remainder ?? bytes, name: name, schema: BenchReport.schemaID,
+                version: BenchReport.currentVersion)
         } catch {
             // Foundation's JSONDecoder reports a number that does not fit its integer type (a negative
             // sample, 2.5 cycles) as invalid JSON at the top level; find the field ourselves.
@@ -30,6 +33,7 @@ public enum ReportFile {
             }
             throw error
         }
+        samples?.restore(into: &report)
         try check(report, name: name)
         try checkBounds(report, name: name)
         return report

@@ -78,9 +78,9 @@ struct InputBoundsTests {
                     entry["statistics"] = statistics
                 }
             }),
-            ("r.json: cases: 1025 items, over the limit of 1024", { object in
+            ("r.json: cases: 257 items, over the limit of 256", { object in
                 let cases = object["cases"] as! [[String: Any]]
-                object["cases"] = (0..<1025).map { index in
+                object["cases"] = (0..<257).map { index in
                     var entry = cases[index % cases.count]
                     entry["id"] = "case-\(index)"
                     return entry
