@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Writes a bench report as large as nestprobe reads (64 MiB) and as wide as the schema allows, for
-measuring render and compare on it (README: "Large reports"). It is the committed real report
+measuring render and compare on it (time and peak memory: /usr/bin/time -v). It is the committed real report
 (Tests/ReportTests/Fixtures/pvm-host-genoa.bench.json) with its ok cases copied under new ids up to
 256 cases and 256 host-level cases (the schema's limits), each holding 4,096 samples drawn around the
 original's median; 256 long notes in the context then fill the file up to the size limit.

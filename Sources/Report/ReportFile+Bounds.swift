@@ -66,7 +66,9 @@ extension ReportFile {
         try bounds.oneOf(c.levelLowerBound, levels, "context.levelLowerBound")
         try bounds.oneOf(c.guestLevel, ["L1", "L2", "L3+"], "context.guestLevel")
         try bounds.oneOf(c.mechanism, ["VMX", "SVM", "PVM", "none"], "context.mechanism")
-        if let module = c.kvmModule { try bounds.oneOf(module, ["kvm_intel", "kvm_amd", "kvm_pvm"], "context.kvmModule") }
+        if let module = c.kvmModule {
+            try bounds.oneOf(module, ["kvm_intel", "kvm_amd", "kvm_pvm"], "context.kvmModule")
+        }
         if let cpu = c.pinnedCPU { try bounds.atLeast(cpu, 0, "context.pinnedCPU") }
         try bounds.atLeast(c.tsc.hz, 0, "context.tsc.hz")
         try bounds.above(c.budgetSeconds, 0, "context.budgetSeconds")
@@ -99,9 +101,9 @@ extension ReportFile {
             try bounds.oneOf(hypervisor.role, ["relay", "own"], "\(field).guestHypervisor.role")
             try bounds.oneOf(hypervisor.resumedBy, ["nrip", "length"], "\(field).guestHypervisor.resumedBy")
             try bounds.atLeast(hypervisor.exits, 0, "\(field).guestHypervisor.exits")
-            try bounds.items(hypervisor.intercepts.count, "\(field).guestHypervisor.intercepts", maximum: maximumItems)
-            try bounds.items(
-                hypervisor.expectedIntercepts.count, "\(field).guestHypervisor.expectedIntercepts", maximum: maximumItems)
+            let path = "\(field).guestHypervisor"
+            try bounds.items(hypervisor.intercepts.count, "\(path).intercepts", maximum: maximumItems)
+            try bounds.items(hypervisor.expectedIntercepts.count, "\(path).expectedIntercepts", maximum: maximumItems)
             for (key, count) in hypervisor.intercepts.sorted(by: { $0.key < $1.key }) {
                 try bounds.atLeast(count, 0, "\(field).guestHypervisor.intercepts.\(key)")
             }
