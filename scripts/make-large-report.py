@@ -5,7 +5,7 @@ measuring render and compare on it (time and peak memory: /usr/bin/time -v). It 
 256 cases and 256 host-level cases (the schema's limits), each holding 4,096 samples drawn around the
 original's median; 256 long notes in the context then fill the file up to the size limit.
 
-usage: scripts/make-large-report.py OUT.json [--seed N] [--scale F] [--magnify F]
+usage: scripts/make-large-report.py OUT.json [--seed N] [--scale F] [--magnify F] [--rows N]
   --scale multiplies every sample (a second report for compare that differs from the first).
 """
 import argparse
@@ -25,6 +25,8 @@ def main():
     parser.add_argument("--scale", type=float, default=1.0)
     # Samples this many times the original's: more digits per sample, so the file reaches the limit.
     parser.add_argument("--magnify", type=float, default=150.0)
+    # More rows than the schema allows make a report nestprobe refuses (exit 65), to time the refusal.
+    parser.add_argument("--rows", type=int, default=ROWS)
     parser.add_argument("--fixture", default="Tests/ReportTests/Fixtures/pvm-host-genoa.bench.json")
     args = parser.parse_args()
     rng = random.Random(args.seed)
@@ -36,7 +38,7 @@ def main():
 
     ok = [c for c in report["cases"] if c["status"] == "ok"]
     cases = []
-    for index in range(ROWS):
+    for index in range(args.rows):
         entry = copy.deepcopy(ok[index % len(ok)])
         entry["id"] = f"{entry['id']}#{index}"
         entry["baselineID"] = None
@@ -50,7 +52,7 @@ def main():
     # Host-level cases fill what is left up to the limit.
     size = len(json.dumps(report, separators=(",", ":")))
     per_host = len(json.dumps(dict(host_template, samplesCycles=samples(host_template["statistics"]["cycles"]["p50"])), separators=(",", ":")))
-    for index in range(min(ROWS, max(0, (LIMIT - size - 4096) // (per_host + 2)))):
+    for index in range(min(args.rows, max(0, (LIMIT - size - 4096) // (per_host + 2)))):
         host = copy.deepcopy(host_template)
         host["id"] = f"{host['id']}#{index}"
         host["samplesCycles"] = samples(host["statistics"]["cycles"]["p50"])

@@ -97,7 +97,32 @@ public enum SnapshotFile {
     public static func decodeJSON<T: Decodable>(
         _ type: T.Type, _ bytes: [UInt8], name: String, schema: String, version: Int
     ) throws(InputError) -> T {
-        let data = Data(bytes)
+        let document = try withData(bytes) { data throws(InputError) in
+            try decodeChecked(T.self, data, name: name, schema: schema, version: version)
+        }
+        try refuseDuplicateKeys(bytes, name: name)
+        return document
+    }
+
+    /// `body` on `bytes` as Data, without copying them (a report may be 64 MiB).
+    private static func withData<R>(_ bytes: [UInt8], _ body: (Data) throws(InputError) -> R) throws(InputError) -> R {
+        guard !bytes.isEmpty else { return try body(Data()) }
+        let result = unsafe bytes.withUnsafeBytes { buffer in
+            // SAFETY: the Data borrows the array's storage, which `bytes` keeps alive and unchanged for the
+            // whole closure; the Data does not outlive it (JSONDecoder copies what it keeps), and with
+            // .none it never frees the storage.
+            let data = unsafe Data(
+                bytesNoCopy: UnsafeMutableRawPointer(mutating: buffer.baseAddress!), count: buffer.count,
+                deallocator: .none)
+            return Result { () throws(InputError) in try body(data) }
+        }
+        return try result.get()
+    }
+
+    /// The header checks, then the whole document.
+    private static func decodeChecked<T: Decodable>(
+        _ type: T.Type, _ data: Data, name: String, schema: String, version: Int
+    ) throws(InputError) -> T {
         let header: DocumentHeader
         do { header = try JSONDecoder().decode(DocumentHeader.self, from: data) } catch {
             throw InputError(.badData, "\(name): not valid JSON: \(describe(error))")
@@ -112,12 +137,9 @@ public enum SnapshotFile {
             throw InputError(.badData,
                 "\(name): \(schema) version \(seen) is not supported (this nestprobe reads version \(version); \(hint))")
         }
-        let document: T
-        do { document = try JSONDecoder().decode(T.self, from: data) } catch {
+        do { return try JSONDecoder().decode(T.self, from: data) } catch {
             throw InputError(.badData, "\(name): \(describe(error))")
         }
-        try refuseDuplicateKeys(bytes, name: name)
-        return document
     }
 
     /// Refuses JSON in which one object holds the same key twice (JSONDecoder would keep one silently),

@@ -3,7 +3,8 @@
 // that map alone is ~200 MB, and the decoding a good part of the time. The samples are nearly all of a
 // report, and they sit in one place — `samplesCycles` of each element of the top-level `hostLevel` and
 // `cases` arrays — so they are read here straight from the bytes into [UInt64], and the decoder gets
-// the rest of the document with those arrays left empty.
+// the document with those arrays blanked in place (`[` spaces `]`, still valid JSON and the same size,
+// so no second copy of a large document is made).
 //
 // Only plain arrays of decimal digits are taken; anything else (a negative or fractional number, a
 // string, an exponent) is left in place, so the decoder and ReportFile's checks name it as before.
@@ -12,8 +13,8 @@ import Bench
 
 /// The kept samples of a report's host-level cases and cases, taken out of its JSON.
 struct ReportSamples {
-    /// The document with every taken array written as `[]`.
-    var remainder: [UInt8]
+    /// The byte ranges of the taken arrays, from `[` to `]`.
+    var taken: [Range<Int>] = []
     /// hostLevel[i].samplesCycles, by i.
     var hostLevel: [Int: [UInt64]] = [:]
     /// cases[i].samplesCycles, by i.
@@ -26,6 +27,15 @@ struct ReportSamples {
     static func extract(_ bytes: [UInt8]) -> ReportSamples? {
         var scan = Scanner(bytes: bytes)
         return try? scan.document()
+    }
+
+    /// Overwrites every taken array in `bytes` with an empty one of the same length.
+    func blank(_ bytes: inout [UInt8]) {
+        for range in taken {
+            bytes[range.lowerBound] = UInt8(ascii: "[")
+            for index in range.lowerBound + 1..<range.upperBound - 1 { bytes[index] = 0x20 }
+            bytes[range.upperBound - 1] = UInt8(ascii: "]")
+        }
     }
 
     /// Puts the samples back into the decoded report (a duplicated array key leaves an index without an
@@ -42,17 +52,14 @@ struct ReportSamples {
     private struct Scanner {
         let bytes: [UInt8]
         var index = 0
-        /// The output so far ends at bytes[copied].
-        var copied = 0
-        var out: [UInt8] = []
+        var taken: [Range<Int>] = []
 
         init(bytes: [UInt8]) {
             self.bytes = bytes
         }
 
         mutating func document() throws -> ReportSamples {
-            var result = ReportSamples(remainder: [])
-            out.reserveCapacity(1 << 20)
+            var result = ReportSamples()
             skipSpace()
             try expect(UInt8(ascii: "{"))
             try members { scanner, key in
@@ -66,8 +73,7 @@ struct ReportSamples {
                 default: try scanner.skipValue(depth: 1)
                 }
             }
-            out.append(contentsOf: bytes[copied...])
-            result.remainder = out
+            result.taken = taken
             return result
         }
 
@@ -81,9 +87,7 @@ struct ReportSamples {
                 scanner.skipSpace()
                 let start = scanner.index
                 if let samples = try scanner.plainNumbers() {
-                    scanner.out.append(contentsOf: scanner.bytes[scanner.copied..<start])
-                    scanner.out.append(contentsOf: Array("[]".utf8))
-                    scanner.copied = scanner.index
+                    scanner.taken.append(start..<scanner.index)
                     found(samples)
                 } else {
                     scanner.index = start
