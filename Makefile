@@ -6,7 +6,7 @@ SWIFT ?= swift
 export NESTPROBE_GIT_REVISION := $(shell git rev-parse --short HEAD 2>/dev/null)
 BIN := .build/release/nestprobe
 
-.PHONY: run test bed setup build release validate clean
+.PHONY: run test bed setup build release validate clean fuzz-smoke
 
 run: release
 	$(BIN) $(ARGS)
@@ -31,6 +31,11 @@ test: release
 bed: release
 	./scripts/setup.sh --test
 	python3 scripts/testbed-tests.py --bin $(BIN)
+
+# Each libFuzzer target (Fuzz/README.md) for 20 s from the kept corpus: decoders, analysis, compare,
+# qualify and every render format. The lead wires it into `test`.
+fuzz-smoke: setup
+	Fuzz/run.sh 20
 
 clean:
 	rm -rf .build

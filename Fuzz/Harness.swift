@@ -1,9 +1,14 @@
-// libFuzzer entry point for nestprobe's input decoders: snapshots and CPUID dumps (SnapshotFile.parse),
-// bench reports (ReportFile.parse) and policies (PolicyFile.parse). Whatever the bytes, each must return
-// a value or throw InputError, never trap. A decoded report or policy is also qualified and rendered
-// (text, JSON, JUnit), so the code that reads a decoded document is fuzzed as well.
+// libFuzzer entry point for nestprobe's inputs, driving each decoded document through the work done on
+// it, not only the decoder: whatever the bytes, every step must return or throw InputError, never trap,
+// and every JSON output must be writable (a number JSON cannot hold is a crash here, on purpose).
 //
-// The decoder is chosen by NESTPROBE_FUZZ_TARGET (snapshot, report, policy); Fuzz/run.sh sets it.
+//   snapshot  SnapshotFile.parse → Analyzer.diagnose → the diagnosis as text and JSON
+//   report    ReportFile.parse → every render format, qualified against every committed policy
+//   compare   ReportFile.parse → compared with itself and with a small committed report, both ways, text
+//             and JSON
+//   policy    PolicyFile.parse → evaluated on the committed report, as text, JUnit and JSON
+//
+// The target is chosen by NESTPROBE_FUZZ_TARGET; Fuzz/run.sh sets it.
 
 import Bench
 import Foundation
@@ -11,19 +16,20 @@ import Probe
 import Report
 
 enum FuzzTarget: String {
-    case snapshot, report, policy
+    case snapshot, report, compare, policy
 
     static let current: FuzzTarget = {
         let name = ProcessInfo.processInfo.environment["NESTPROBE_FUZZ_TARGET"] ?? ""
         guard let target = FuzzTarget(rawValue: name) else {
-            FileHandle.standardError.write(Data("set NESTPROBE_FUZZ_TARGET to snapshot, report or policy\n".utf8))
+            FileHandle.standardError.write(
+                Data("set NESTPROBE_FUZZ_TARGET to snapshot, report, compare or policy\n".utf8))
             exit(64)
         }
         return target
     }()
 }
 
-/// The real report and an example policy, to pair with whatever a policy or report input decodes to.
+/// The committed report and policies, to pair with whatever an input decodes to.
 enum FuzzFixtures {
     static let root = ProcessInfo.processInfo.environment["NESTPROBE_ROOT"] ?? "."
 
@@ -33,20 +39,56 @@ enum FuzzFixtures {
         }
     }()
 
-    static let policy: Policy = {
-        do { return try PolicyFile.load("\(root)/Reports/policies/fast-exits.json") } catch {
-            fatalError("example policy: \(error)")
+    /// A small committed report (Fuzz/seeds/report/small.json) for compare to pair with an input: the whole
+    /// fixture would make each input take a second under AddressSanitizer.
+    static let smallReport: BenchReport = {
+        do { return try ReportFile.load("\(root)/Fuzz/seeds/report/small.json") } catch {
+            fatalError("small report: \(error)")
         }
+    }()
+
+    static let policies: [Policy] = {
+        let folder = "\(root)/Reports/policies"
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
+        let policies = names.filter { $0.hasSuffix(".json") }.sorted().map { name in
+            do { return try PolicyFile.load("\(folder)/\(name)") } catch { fatalError("policy \(name): \(error)") }
+        }
+        if policies.isEmpty { fatalError("no policies in \(folder)") }
+        return policies
+    }()
+
+    /// Compare options for fuzzing: the full method, with a few bootstrap resamples so an input takes
+    /// milliseconds (the arithmetic is the same for 10,000).
+    static let compareOptions: CompareOptions = {
+        var options = CompareOptions()
+        options.resamples = 64
+        options.force = true
+        return options
     }()
 }
 
-func exercise(_ policy: Policy, _ report: BenchReport) {
+/// Writes `value` as JSON; a failure means a step produced a number JSON cannot hold.
+func mustEncode<T: Encodable>(_ value: T, _ what: String) {
+    do { _ = try SnapshotFile.encodeJSON(value) } catch { fatalError("\(what) cannot be written as JSON: \(error)") }
+}
+
+func qualify(_ policy: Policy, _ report: BenchReport) {
     let qualification = Qualification(
         policy: policy, policyFile: "fuzz", report: report, reportFile: "fuzz",
         createdAt: "2026-01-01T00:00:00Z")
     _ = QualificationText().render(qualification)
     _ = QualificationJUnit.render(qualification)
-    _ = try? SnapshotFile.encodeJSON(qualification)
+    mustEncode(qualification, "qualification")
+}
+
+func compare(_ base: BenchReport, _ new: BenchReport) {
+    // Refusal (contexts that differ, without --force) is an answer too; force is on, so it is rare.
+    guard
+        let document = try? Comparison.compare(
+            base: base, new: new, baseFile: "base", newFile: "new", options: FuzzFixtures.compareOptions)
+    else { return }
+    _ = CompareText.render(document)
+    mustEncode(document, "comparison")
 }
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -57,15 +99,22 @@ public func fuzzOne(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
         if let snapshot = try? SnapshotFile.parse(bytes, name: "fuzz") {
             let diagnosis = Analyzer.diagnose(snapshot)
             _ = DiagnosisText(width: 80, colour: false).render(diagnosis)
-            _ = try? SnapshotFile.encodeJSON(diagnosis)
+            mustEncode(diagnosis, "diagnosis")
         }
     case .report:
         if let report = try? ReportFile.parse(bytes, name: "fuzz") {
-            exercise(FuzzFixtures.policy, report)
+            for format in RenderFormat.allCases { _ = format.render(report) }
+            for policy in FuzzFixtures.policies { qualify(policy, report) }
+        }
+    case .compare:
+        if let report = try? ReportFile.parse(bytes, name: "fuzz") {
+            compare(report, report)
+            compare(report, FuzzFixtures.smallReport)
+            compare(FuzzFixtures.smallReport, report)
         }
     case .policy:
         if let policy = try? PolicyFile.parse(bytes, name: "fuzz") {
-            exercise(policy, FuzzFixtures.report)
+            qualify(policy, FuzzFixtures.report)
         }
     }
     return 0

@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer harness (Fuzz/Harness.swift) against nestprobe's modules compiled with coverage
-# and AddressSanitizer, seeds a corpus per decoder from the committed fixtures, and fuzzes each decoder.
+# and AddressSanitizer, seeds a corpus per target from the committed fixtures and Fuzz/seeds, and fuzzes
+# each target: the decoder and the work done on what it decodes.
 #
-#   Fuzz/run.sh [SECONDS] [TARGET...]     TARGET: snapshot, report, policy (default: all three)
-#   Fuzz/run.sh 300 policy                five minutes on the policy decoder
+#   Fuzz/run.sh [SECONDS] [TARGET...]     TARGET: snapshot, report, compare, policy (default: all four)
+#   Fuzz/run.sh 300 policy                five minutes on the policy target
+#   Fuzz/run.sh 20                        the smoke run of `make fuzz-smoke`: 20 s on each target
 #
 # Build products go to .build-fuzz, corpora and crash files to Fuzz/work (both git-ignored).
 # A crash leaves Fuzz/work/TARGET/crash-* and a non-zero exit; rerun one with
@@ -13,36 +15,40 @@ cd "$(dirname "$0")/.."
 seconds=${1:-60}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(snapshot report policy)
+[ ${#targets[@]} -gt 0 ] || targets=(snapshot report compare policy)
 
 scratch=.build-fuzz
 debug=$scratch/x86_64-unknown-linux-gnu/debug
 binary=$scratch/nestprobe-fuzz
 
 # 1. The modules, instrumented: SwiftPM compiles them (no linking: the harness brings libFuzzer's main).
-swift build --scratch-path "$scratch" --target Report -Xswiftc -sanitize=fuzzer,address >&2
+# Optimized (-O after SwiftPM's -Onone): unoptimized generic code sorts a few thousand samples so slowly
+# under AddressSanitizer that compare's inputs ran into libFuzzer's timeout; the checks stay on.
+swift build --scratch-path "$scratch" --target Report -Xswiftc -sanitize=fuzzer,address -Xswiftc -O >&2
 
 # 2. The harness, linked with the modules' objects and the C shims.
 objects=()
 for module in KVM Probe Bench Report CKVM CGuest; do
     for object in "$debug/$module.build"/*.o; do objects+=("$object"); done
 done
-swiftc -sanitize=fuzzer,address -parse-as-library -g -module-name NestprobeFuzz \
+swiftc -sanitize=fuzzer,address -parse-as-library -g -O -module-name NestprobeFuzz \
     -I "$debug/Modules" \
     -Xcc -fmodule-map-file="$debug/CKVM.build/module.modulemap" -Xcc -ISources/CKVM/include \
     -Xcc -fmodule-map-file="$debug/CGuest.build/module.modulemap" -Xcc -ISources/CGuest/include \
     -Xcc -fmodule-map-file=Sources/CLibCPUID/module.modulemap $(pkg-config --cflags-only-I libcpuid | sed 's/-I/-Xcc -I/g') \
     Fuzz/Harness.swift "${objects[@]}" $(pkg-config --libs libcpuid) -o "$binary"
 
-# 3. Seeds: every committed fixture of the kind, and the example policies.
+# 3. Seeds: every committed fixture of the kind, the example policies, and Fuzz/seeds/KIND (small
+# documents and the inputs that once stopped nestprobe). The corpus in Fuzz/work grows from run to run.
 seed() {
     local target=$1 dir=Fuzz/work/$1/corpus
     mkdir -p "$dir"
     case $target in
-    snapshot) cp Tests/ProbeTests/Fixtures/snapshots/*.json Tests/ProbeTests/Fixtures/dumps/* "$dir"/ ;;
-    report) cp Tests/ReportTests/Fixtures/*.bench.json "$dir"/
-            find Tests/ReportTests/Fixtures -name '*.bench.json' -size -2M -exec cp {} "$dir"/ \; ;;
-    policy) cp Reports/policies/*.json "$dir"/ ;;
+    snapshot) cp Tests/ProbeTests/Fixtures/snapshots/*.json Tests/ProbeTests/Fixtures/dumps/* Fuzz/seeds/snapshot/*.json "$dir"/ ;;
+    report | compare)
+        find Tests/ReportTests/Fixtures -name '*.bench.json' -size -2M -exec cp {} "$dir"/ \;
+        cp Fuzz/seeds/report/*.json "$dir"/ ;;
+    policy) cp Reports/policies/*.json Fuzz/seeds/policy/*.json "$dir"/ ;;
     esac
 }
 

@@ -68,7 +68,9 @@ public enum BenchText {
             out += wrap("\(mode.mode) CPL\(mode.cpl): \(mode.note)", indent: "  ")
         }
         out.append("  wall time \(String(format3: report.wallSeconds)) s")
-        return out.joined(separator: "\n") + "\n"
+        // The trailing newline as an empty last line: `joined() + "\n"` would copy the whole text once more.
+        out.append("")
+        return out.joined(separator: "\n")
     }
 
     static func pad(_ text: String, _ width: Int) -> String {

@@ -62,8 +62,10 @@ public enum SnapshotFile {
     public static func parse(_ bytes: [UInt8], name: String) throws(InputError) -> Snapshot {
         let first = bytes.first { ![0x20, 0x09, 0x0a, 0x0d].contains($0) }
         if first == UInt8(ascii: "{") {
-            return try decodeJSON(Snapshot.self, bytes, name: name, schema: Snapshot.schemaID,
+            let snapshot = try decodeJSON(Snapshot.self, bytes, name: name, schema: Snapshot.schemaID,
                 version: Snapshot.currentVersion)
+            try checkBounds(snapshot, name: name)
+            return snapshot
         }
         let text = String(decoding: bytes, as: UTF8.self)
         let dump: CPUIDDump
@@ -89,11 +91,37 @@ public enum SnapshotFile {
         return snapshot
     }
 
-    /// Decodes a versioned JSON document, refusing another schema or version by name.
+    /// Decodes a versioned JSON document, refusing another schema or version by name, and any object
+    /// that holds one key twice.
     public static func decodeJSON<T: Decodable>(
         _ type: T.Type, _ bytes: [UInt8], name: String, schema: String, version: Int
     ) throws(InputError) -> T {
-        let data = Data(bytes)
+        let document = try withData(bytes) { data throws(InputError) in
+            try decodeChecked(T.self, data, name: name, schema: schema, version: version)
+        }
+        try refuseDuplicateKeys(bytes, name: name)
+        return document
+    }
+
+    /// `body` on `bytes` as Data, without copying them (a report may be 64 MiB).
+    private static func withData<R>(_ bytes: [UInt8], _ body: (Data) throws(InputError) -> R) throws(InputError) -> R {
+        guard !bytes.isEmpty else { return try body(Data()) }
+        let result = unsafe bytes.withUnsafeBytes { buffer in
+            // SAFETY: the Data borrows the array's storage, which `bytes` keeps alive and unchanged for the
+            // whole closure; the Data does not outlive it (JSONDecoder copies what it keeps), and with
+            // .none it never frees the storage.
+            let data = unsafe Data(
+                bytesNoCopy: UnsafeMutableRawPointer(mutating: buffer.baseAddress!), count: buffer.count,
+                deallocator: .none)
+            return Result { () throws(InputError) in try body(data) }
+        }
+        return try result.get()
+    }
+
+    /// The header checks, then the whole document.
+    private static func decodeChecked<T: Decodable>(
+        _ type: T.Type, _ data: Data, name: String, schema: String, version: Int
+    ) throws(InputError) -> T {
         let header: DocumentHeader
         do { header = try JSONDecoder().decode(DocumentHeader.self, from: data) } catch {
             throw InputError(.badData, "\(name): not valid JSON: \(describe(error))")
@@ -113,13 +141,24 @@ public enum SnapshotFile {
         }
     }
 
-    /// One line for a DecodingError: the field path and what was wrong.
+    /// Refuses JSON in which one object holds the same key twice (JSONDecoder would keep one silently),
+    /// naming the first such key's path.
+    public static func refuseDuplicateKeys(_ bytes: [UInt8], name: String) throws(InputError) {
+        if let path = JSONDuplicateKeys.first(in: bytes) {
+            throw InputError(.badData, "\(name): \(path): the key appears twice in one object (JSON keeps only one)")
+        }
+    }
+
+    /// One line for a DecodingError (or an EncodingError): the field path and what was wrong.
     public static func describe(_ error: any Error) -> String {
-        guard let decoding = error as? DecodingError else { return "\(error)" }
         func path(_ keys: [any CodingKey]) -> String {
             let text = keys.map { $0.intValue.map { "[\($0)]" } ?? ".\($0.stringValue)" }.joined()
             return text.isEmpty ? "top level" : String(text.drop { $0 == "." })
         }
+        if case .invalidValue(let value, let context) = error as? EncodingError {
+            return "\(path(context.codingPath)): \(value) cannot be written as JSON"
+        }
+        guard let decoding = error as? DecodingError else { return "\(error)" }
         switch decoding {
         case .typeMismatch(let type, let context):
             return "\(path(context.codingPath)): expected \(type): \(context.debugDescription)"
@@ -132,6 +171,14 @@ public enum SnapshotFile {
             return "\(path(context.codingPath)): \(underlying ?? context.debugDescription)"
         @unknown default:
             return "\(error)"
+        }
+    }
+
+    /// `encodeJSON(value)`, a failure (a number JSON cannot hold) being bad input data from `inputs`,
+    /// named with the field.
+    public static func encodeJSON<T: Encodable>(_ value: T, from inputs: String) throws(InputError) -> Data {
+        do { return try encodeJSON(value) } catch {
+            throw InputError(.badData, "\(inputs): the result cannot be written as JSON: \(describe(error))")
         }
     }
 

@@ -39,10 +39,10 @@ public struct SampleStatistics: Codable, Sendable, Equatable {
         medianCI95 = Self.medianInterval(sorted, z: 1.959964)
     }
 
-    /// The median of sorted values (mean of the middle two for an even count).
+    /// The median of sorted values (mean of the middle two for an even count, without overflow).
     public static func median(_ sorted: [Double]) -> Double {
         let n = sorted.count
-        return n % 2 == 1 ? sorted[n / 2] : (sorted[n / 2 - 1] + sorted[n / 2]) / 2
+        return n % 2 == 1 ? sorted[n / 2] : CheckedNumber.midpoint(sorted[n / 2 - 1], sorted[n / 2])
     }
 
     /// Nearest-rank percentile: the smallest value with at least p % of the samples at or below it.
@@ -82,7 +82,10 @@ public struct HostExitCost: Codable, Sendable, Equatable {
         rawCycles = raw
         overheadCycles = overhead
         netMedianCycles = Swift.max(0, raw.p50 - overhead.p50)
-        netMedianNanoseconds = timing.tsc.hz > 0 ? netMedianCycles / timing.tsc.hz * 1e9 : 0
+        // A snapshot may claim any frequency ≥ 0; a tiny one would make the figure infinite, which
+        // JSON cannot hold, so it is capped at the largest finite number.
+        let nanoseconds = timing.tsc.hz > 0 ? netMedianCycles / timing.tsc.hz * 1e9 : 0
+        netMedianNanoseconds = nanoseconds.isFinite ? nanoseconds : .greatestFiniteMagnitude
         tsc = timing.tsc
         warmupDiscarded = timing.warmup
         pinnedCPU = timing.pinnedCPU

@@ -30,16 +30,44 @@ public enum TextFormat {
     /// lines are indented two more.
     public static func wrap(_ text: String, indent: String, width: Int = 80) -> [String] {
         var lines: [String] = []
+        // Lengths are kept as counts, not recounted per word: a note may be megabytes long.
+        let margin = indent.count
         var current = indent
-        for word in text.split(separator: " ") {
-            if current.count + word.count + 1 > width && current.count > indent.count {
+        var length = margin
+        forEachWord(text) { word in
+            let size = word.count
+            if length + size + 1 > width && length > margin {
                 lines.append(current)
                 current = indent + "  " + word
+                length = margin + 2 + size
             } else {
-                current += (current.count > indent.count ? " " : "") + word
+                if length > margin {
+                    current += " "
+                    length += 1
+                }
+                current += word
+                length += size
             }
         }
         lines.append(current)
         return lines
+    }
+
+    /// Calls `body` with each run of non-space characters of `text`, in order, without building a list of
+    /// them first.
+    static func forEachWord(_ text: String, _ body: (Substring) -> Void) {
+        let utf8 = text.utf8
+        var start: String.Index?
+        var index = utf8.startIndex
+        while index < utf8.endIndex {
+            if utf8[index] == UInt8(ascii: " ") {
+                if let first = start { body(text[first..<index]) }
+                start = nil
+            } else if start == nil {
+                start = index
+            }
+            utf8.formIndex(after: &index)
+        }
+        if let first = start { body(text[first...]) }
     }
 }

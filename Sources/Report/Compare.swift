@@ -151,21 +151,23 @@ public enum Comparison {
     /// median − net median).
     static func values(_ host: HostLevelCase) -> Values {
         let overhead = host.statistics.cycles.p50 - host.netMedianCycles
+        // Sorted once here: the values keep the order (subtracting a constant is monotonic), and every
+        // later sort (the row's, the test's, the bootstrap's) then finds one run, in linear time.
+        let sorted = host.samplesCycles.sorted()
         return Values(
-            values: host.samplesCycles.map { Double($0) - overhead },
-            halfWidth: halfWidth(host.samplesCycles), step: step(host.samplesCycles))
+            values: sorted.map { Double($0) - overhead }, halfWidth: halfWidth(sorted), step: step(sorted))
     }
 
-    /// A case's samples less its baseline median, per exit; the interval's half-width adds the
+    /// A case's samples less its baseline median, per exit, in ascending order; the interval's half-width adds the
     /// baseline's (from the baseline case's kept samples in the same report, where it is there).
     static func values(_ entry: CaseReport, in report: BenchReport) -> Values {
         let offset = entry.baselineMedianCycles ?? 0
         let exits = Double(max(1, entry.exitsPerSample))
         let baseline = entry.baselineID.flatMap { id in report.cases.first { $0.id == id && $0.status == .ok } }
-        let width = halfWidth(entry.samplesCycles) + (baseline.map { halfWidth($0.samplesCycles) } ?? 0)
+        let sorted = entry.samplesCycles.sorted()
+        let width = halfWidth(sorted) + (baseline.map { halfWidth($0.samplesCycles) } ?? 0)
         return Values(
-            values: entry.samplesCycles.map { (Double($0) - offset) / exits }, halfWidth: width / exits,
-            step: step(entry.samplesCycles) / exits)
+            values: sorted.map { (Double($0) - offset) / exits }, halfWidth: width / exits, step: step(sorted) / exits)
     }
 
     /// The smallest gap between distinct samples: the timer's resolution where readings are quantized

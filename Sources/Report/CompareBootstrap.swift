@@ -17,6 +17,7 @@
 // checks the two against each other and against SciPy).
 
 import Foundation
+import Probe
 
 /// Bootstrap intervals for the ratio of medians.
 public enum Bootstrap {
@@ -61,7 +62,7 @@ public enum Bootstrap {
     /// Linear interpolation between order statistics at (n − 1)·q, as numpy.percentile's default.
     public static func quantile(_ sorted: [Double], _ q: Double) -> Double {
         let position = Double(sorted.count - 1) * q
-        let lower = Int(position.rounded(.down))
+        let lower = CheckedNumber.clamped(position, to: 0...Swift.max(0, sorted.count - 1), rounding: .down)
         let upper = Swift.min(lower + 1, sorted.count - 1)
         let fraction = position - Double(lower)
         return sorted[lower] + (sorted[upper] - sorted[lower]) * fraction
@@ -83,13 +84,13 @@ struct MedianResampler {
         let lower = generator.nextBeta(Double(k), Double(n - k + 1))
         guard n % 2 == 0 else { return quantile(lower) }
         let above = 1 - exp(log(generator.nextUniform()) / Double(n - k))
-        return (quantile(lower) + quantile(lower + (1 - lower) * above)) / 2
+        return CheckedNumber.midpoint(quantile(lower), quantile(lower + (1 - lower) * above))
     }
 
     /// The empirical quantile function: x₍⌈nu⌉₎ (1-based), clamped to the sample.
     private func quantile(_ u: Double) -> Double {
-        let rank = Int((Double(sorted.count) * u).rounded(.up))
-        return sorted[Swift.max(0, Swift.min(sorted.count - 1, rank - 1))]
+        let rank = CheckedNumber.clamped(Double(sorted.count) * u, to: 1...sorted.count, rounding: .up)
+        return sorted[rank - 1]
     }
 }
 

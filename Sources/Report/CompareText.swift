@@ -125,7 +125,7 @@ public enum CompareText {
         let sign = value >= 0 ? "+" : "-"
         let size = abs(value)
         guard size.isFinite else { return sign + "∞" }
-        return sign + (size < 100 ? fixed(size, 1) : String(Int(size.rounded())))
+        return sign + (size < 100 ? fixed(size, 1) : CheckedNumber.wholeText(size))
     }
 
     static func pValue(_ p: Double) -> String { p < 0.001 ? "<0.001" : fixed(p, 3) }
@@ -144,7 +144,7 @@ public enum CompareText {
         guard value.isFinite else { return value.isNaN ? "nan" : value < 0 ? "-∞" : "∞" }
         var scale = 1
         for _ in 0..<digits { scale *= 10 }
-        let scaled = Int((abs(value) * Double(scale)).rounded())
+        guard let scaled = CheckedNumber.int(abs(value) * Double(scale)) else { return "\(value)" }
         let fraction = String(scaled % scale)
         let text =
             digits == 0

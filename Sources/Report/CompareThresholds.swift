@@ -8,6 +8,7 @@
 // Both keys are optional; any other key, a value that is not a number, or a value outside 0…1000 is
 // refused with one line naming the file and the field (exit 65).
 
+import Bench
 import Foundation
 import Probe
 
@@ -61,6 +62,24 @@ public struct Thresholds: Sendable, Equatable {
         return .success((id, percent))
     }
 
+    /// Refuses thresholds for case ids that neither report has — a misspelt id would otherwise leave its
+    /// case at the default without a word; `source` names where they were given (a file, --threshold).
+    public static func refuseUnknown(
+        _ ids: some Sequence<String>, in reports: [BenchReport], source: String
+    ) throws(InputError) {
+        var known = Set<String>()
+        for report in reports {
+            known.formUnion(report.hostLevel.map(\.id))
+            known.formUnion(report.cases.map(\.id))
+        }
+        let unknown = ids.filter { !known.contains($0) }.sorted()
+        guard !unknown.isEmpty else { return }
+        throw InputError(
+            .badData,
+            "\(source): cases: " + unknown.map { "\"\($0)\"" }.joined(separator: ", ")
+                + (unknown.count == 1 ? " is not a case" : " are not cases") + " of either report")
+    }
+
     /// Reads a threshold file.
     public static func load(_ path: String) throws(InputError) -> (defaultPercent: Double?, cases: [String: Double]) {
         try parse(SnapshotFile.readInput(path), name: path)
@@ -74,6 +93,7 @@ public struct Thresholds: Sendable, Equatable {
         do { object = try JSONDecoder().decode(JSONValue.self, from: Data(bytes)) } catch {
             throw InputError(.badData, "\(name): not valid JSON: \(SnapshotFile.describe(error))")
         }
+        try SnapshotFile.refuseDuplicateKeys(bytes, name: name)
         guard case .object(let top) = object else {
             throw InputError(
                 .badData, "\(name): expected an object such as {\"default\": 5, \"cases\": {\"cpuid-0/real\": 3}}")

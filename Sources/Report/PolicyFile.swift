@@ -25,12 +25,9 @@ public enum PolicyFile {
         guard first == UInt8(ascii: "{") else {
             throw InputError(.badData, "\(name): not a nestprobe policy (a JSON object, see docs/policy.md)")
         }
-        let policy = try SnapshotFile.decodeJSON(
+        // decodeJSON also refuses duplicated keys, as for every nestprobe document.
+        return try SnapshotFile.decodeJSON(
             Policy.self, bytes, name: name, schema: Policy.schemaID,
             version: Policy.currentVersion)
-        if let path = JSONDuplicateKeys.first(in: bytes) {
-            throw InputError(.badData, "\(name): \(path): the key appears twice in one object (JSON keeps only one)")
-        }
-        return policy
     }
 }

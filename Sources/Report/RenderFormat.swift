@@ -68,7 +68,7 @@ enum RenderNumber {
 
     /// A percentage without decimals: 67 %.
     static func percent(_ ratio: Double) -> String {
-        "\(Int((ratio * 100).rounded())) %"
+        "\(CheckedNumber.percentText(ratio)) %"
     }
 
     /// An axis tick label: 1, 20, 500, 2k, 50k, 1M, 0.5.

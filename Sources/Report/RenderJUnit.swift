@@ -4,6 +4,7 @@
 // that chart test durations chart exit latency; the full figures are in each testcase's system-out.
 
 import Bench
+import Foundation
 import Probe
 
 /// Renders a bench report as JUnit XML.
@@ -103,7 +104,8 @@ public enum RenderJUnit {
     /// exponents): 0.000001182.
     static func seconds(_ nanoseconds: Double) -> String {
         guard nanoseconds.isFinite, nanoseconds > 0 else { return "0.000000000" }
-        let whole = Int64(nanoseconds.rounded())
+        // Past Int's range (about 292 years) the nanoseconds are no longer whole in a Double anyway.
+        guard let whole = CheckedNumber.int(nanoseconds) else { return String(format: "%.9f", nanoseconds / 1e9) }
         let fraction = String(whole % 1_000_000_000)
         return "\(whole / 1_000_000_000)." + String(repeating: "0", count: 9 - fraction.count) + fraction
     }

@@ -42,16 +42,24 @@ enum Markup {
     /// character that CommonMark or GFM could read as syntax is backslash-escaped (CommonMark §2.4), so
     /// a case id cannot open a link, a table cell or an HTML tag.
     static func markdown(_ text: String) -> String {
-        var out = ""
-        for character in text {
-            switch character {
-            case "\n", "\r", "\r\n": out += " "
-            case "\\", "`", "*", "_", "[", "]", "<", ">", "|", "#", "&", "~", "!", "{", "}":
-                out += "\\" + String(character)
-            default: out.append(character)
+        // By UTF-8 byte: every character escaped here is ASCII, and no byte of a longer UTF-8 sequence is.
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count)
+        var afterCR = false
+        for byte in text.utf8 {
+            defer { afterCR = byte == UInt8(ascii: "\r") }
+            switch byte {
+            case UInt8(ascii: "\n") where afterCR: continue  // CR LF is one line break, one space
+            case UInt8(ascii: "\n"), UInt8(ascii: "\r"): out.append(UInt8(ascii: " "))
+            case UInt8(ascii: "\\"), UInt8(ascii: "`"), UInt8(ascii: "*"), UInt8(ascii: "_"), UInt8(ascii: "["),
+                UInt8(ascii: "]"), UInt8(ascii: "<"), UInt8(ascii: ">"), UInt8(ascii: "|"), UInt8(ascii: "#"),
+                UInt8(ascii: "&"), UInt8(ascii: "~"), UInt8(ascii: "!"), UInt8(ascii: "{"), UInt8(ascii: "}"):
+                out.append(UInt8(ascii: "\\"))
+                out.append(byte)
+            default: out.append(byte)
             }
         }
-        return out
+        return String(decoding: out, as: UTF8.self)
     }
 
     /// A Prometheus label value: backslash, double quote and line feed escaped (the text format's only

@@ -13,6 +13,9 @@ import Probe
 struct LogAxis {
     /// Values at or below this count as this, so zero cycles can still be placed.
     static let floor = 0.1
+    /// Values at or above this count as this, so the axis's 1-2-5 ends (and log10 of them) stay finite
+    /// for a figure as large as a Double holds.
+    static let ceiling = 1e300
 
     let lower: Double
     let upper: Double
@@ -21,7 +24,7 @@ struct LogAxis {
 
     /// An axis covering every value (each taken as at least `floor`), from pixel `start` to `end`.
     init(covering values: [Double], from start: Double, to end: Double) {
-        let positive = values.map { Swift.max($0, Self.floor) }.filter(\.isFinite)
+        let positive = values.filter { !$0.isNaN }.map { Swift.min(Swift.max($0, Self.floor), Self.ceiling) }
         let low = positive.min() ?? 1
         let high = positive.max() ?? 10
         var lower = Self.niceBelow(low)
@@ -45,8 +48,8 @@ struct LogAxis {
 
     /// The 1-2-5 values on the axis; only the powers of ten when there would be more than eleven.
     var ticks: [Double] {
-        let first = Int(log10(lower).rounded(.down))
-        let last = Int(log10(upper).rounded(.up))
+        let first = CheckedNumber.clamped(log10(lower), to: -1...300, rounding: .down)
+        let last = CheckedNumber.clamped(log10(upper), to: first...301, rounding: .up)
         var all: [(value: Double, power: Bool)] = []
         for exponent in first...last {
             for mantissa in [1.0, 2, 5] {
@@ -59,13 +62,13 @@ struct LogAxis {
 
     /// The largest 1-2-5 value at or below `value`.
     static func niceBelow(_ value: Double) -> Double {
-        let base = pow10(Int(log10(value).rounded(.down)))
+        let base = pow10(CheckedNumber.clamped(log10(value), to: -1...300, rounding: .down))
         return [10.0, 5, 2, 1].map { $0 * base }.first { $0 <= value * 1.000001 } ?? base / 2
     }
 
     /// The smallest 1-2-5 value at or above `value`.
     static func niceAbove(_ value: Double) -> Double {
-        let base = pow10(Int(log10(value).rounded(.down)))
+        let base = pow10(CheckedNumber.clamped(log10(value), to: -1...300, rounding: .down))
         return [1.0, 2, 5, 10].map { $0 * base }.first { $0 >= value * 0.999999 } ?? base * 20
     }
 
@@ -226,7 +229,7 @@ enum RenderSVG {
         var counts = [Int](repeating: 0, count: bins)
         for value in row.values {
             let fraction = (log10(max(value, LogAxis.floor)) - low) / span
-            counts[min(bins - 1, max(0, Int(fraction * Double(bins))))] += 1
+            counts[CheckedNumber.clamped(fraction * Double(bins), to: 0...(bins - 1), rounding: .towardZero)] += 1
         }
         let tallest = Double(counts.max() ?? 1)
         let binWidth = (axis.end - axis.start) / Double(bins)

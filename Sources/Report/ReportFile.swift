@@ -12,16 +12,21 @@ public enum ReportFile {
     /// The bench report at `path`, checked; `.noInput` (exit 66) when it cannot be read, `.badData`
     /// (exit 65) when it is not a valid nestprobe.bench version 1 document.
     public static func load(_ path: String) throws(InputError) -> BenchReport {
-        let bytes = try SnapshotFile.readInput(path)
-        return try parse(bytes, name: path)
+        // Handed over, not kept: parse blanks the samples in place, without a copy.
+        try parse(SnapshotFile.readInput(path), name: path)
     }
 
     /// Decodes and checks report bytes; `name` is used in messages.
-    public static func parse(_ bytes: [UInt8], name: String) throws(InputError) -> BenchReport {
-        let report: BenchReport
+    public static func parse(_ bytes: consuming [UInt8], name: String) throws(InputError) -> BenchReport {
+        // The samples are read apart from the rest (ReportFile+Samples.swift): most of a large report.
+        // Blanking them changes only arrays of plain digits, which misfitNumber below never names.
+        let samples = ReportSamples.extract(bytes)
+        samples?.blank(&bytes)
+        var report: BenchReport
         do {
             report = try SnapshotFile.decodeJSON(
-                BenchReport.self, bytes, name: name, schema: BenchReport.schemaID, version: BenchReport.currentVersion)
+                BenchReport.self, bytes, name: name, schema: BenchReport.schemaID,
+                version: BenchReport.currentVersion)
         } catch {
             // Foundation's JSONDecoder reports a number that does not fit its integer type (a negative
             // sample, 2.5 cycles) as invalid JSON at the top level; find the field ourselves.
@@ -30,7 +35,9 @@ public enum ReportFile {
             }
             throw error
         }
+        samples?.restore(into: &report)
         try check(report, name: name)
+        try checkBounds(report, name: name)
         return report
     }
 

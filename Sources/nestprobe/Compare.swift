@@ -2,6 +2,7 @@
 // job acts on.
 
 import ArgumentParser
+import Bench
 import Foundation
 import Probe
 import Report
@@ -126,7 +127,7 @@ extension Nestprobe {
                 var options = RunCompareOptions()
                 options.alpha = alpha
                 options.force = force
-                options.thresholds = try combinedThresholds()
+                options.thresholds = try combinedThresholds((baseReports + newReportsLoaded).map(\.report))
                 options.selection = RowSelection(cases: cases, exclude: exclude, judgeAll: judgeAll)
                 options.allowMissing = allowMissing
                 document = try RunComparison.compare(base: baseReports, new: newReportsLoaded, options: options)
@@ -134,7 +135,15 @@ extension Nestprobe {
                 throw ExitStatus.fail(error)
             }
             let chosen = json ? CompareFormat.json : format
-            let data = try chosen.render(document)
+            let data: Data
+            do {
+                data =
+                    chosen == .json
+                    ? try SnapshotFile.encodeJSON(document, from: (sides.base + sides.new).joined(separator: ", "))
+                    : try chosen.render(document)
+            } catch let error as InputError {
+                throw ExitStatus.fail(error)
+            }
             do { try FileOutput.emit(data, to: output) } catch { throw ExitStatus.fail(error, writing: true) }
             // The text carries its warnings; other formats and files get them on standard error too.
             if chosen != .text || (output != nil && output != "-") {
@@ -153,15 +162,20 @@ extension Nestprobe {
             }
         }
 
-        /// The file's thresholds, then the command line's default, then its cases.
-        func combinedThresholds() throws(InputError) -> Thresholds {
+        /// The file's thresholds, then the command line's default, then its cases; a case id that neither
+        /// report has is refused.
+        func combinedThresholds(_ reports: [BenchReport]) throws(InputError) -> Thresholds {
             var result = Thresholds()
             if let thresholds {
                 let file = try Thresholds.load(thresholds)
+                try Thresholds.refuseUnknown(file.cases.keys, in: reports, source: thresholds)
                 result = result.overlaid(default: file.defaultPercent, cases: file.cases)
             }
             for text in threshold {
                 guard case .success(let parsed) = Thresholds.parseArgument(text) else { continue }
+                if let id = parsed.id {
+                    try Thresholds.refuseUnknown([id], in: reports, source: "--threshold \(text)")
+                }
                 result =
                     parsed.id.map { result.overlaid(default: nil, cases: [$0: parsed.percent]) }
                     ?? result.overlaid(default: parsed.percent, cases: [:])

@@ -49,7 +49,9 @@ extension Nestprobe {
             }
             let data: Data
             if json {
-                data = try SnapshotFile.encodeJSON(diagnosis)
+                do {
+                    data = try SnapshotFile.encodeJSON(diagnosis, from: snapshot ?? "this machine's capture")
+                } catch { throw ExitStatus.fail(error) }
             } else {
                 let colour = output == nil && FileOutput.colourWanted
                 data = Data(DiagnosisText(width: FileOutput.width, colour: colour).render(diagnosis).utf8)

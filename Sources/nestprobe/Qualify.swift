@@ -73,7 +73,9 @@ extension Nestprobe {
             }
             let data: Data
             if json {
-                data = try SnapshotFile.encodeJSON(qualification)
+                do { data = try SnapshotFile.encodeJSON(qualification, from: report ?? "this machine's bench") } catch {
+                    throw ExitStatus.fail(error)
+                }
             } else {
                 let colour = output == nil && FileOutput.colourWanted
                 data = Data(QualificationText(width: FileOutput.width, colour: colour).render(qualification).utf8)

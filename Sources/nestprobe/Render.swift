@@ -34,10 +34,11 @@ extension Nestprobe {
         var output: String?
 
         func run() throws {
-            let loaded: BenchReport
-            do { loaded = try ReportFile.load(report) } catch { throw ExitStatus.fail(error) }
-            let text = format.render(loaded)
-            do { try FileOutput.emit(Data(text.utf8), to: output) } catch {
+            // The report and the rendered text are let go before writing: a 64 MiB report's would otherwise
+            // be held beside the bytes being written.
+            let data: Data
+            do { data = Data(format.render(try ReportFile.load(report)).utf8) } catch { throw ExitStatus.fail(error) }
+            do { try FileOutput.emit(data, to: output) } catch {
                 throw ExitStatus.fail(error, writing: true)
             }
         }

@@ -22,7 +22,7 @@ public struct DiagnosisText {
             out += wrap("\(item.source): \(item.observation) [\(item.discounted ? "discounted" : w)]", indent: "  ")
             out += wrap(item.note, indent: "      ")
         }
-        let shares = ["L0", "L1", "L2+"].map { "\($0) \(Int(((d.level.probabilities[$0] ?? 0) * 100).rounded())) %" }
+        let shares = ["L0", "L1", "L2+"].map { "\($0) \(CheckedNumber.percentText(d.level.probabilities[$0] ?? 0)) %" }
         out.append("  shares: " + shares.joined(separator: ", "))
         out.append("")
         out += hypervisorSection(d)

@@ -169,7 +169,7 @@ public enum LevelAnalysis {
                 l0: 0, l1: 0, l2: 0, note: why)]
         }
         let cycles = cost.netMedianCycles
-        let seen = "median \(Int(cycles.rounded())) cycles (\(String(format3: cost.netMedianNanoseconds / 1000)) µs) "
+        let seen = "median \(CheckedNumber.wholeText(cycles)) cycles (\(String(format3: cost.netMedianNanoseconds / 1000)) µs) "
             + "over \(cost.rawCycles.count) samples"
         func item(_ l0: Double, _ l1: Double, _ l2: Double, _ note: String) -> [Evidence] {
             [Evidence("timing.host-cpuid", source: "timed CPUID leaf 0 in this process", observation: seen,

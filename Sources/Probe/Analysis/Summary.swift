@@ -23,7 +23,7 @@ public enum Summary {
 
     static func levelLine(_ d: Diagnosis) -> String {
         let estimate = d.level
-        let percent = Int((estimate.confidence * 100).rounded())
+        let percent = CheckedNumber.percentText(estimate.confidence)
         if estimate.level == estimate.lowerBound {
             return "Level: \(estimate.level.words), confidence \(percent) % — \(estimate.lowerBoundReason)"
         }

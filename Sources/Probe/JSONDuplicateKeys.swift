@@ -1,99 +1,157 @@
-// Duplicate keys in a policy. JSONDecoder keeps the first of two equal keys in an object and drops the
-// other without a word, so a case pasted twice with different limits would be judged by the first alone.
-// This scan walks the JSON once more after it decoded, and names the first key that appears twice.
+// Duplicate keys in a JSON input. JSONDecoder keeps one of two equal keys in an object and drops the
+// other without a word, so a case pasted twice into a policy with different limits, or a field written
+// twice into a report by hand, would be read as one of them. This scan walks the JSON once more after it
+// decoded and names the first key that appears twice; SnapshotFile.decodeJSON runs it on every nestprobe
+// document (snapshot, bench report, policy) and the threshold file reader on its own.
+//
+// The scan touches each byte once and allocates only for object keys: the path to the current value is
+// a stack of keys and indices, turned into text only when a duplicate is found.
 
 /// Finds the first key that appears twice within one JSON object.
 struct JSONDuplicateKeys {
     private let bytes: [UInt8]
     private var index = 0
+    /// Where the scan is: object keys and array indices from the top.
+    private var path: [Component] = []
     /// Deeper documents are left to JSONDecoder's own nesting limit.
     private static let maximumDepth = 512
 
-    private struct Malformed: Error {}
+    private enum Component {
+        case key(String)
+        case element(Int)
+    }
 
-    /// The path of the first duplicated key ("rules.cases.cpuid-0/real"), or nil when every key is unique
-    /// or the bytes are not JSON at all.
+    private struct Malformed: Error {}
+    private struct Found: Error { var path: String }
+
+    /// The path of the first duplicated key ("rules.cases.cpuid-0/real", "cases[3].id"), or nil when every
+    /// key is unique or the bytes are not JSON at all.
     static func first(in bytes: [UInt8]) -> String? {
         var scan = JSONDuplicateKeys(bytes: bytes)
-        return (try? scan.value(path: "", depth: 0)) ?? nil
+        do {
+            try scan.value()
+            return nil
+        } catch let found as Found {
+            return found.path
+        } catch {
+            return nil
+        }
     }
 
     private init(bytes: [UInt8]) {
         self.bytes = bytes
     }
 
-    private mutating func skipSpace() {
-        while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+    private func describe(_ components: [Component]) -> String {
+        var text = ""
+        for component in components {
+            switch component {
+            case .key(let key): text += text.isEmpty ? key : ".\(key)"
+            case .element(let element): text += "[\(element)]"
+            }
+        }
+        return text
     }
 
-    private mutating func value(path: String, depth: Int) throws -> String? {
-        guard depth < Self.maximumDepth else { throw Malformed() }
-        skipSpace()
-        guard index < bytes.count else { throw Malformed() }
-        switch bytes[index] {
-        case UInt8(ascii: "{"): return try object(path: path, depth: depth)
-        case UInt8(ascii: "["): return try array(path: path, depth: depth)
-        case UInt8(ascii: "\""):
-            _ = try string()
-            return nil
-        default:
-            // A number, true, false or null: everything up to the next delimiter.
-            let start = index
-            while index < bytes.count, !Array(",]} \t\r\n".utf8).contains(bytes[index]) { index += 1 }
-            guard index > start else { throw Malformed() }
-            return nil
+    private mutating func skipSpace() {
+        while index < bytes.count {
+            switch bytes[index] {
+            case 0x20, 0x09, 0x0A, 0x0D: index += 1
+            default: return
+            }
         }
     }
 
-    private mutating func object(path: String, depth: Int) throws -> String? {
+    /// Whether `byte` ends a number, true, false or null.
+    private static func isDelimiter(_ byte: UInt8) -> Bool {
+        switch byte {
+        case UInt8(ascii: ","), UInt8(ascii: "]"), UInt8(ascii: "}"), 0x20, 0x09, 0x0A, 0x0D: true
+        default: false
+        }
+    }
+
+    private mutating func value() throws {
+        guard path.count < Self.maximumDepth else { throw Malformed() }
+        skipSpace()
+        guard index < bytes.count else { throw Malformed() }
+        switch bytes[index] {
+        case UInt8(ascii: "{"): try object()
+        case UInt8(ascii: "["): try array()
+        case UInt8(ascii: "\""): try skipString()
+        default:
+            let start = index
+            while index < bytes.count, !Self.isDelimiter(bytes[index]) { index += 1 }
+            guard index > start else { throw Malformed() }
+        }
+    }
+
+    private mutating func object() throws {
         index += 1
         var keys = Set<String>()
         skipSpace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "}") {
             index += 1
-            return nil
+            return
         }
         while true {
             skipSpace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { throw Malformed() }
             let key = try string()
-            let keyPath = path.isEmpty ? key : "\(path).\(key)"
-            guard keys.insert(key).inserted else { return keyPath }
+            path.append(.key(key))
+            guard keys.insert(key).inserted else { throw Found(path: describe(path)) }
             skipSpace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw Malformed() }
             index += 1
-            if let duplicate = try value(path: keyPath, depth: depth + 1) { return duplicate }
+            try value()
+            path.removeLast()
             skipSpace()
             guard index < bytes.count else { throw Malformed() }
             if bytes[index] == UInt8(ascii: "}") {
                 index += 1
-                return nil
+                return
             }
             guard bytes[index] == UInt8(ascii: ",") else { throw Malformed() }
             index += 1
         }
     }
 
-    private mutating func array(path: String, depth: Int) throws -> String? {
+    private mutating func array() throws {
         index += 1
         skipSpace()
         if index < bytes.count, bytes[index] == UInt8(ascii: "]") {
             index += 1
-            return nil
+            return
         }
         var element = 0
         while true {
-            if let duplicate = try value(path: "\(path)[\(element)]", depth: depth + 1) { return duplicate }
+            path.append(.element(element))
+            try value()
+            path.removeLast()
             element += 1
             skipSpace()
             guard index < bytes.count else { throw Malformed() }
             if bytes[index] == UInt8(ascii: "]") {
                 index += 1
-                return nil
+                return
             }
             guard bytes[index] == UInt8(ascii: ",") else { throw Malformed() }
             index += 1
         }
+    }
+
+    /// Moves past a string value without building it.
+    private mutating func skipString() throws {
+        index += 1
+        while index < bytes.count {
+            switch bytes[index] {
+            case UInt8(ascii: "\""):
+                index += 1
+                return
+            case UInt8(ascii: "\\"): index += 2
+            default: index += 1
+            }
+        }
+        throw Malformed()
     }
 
     /// A string's text with its escapes resolved, so "\u0061" and "a" are the same key, as for JSONDecoder.
