@@ -1,5 +1,5 @@
 # nestprobe: `make run` builds and runs the diagnosis; `make test` runs every test.
-# Both install what they need first (scripts/setup.sh: libcpuid-dev, jsonschema; for the tests also QEMU,
+# Both install what they need first (scripts/setup.sh: libcpuid-dev, jsonschema, numpy, scipy; for the tests also QEMU,
 # busybox-static, cpio and Debian's kernel for the SVM test bed). `make bed` runs the bed's tests alone.
 
 SWIFT ?= swift
@@ -21,9 +21,12 @@ release: setup
 	$(SWIFT) build -c release
 
 # Schema checks and the SVM test bed first, so the test runner's summary stays the last line of the output.
+# The fuzz smoke run (20 s a target from the kept corpus) and the SciPy oracles come before them too.
 test: release
 	./scripts/setup.sh --test
 	./scripts/validate-outputs.sh $(BIN)
+	python3 scripts/check-oracles.py
+	Fuzz/run.sh 20
 	python3 scripts/testbed-tests.py --bin $(BIN)
 	$(SWIFT) test
 
@@ -33,7 +36,7 @@ bed: release
 	python3 scripts/testbed-tests.py --bin $(BIN)
 
 # Each libFuzzer target (Fuzz/README.md) for 20 s from the kept corpus: decoders, analysis, compare,
-# qualify and every render format. The lead wires it into `test`.
+# qualify and every render format (also part of `test`).
 fuzz-smoke: setup
 	Fuzz/run.sh 20
 

@@ -36,5 +36,10 @@ if [ "${1:-}" = "--test" ]; then
         echo "setup: installing jsonschema with pip" >&2
         python3 -m pip install -q jsonschema
     fi
+    # The statistics oracles (scripts/check-oracles.py) recompute the tests' expected figures with SciPy.
+    if ! python3 -c 'import numpy, scipy' 2>/dev/null; then
+        echo "setup: installing numpy and scipy with pip" >&2
+        python3 -m pip install -q numpy scipy
+    fi
     ./scripts/testbed.sh fetch
 fi
