@@ -71,8 +71,12 @@ extension RenderHTML {
         rows.append(row(entry, report))
         var html = "<figure id=\"\(anchor(for: entry.id, in: report))\"><figcaption><h3>\(Markup.html(entry.id))</h3>"
         html += "<p class=\"meta\">\(Markup.html(meta(entry)))</p>"
-        var figures = "net <b>\(entry.netMedianCycles.map(RenderNumber.cycles) ?? "—")</b> cycles"
-        if let nanoseconds = entry.netMedianNanoseconds {
+        let belowResolution = entry.net?.belowResolution == true
+        var figures =
+            belowResolution
+            ? "net <b>below resolution</b> (its 95 % interval reaches zero)"
+            : "net <b>\(entry.netMedianCycles.map(RenderNumber.cycles) ?? "—")</b> cycles"
+        if !belowResolution, let nanoseconds = entry.netMedianNanoseconds {
             figures += " (\(Markup.html(RenderNumber.microseconds(nanoseconds))) µs)"
         }
         figures += " per exit"

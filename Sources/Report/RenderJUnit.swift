@@ -64,8 +64,14 @@ public enum RenderJUnit {
                 "      <failure message=\"\(attribute(reason))\" type=\"\(attribute(kind))\">"
                 + "\(Markup.xml("\(entry.id): \(reason)"))</failure>\n"
         case .ok:
-            var out = "net \(entry.netMedianCycles.map(RenderNumber.cycles) ?? "?") cycles"
-            if let nanoseconds = entry.netMedianNanoseconds { out += " (\(RenderNumber.microseconds(nanoseconds)) µs)" }
+            let belowResolution = entry.net?.belowResolution == true
+            var out =
+                belowResolution
+                ? "net below resolution (its 95 % interval reaches zero)"
+                : "net \(entry.netMedianCycles.map(RenderNumber.cycles) ?? "?") cycles"
+            if !belowResolution, let nanoseconds = entry.netMedianNanoseconds {
+                out += " (\(RenderNumber.microseconds(nanoseconds)) µs)"
+            }
             out += " per exit"
             if let statistics = entry.statistics?.cycles {
                 out += "; " + figures(statistics, perExit: entry.exitsPerSample)

@@ -97,14 +97,18 @@ public enum RenderOpenMetrics {
             "Median cycles per exit less the timing baseline of the same mode: the figure of the bench table.")
         for (labels, host) in hosts { out.sample("nestprobe_exit_net_cycles", labels, host.netMedianCycles) }
         for entry in measured {
-            if let net = entry.netMedianCycles { out.sample("nestprobe_exit_net_cycles", exitLabels(entry), net) }
+            // A net below resolution (its interval reaches zero) is left out: a 0 on a dashboard would read as
+            // a measured free exit.
+            if let net = entry.netMedianCycles, entry.net?.belowResolution != true {
+                out.sample("nestprobe_exit_net_cycles", exitLabels(entry), net)
+            }
         }
         out.family("nestprobe_exit_net_seconds", .gauge, "The same net median per exit, in seconds.")
         for (labels, host) in hosts {
             out.sample("nestprobe_exit_net_seconds", labels, host.netMedianNanoseconds / 1e9)
         }
         for entry in measured {
-            if let nanoseconds = entry.netMedianNanoseconds {
+            if let nanoseconds = entry.netMedianNanoseconds, entry.net?.belowResolution != true {
                 out.sample("nestprobe_exit_net_seconds", exitLabels(entry), nanoseconds / 1e9)
             }
         }

@@ -30,9 +30,10 @@ struct RenderTable {
                 cells: [
                     status[row.caseID] ?? "",
                     row.thisLevelCycles.map(RenderNumber.cycles) ?? "—",
-                    row.guestLevelCycles.map(RenderNumber.cycles) ?? "—",
-                    row.guestLevelNanoseconds.map(RenderNumber.microseconds) ?? "—",
-                    row.multiplier.map(RenderNumber.multiplier) ?? "",
+                    row.belowResolution == true
+                        ? "below resolution" : row.guestLevelCycles.map(RenderNumber.cycles) ?? "—",
+                    row.belowResolution == true ? "—" : row.guestLevelNanoseconds.map(RenderNumber.microseconds) ?? "—",
+                    row.belowResolution == true ? "" : row.multiplier.map(RenderNumber.multiplier) ?? "",
                     row.exitsTo,
                     row.note,
                 ])
