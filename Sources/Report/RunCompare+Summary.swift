@@ -29,6 +29,16 @@ extension RunComparison {
         -> [String]
     {
         var notes: [String] = []
+        // A report made with `bench --inject-exit-delay` carries a slowdown put there on purpose.
+        for (side, reports) in [("base", base), ("new", new)] {
+            for named in reports {
+                guard let delay = named.report.context.injectedExitDelay else { continue }
+                notes.append(
+                    "\(side) \(named.file) was made with --inject-exit-delay \(delay.requested) ("
+                        + "\(CheckedNumber.wholeText(delay.delayCycles)) cycles added to every exit to user space): "
+                        + "a diagnostic slowdown, not a measurement of this machine")
+            }
+        }
         let judged = rows.filter { $0.verdict != .notJudged && $0.verdict != .missing }
         let tooFew = judged.filter { $0.reason == .tooFewRuns }
         if !tooFew.isEmpty {

@@ -61,6 +61,15 @@ extension Nestprobe {
             let bench: BenchReport
             if let report {
                 do { bench = try ReportFile.load(report) } catch { throw ExitStatus.fail(error) }
+                // A report slowed on purpose (bench --inject-exit-delay) measures the gate, not the machine.
+                if let delay = bench.context.injectedExitDelay {
+                    throw ExitStatus.fail(
+                        InputError(
+                            .badData,
+                            "\(report): made with --inject-exit-delay \(delay.requested) (a diagnostic slowdown of "
+                                + "\(CheckedNumber.wholeText(delay.delayCycles)) cycles per exit to user space): "
+                                + "not a measurement to qualify a machine on"))
+                }
             } else {
                 bench = measure()
             }
