@@ -111,25 +111,6 @@ struct CompareStatisticsTests {
         #expect(abs(Bootstrap.quantile([10, 20, 30, 40, 50], 0.025) - 11) < 1e-12)
     }
 
-    @Test("verdicts: past the threshold, past the noise floor and significant, in that order")
-    func verdictRules() {
-        func verdict(_ change: Double, threshold: Double = 5, floor: Double = 1, p: Double = 0.001, enough: Bool = true)
-            -> (Verdict, VerdictReason)
-        {
-            Comparison.verdict(
-                change: change, threshold: threshold, floor: floor, p: p, alpha: 0.05, enoughSamples: enough)
-        }
-        #expect(verdict(20) == (.regression, .significant))
-        #expect(verdict(-20) == (.improvement, .significant))
-        #expect(verdict(4.9) == (.unchanged, .belowThreshold))
-        #expect(verdict(-5) == (.unchanged, .belowThreshold))
-        #expect(verdict(20, floor: 25) == (.unchanged, .withinNoise))
-        #expect(verdict(20, p: 0.05) == (.unchanged, .notSignificant))
-        #expect(verdict(20, threshold: 30) == (.unchanged, .belowThreshold))
-        #expect(verdict(20, enough: false) == (.unchanged, .tooFewSamples))
-        #expect(verdict(0.5, threshold: 0, floor: 1) == (.unchanged, .withinNoise))
-    }
-
     static func median(_ values: [Double]) -> Double {
         let sorted = values.sorted()
         let n = sorted.count
