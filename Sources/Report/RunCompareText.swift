@@ -73,7 +73,9 @@ public enum RunCompareText {
     /// Why a row has its verdict, in words.
     public static func explanation(_ row: RunCompareRow) -> String {
         let runs = "\(row.baseRuns) vs \(row.newRuns) runs"
-        let p = row.pValue.map { "p \(CompareNumbers.pValue($0)), adjusted \(CompareNumbers.pValue(row.adjustedP ?? 1))" }
+        let p = row.pValue.map {
+            "p \(CompareNumbers.pValue($0)), adjusted \(CompareNumbers.pValue(row.adjustedP ?? 1))"
+        }
         let detect = "detectable \(detectable(row))"
         switch row.reason {
         case .significant:
@@ -119,7 +121,9 @@ public enum RunCompareText {
                 out.append("· " + heading)
                 group = heading
             }
-            let interval = row.changeCI95Percent.map { CompareNumbers.percent($0[0]) + "…" + CompareNumbers.percent($0[1]) }
+            let interval = row.changeCI95Percent.map {
+                CompareNumbers.percent($0[0]) + "…" + CompareNumbers.percent($0[1])
+            }
             let line =
                 pad("  " + name + (row.figure == "gross" ? " g" : ""), 18)
                 + lpad(row.baseMedian.map(CompareNumbers.cycles) ?? "—", 7)

@@ -100,12 +100,15 @@ struct RunCompareContextTests {
         let failed = try RunFixtures.row(result, "pio-kernel/real")
         #expect(failed.verdict == .missing && failed.reason == .notOkInNew)
         #expect(failed.figureNote == "guest triple fault")
-        #expect(result.unpaired.contains(UnpairedCase(id: "cpuid-new/real", baseStatus: "absent", newStatus: "ok", change: "added")))
+        #expect(
+            result.unpaired.contains(
+                UnpairedCase(id: "cpuid-new/real", baseStatus: "absent", newStatus: "ok", change: "added")))
         #expect(!result.rows.contains { $0.id == "cpuid-new/real" })
         let skipped = report.cases.filter { $0.status == .skipped }.map(\.id)
         #expect(!skipped.isEmpty)
         for id in skipped {
-            #expect(result.unpaired.contains { $0.id == id && $0.change == "not-compared" && $0.baseStatus == "skipped" })
+            #expect(
+                result.unpaired.contains { $0.id == id && $0.change == "not-compared" && $0.baseStatus == "skipped" })
         }
         #expect(result.summary.added == 1 && result.summary.missing == 1)
         #expect(result.summary.notCompared == skipped.count)
