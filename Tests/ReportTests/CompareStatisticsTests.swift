@@ -1,6 +1,6 @@
 // The statistics behind compare, checked against an independent implementation: SciPy's Mann–Whitney U
 // and bootstrap (Fixtures/compare/expected.json, made by make_expected.py beside it), a textbook
-// resampling bootstrap written here, and the verdict rules.
+// resampling bootstrap written here, and the percentiles.
 
 import Foundation
 import Report
