@@ -4,8 +4,8 @@
 //
 //   snapshot  SnapshotFile.parse → Analyzer.diagnose → the diagnosis as text and JSON
 //   report    ReportFile.parse → every render format, qualified against every committed policy
-//   compare   ReportFile.parse → compared with itself and with a small committed report, both ways, text
-//             and JSON
+//   compare   ReportFile.parse → RunComparison against itself and a small committed report, both ways,
+//             one and several reports a side, in every compare format
 //   policy    PolicyFile.parse → evaluated on the committed report, as text, JUnit and JSON
 //
 // The target is chosen by NESTPROBE_FUZZ_TARGET; Fuzz/run.sh sets it.
@@ -58,11 +58,13 @@ enum FuzzFixtures {
     }()
 
     /// Compare options for fuzzing: the full method, with a few bootstrap resamples so an input takes
-    /// milliseconds (the arithmetic is the same for 10,000).
-    static let compareOptions: CompareOptions = {
-        var options = CompareOptions()
+    /// milliseconds (the arithmetic is the same for 10,000), every row judged (the emulated in-kernel rows
+    /// too), and contexts that differ compared anyway.
+    static let compareOptions: RunCompareOptions = {
+        var options = RunCompareOptions()
         options.resamples = 64
         options.force = true
+        options.selection = RowSelection(judgeAll: true)
         return options
     }()
 }
@@ -81,14 +83,22 @@ func qualify(_ policy: Policy, _ report: BenchReport) {
     mustEncode(qualification, "qualification")
 }
 
-func compare(_ base: BenchReport, _ new: BenchReport) {
+/// Compares the `base` reports with the `new` ones and renders the result in every format (text, Markdown,
+/// JUnit, JSON); a format that throws, such as JSON meeting a number it cannot hold, is a crash.
+func compare(_ base: [BenchReport], _ new: [BenchReport]) {
+    func named(_ reports: [BenchReport], _ side: String) -> [NamedReport] {
+        reports.enumerated().map { NamedReport(file: "\(side)\($0.offset).json", report: $0.element) }
+    }
     // Refusal (contexts that differ, without --force) is an answer too; force is on, so it is rare.
     guard
-        let document = try? Comparison.compare(
-            base: base, new: new, baseFile: "base", newFile: "new", options: FuzzFixtures.compareOptions)
+        let document = try? RunComparison.compare(
+            base: named(base, "base"), new: named(new, "new"), options: FuzzFixtures.compareOptions)
     else { return }
-    _ = CompareText.render(document)
-    mustEncode(document, "comparison")
+    for format in CompareFormat.allCases {
+        do { _ = try format.render(document) } catch {
+            fatalError("comparison as \(format.rawValue) cannot be written: \(error)")
+        }
+    }
 }
 
 @_cdecl("LLVMFuzzerTestOneInput")
@@ -108,9 +118,12 @@ public func fuzzOne(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
         }
     case .compare:
         if let report = try? ReportFile.parse(bytes, name: "fuzz") {
-            compare(report, report)
-            compare(report, FuzzFixtures.smallReport)
-            compare(FuzzFixtures.smallReport, report)
+            let small = FuzzFixtures.smallReport
+            compare([report], [report])
+            compare([report, report], [report])
+            compare([report], [small])
+            compare([small], [report, report])
+            compare([report, small], [small, report])
         }
     case .policy:
         if let policy = try? PolicyFile.parse(bytes, name: "fuzz") {

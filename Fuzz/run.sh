@@ -1,13 +1,14 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer harness (Fuzz/Harness.swift) against nestprobe's modules compiled with coverage
-# and AddressSanitizer, seeds a corpus per target from the committed fixtures and Fuzz/seeds, and fuzzes
-# each target: the decoder and the work done on what it decodes.
+# and AddressSanitizer, seeds a corpus per target from the committed fixtures, Fuzz/seeds and the kept
+# corpus Fuzz/corpus/TARGET, and fuzzes each target: the decoder and the work done on what it decodes.
 #
 #   Fuzz/run.sh [SECONDS] [TARGET...]     TARGET: snapshot, report, compare, policy (default: all four)
 #   Fuzz/run.sh 300 policy                five minutes on the policy target
 #   Fuzz/run.sh 20                        the smoke run of `make fuzz-smoke`: 20 s on each target
 #
-# Build products go to .build-fuzz, corpora and crash files to Fuzz/work (both git-ignored).
+# Build products go to .build-fuzz, corpora and crash files to Fuzz/work (both git-ignored); Fuzz/keep.sh
+# merges what a run found into the kept corpus.
 # A crash leaves Fuzz/work/TARGET/crash-* and a non-zero exit; rerun one with
 #   NESTPROBE_FUZZ_TARGET=TARGET NESTPROBE_ROOT=. .build-fuzz/nestprobe-fuzz Fuzz/work/TARGET/crash-...
 set -euo pipefail
@@ -38,8 +39,9 @@ swiftc -sanitize=fuzzer,address -parse-as-library -g -O -module-name NestprobeFu
     -Xcc -fmodule-map-file=Sources/CLibCPUID/module.modulemap $(pkg-config --cflags-only-I libcpuid | sed 's/-I/-Xcc -I/g') \
     Fuzz/Harness.swift "${objects[@]}" $(pkg-config --libs libcpuid) -o "$binary"
 
-# 3. Seeds: every committed fixture of the kind, the example policies, and Fuzz/seeds/KIND (small
-# documents and the inputs that once stopped nestprobe). The corpus in Fuzz/work grows from run to run.
+# 3. Seeds: every committed fixture of the kind, the example policies, Fuzz/seeds/KIND (small documents
+# and the inputs that once stopped nestprobe) and the kept corpus Fuzz/corpus/TARGET (what earlier runs
+# found, minimized by Fuzz/keep.sh). The corpus in Fuzz/work grows from run to run.
 seed() {
     local target=$1 dir=Fuzz/work/$1/corpus
     mkdir -p "$dir"
@@ -50,6 +52,7 @@ seed() {
         cp Fuzz/seeds/report/*.json "$dir"/ ;;
     policy) cp Reports/policies/*.json Fuzz/seeds/policy/*.json "$dir"/ ;;
     esac
+    if [ -d "Fuzz/corpus/$target" ]; then find "Fuzz/corpus/$target" -type f -exec cp -t "$dir" {} + ; fi
 }
 
 status=0

@@ -1,10 +1,41 @@
 // CompareContext: whether two bench reports were made where their numbers can be compared. Another CPU,
 // kernel, KVM module, hypervisor below, level or emulation means the exits themselves differ, so such a
 // pair is refused unless forced; another TSC source or frequency, KVM parameters or pinning changes how
-// the numbers were taken, so it is compared with a warning.
+// the numbers were taken, so it is compared with a warning. A report's identity (which file, made where)
+// heads each side of a comparison.
 
 import Bench
 import Probe
+
+/// Which report, made where.
+public struct ReportIdentity: Codable, Sendable, Equatable {
+    /// The path as given on the command line.
+    public var file: String
+    public var createdAt: String
+    public var cpu: String
+    public var kernelRelease: String?
+    public var kvmModule: String?
+    public var level: String
+    public var guestLevel: String
+    public var tscHz: Double
+    public var tscSource: String
+}
+
+/// One way two reports' contexts differ.
+public struct ContextDifference: Codable, Sendable, Equatable {
+    public enum Severity: String, Codable, Sendable {
+        /// Not compared unless forced: another CPU, kernel, hypervisor or level.
+        case refuse
+        /// Compared, with a warning.
+        case warn
+    }
+
+    /// The field, as its JSON path in the bench report (context.cpu).
+    public var field: String
+    public var base: String
+    public var new: String
+    public var severity: Severity
+}
 
 extension ContextDifference {
     /// Every difference between `base` and `new`, those that refuse first, in a fixed order.

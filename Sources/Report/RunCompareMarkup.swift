@@ -39,12 +39,12 @@ public enum RunCompareMarkdown {
         out.append("|---|---|--:|--:|--:|--:|--:|--:|--:|---|")
         for row in report.rows {
             let interval: String = row.changeCI95Percent.map(Self.interval) ?? "—"
-            let change: String = row.changePercent.map { CompareText.percent($0) + " %" } ?? "—"
+            let change: String = row.changePercent.map { CompareNumbers.percent($0) + " %" } ?? "—"
             let judged = row.verdict != .notJudged && row.verdict != .missing
             var cells: [String] = ["`\(Markup.markdown(row.id))`", row.figure, "\(row.baseRuns) / \(row.newRuns)"]
-            cells.append(row.baseMedian.map(CompareText.cycles) ?? "—")
-            cells.append(row.newMedian.map(CompareText.cycles) ?? "—")
-            cells += [change, interval, row.adjustedP.map(CompareText.pValue) ?? "—"]
+            cells.append(row.baseMedian.map(CompareNumbers.cycles) ?? "—")
+            cells.append(row.newMedian.map(CompareNumbers.cycles) ?? "—")
+            cells += [change, interval, row.adjustedP.map(CompareNumbers.pValue) ?? "—"]
             cells += [judged ? RunCompareText.detectable(row) : "—", verdictCell(row)]
             out.append("| " + cells.joined(separator: " | ") + " |")
         }
@@ -58,7 +58,7 @@ public enum RunCompareMarkdown {
     }
 
     static func interval(_ ends: [Double]) -> String {
-        CompareText.percent(ends[0]) + " … " + CompareText.percent(ends[1]) + " %"
+        CompareNumbers.percent(ends[0]) + " … " + CompareNumbers.percent(ends[1]) + " %"
     }
 
     static func verdictCell(_ row: RunCompareRow) -> String {
@@ -111,13 +111,13 @@ public enum RunCompareJUnit {
     static func figures(_ row: RunCompareRow) -> String {
         var parts = ["\(row.figure) cycles per exit, \(row.baseRuns) vs \(row.newRuns) runs"]
         if let b = row.baseMedian, let n = row.newMedian {
-            parts.append("base \(CompareText.cycles(b)), new \(CompareText.cycles(n))")
+            parts.append("base \(CompareNumbers.cycles(b)), new \(CompareNumbers.cycles(n))")
         }
-        if let change = row.changePercent { parts.append("change \(CompareText.percent(change)) %") }
+        if let change = row.changePercent { parts.append("change \(CompareNumbers.percent(change)) %") }
         if let ci = row.changeCI95Percent {
-            parts.append("95 % CI \(CompareText.percent(ci[0])) … \(CompareText.percent(ci[1])) %")
+            parts.append("95 % CI \(CompareNumbers.percent(ci[0])) … \(CompareNumbers.percent(ci[1])) %")
         }
-        if let p = row.adjustedP { parts.append("p adj \(CompareText.pValue(p))") }
+        if let p = row.adjustedP { parts.append("p adj \(CompareNumbers.pValue(p))") }
         parts.append("detectable \(RunCompareText.detectable(row))")
         return parts.joined(separator: "; ") + "; " + RunCompareText.explanation(row)
     }

@@ -126,6 +126,26 @@ public struct RunCompareRow: Codable, Sendable, Equatable {
     public var reason: RowReason
 }
 
+/// A case that could not be compared.
+public struct UnpairedCase: Codable, Sendable, Equatable {
+    public var id: String
+    /// ok, skipped, failed, or absent.
+    public var baseStatus: String
+    public var newStatus: String
+    /// added, removed, or not-compared.
+    public var change: String
+    /// The reasons the reports give, if any.
+    public var reason: String?
+
+    public init(id: String, baseStatus: String, newStatus: String, change: String, reason: String? = nil) {
+        self.id = id
+        self.baseStatus = baseStatus
+        self.newStatus = newStatus
+        self.change = change
+        self.reason = reason
+    }
+}
+
 /// Counts and the overall verdict.
 public struct RunCompareSummary: Codable, Sendable, Equatable {
     public var regressed: Int

@@ -73,7 +73,9 @@ public enum RunCompareText {
     /// Why a row has its verdict, in words.
     public static func explanation(_ row: RunCompareRow) -> String {
         let runs = "\(row.baseRuns) vs \(row.newRuns) runs"
-        let p = row.pValue.map { "p \(CompareText.pValue($0)), adjusted \(CompareText.pValue(row.adjustedP ?? 1))" }
+        let p = row.pValue.map {
+            "p \(CompareNumbers.pValue($0)), adjusted \(CompareNumbers.pValue(row.adjustedP ?? 1))"
+        }
         let detect = "detectable \(detectable(row))"
         switch row.reason {
         case .significant:
@@ -98,7 +100,7 @@ public enum RunCompareText {
     static func detectable(_ row: RunCompareRow) -> String {
         switch row.detectable {
         case "percent":
-            return row.detectableChangePercent.map { "±" + CompareText.percent($0).dropFirst() + "%" } ?? "?"
+            return row.detectableChangePercent.map { "±" + CompareNumbers.percent($0).dropFirst() + "%" } ?? "?"
         case "none": return "none"
         default: return "?"
         }
@@ -111,7 +113,7 @@ public enum RunCompareText {
         ]
         var group: String?
         for row in rows {
-            let (name, suffix) = CompareText.split(row.id)
+            let (name, suffix) = CompareNumbers.split(row.id)
             let heading =
                 row.source == "host-level"
                 ? "this level (\(row.level)), timed in this process" : "/\(suffix): guests (\(row.level))"
@@ -119,13 +121,15 @@ public enum RunCompareText {
                 out.append("· " + heading)
                 group = heading
             }
-            let interval = row.changeCI95Percent.map { CompareText.percent($0[0]) + "…" + CompareText.percent($0[1]) }
+            let interval = row.changeCI95Percent.map {
+                CompareNumbers.percent($0[0]) + "…" + CompareNumbers.percent($0[1])
+            }
             let line =
                 pad("  " + name + (row.figure == "gross" ? " g" : ""), 18)
-                + lpad(row.baseMedian.map(CompareText.cycles) ?? "—", 7)
-                + lpad(row.newMedian.map(CompareText.cycles) ?? "—", 7)
-                + lpad(row.changePercent.map { CompareText.percent($0) + "%" } ?? "—", 8) + lpad(interval ?? "—", 13)
-                + lpad(row.adjustedP.map(CompareText.pValue) ?? "—", 7)
+                + lpad(row.baseMedian.map(CompareNumbers.cycles) ?? "—", 7)
+                + lpad(row.newMedian.map(CompareNumbers.cycles) ?? "—", 7)
+                + lpad(row.changePercent.map { CompareNumbers.percent($0) + "%" } ?? "—", 8) + lpad(interval ?? "—", 13)
+                + lpad(row.adjustedP.map(CompareNumbers.pValue) ?? "—", 7)
                 + lpad(row.verdict == .notJudged || row.verdict == .missing ? "—" : detectable(row), 7) + " "
                 + word(row)
             out.append(line)
@@ -144,7 +148,7 @@ public enum RunCompareText {
         }
     }
 
-    static func number(_ value: Double) -> String { CompareText.number(value) }
+    static func number(_ value: Double) -> String { CompareNumbers.number(value) }
 
     static func pad(_ text: String, _ width: Int) -> String { TextFormat.pad(text, width) }
     static func lpad(_ text: String, _ width: Int) -> String { TextFormat.lpad(text, width) }

@@ -1,6 +1,6 @@
 // The statistics behind compare, checked against an independent implementation: SciPy's Mann–Whitney U
 // and bootstrap (Fixtures/compare/expected.json, made by make_expected.py beside it), a textbook
-// resampling bootstrap written here, and the verdict rules.
+// resampling bootstrap written here, and the percentiles.
 
 import Foundation
 import Report
@@ -109,25 +109,6 @@ struct CompareStatisticsTests {
         #expect(Bootstrap.quantile([1, 2, 3, 4], 0) == 1)
         #expect(Bootstrap.quantile([1, 2, 3, 4], 1) == 4)
         #expect(abs(Bootstrap.quantile([10, 20, 30, 40, 50], 0.025) - 11) < 1e-12)
-    }
-
-    @Test("verdicts: past the threshold, past the noise floor and significant, in that order")
-    func verdictRules() {
-        func verdict(_ change: Double, threshold: Double = 5, floor: Double = 1, p: Double = 0.001, enough: Bool = true)
-            -> (Verdict, VerdictReason)
-        {
-            Comparison.verdict(
-                change: change, threshold: threshold, floor: floor, p: p, alpha: 0.05, enoughSamples: enough)
-        }
-        #expect(verdict(20) == (.regression, .significant))
-        #expect(verdict(-20) == (.improvement, .significant))
-        #expect(verdict(4.9) == (.unchanged, .belowThreshold))
-        #expect(verdict(-5) == (.unchanged, .belowThreshold))
-        #expect(verdict(20, floor: 25) == (.unchanged, .withinNoise))
-        #expect(verdict(20, p: 0.05) == (.unchanged, .notSignificant))
-        #expect(verdict(20, threshold: 30) == (.unchanged, .belowThreshold))
-        #expect(verdict(20, enough: false) == (.unchanged, .tooFewSamples))
-        #expect(verdict(0.5, threshold: 0, floor: 1) == (.unchanged, .withinNoise))
     }
 
     static func median(_ values: [Double]) -> Double {
