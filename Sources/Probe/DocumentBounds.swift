@@ -65,6 +65,12 @@ public struct DocumentBounds {
         }
     }
 
+    /// A string of at most `maximum` UTF-8 bytes.
+    public func text(_ value: String, _ field: @autoclosure () -> String, maximum: Int) throws(InputError) {
+        let bytes = value.utf8.count
+        guard bytes <= maximum else { throw refuse(field(), "\(bytes) bytes of text, over the limit of \(maximum)") }
+    }
+
     /// An array of at most `maximum` (and at least `minimum`) items.
     public func items(
         _ count: Int, _ field: @autoclosure () -> String, minimum: Int = 0, maximum: Int = .max

@@ -15,6 +15,9 @@ extension ReportFile {
     /// forty cases, so this leaves room for every future catalogue while bounding what compare and the
     /// renderers do with one report.
     public static let maximumItems = 256
+    /// The schema's maxLength for the sentences a report carries (notes, reasons): nestprobe's longest is
+    /// under a kilobyte; the bound keeps a report's work in its samples, which are bounded too.
+    public static let maximumTextBytes = 4096
 
     static let modes = ["real", "long64", "svm-inner", "svm-hv"]
     static let exitsTo = ["kernel", "user-space", "none", "level-below", "guest-hypervisor"]
@@ -45,11 +48,13 @@ extension ReportFile {
             try bounds.oneOf(row.mode, modes, "guestExecution[\(index)].mode")
             try bounds.oneOf(row.cpl, [0, 3], "guestExecution[\(index)].cpl")
             try bounds.atLeast(row.nullIterationCycles, 0, "guestExecution[\(index)].nullIterationCycles")
+            try bounds.text(row.note, "guestExecution[\(index)].note", maximum: maximumTextBytes)
         }
         for (index, entry) in report.cases.enumerated() { try checkCase(entry, "cases[\(index)]", bounds) }
         for (index, row) in report.table.enumerated() {
             let field = "table[\(index)]"
             try bounds.oneOf(row.exitsTo, exitsTo, "\(field).exitsTo")
+            try bounds.text(row.note, "\(field).note", maximum: maximumTextBytes)
             let figures: [(String, Double?)] = [
                 ("thisLevelCycles", row.thisLevelCycles), ("guestLevelCycles", row.guestLevelCycles),
                 ("guestLevelNanoseconds", row.guestLevelNanoseconds), ("multiplier", row.multiplier),
@@ -73,6 +78,9 @@ extension ReportFile {
         try bounds.atLeast(c.tsc.hz, 0, "context.tsc.hz")
         try bounds.above(c.budgetSeconds, 0, "context.budgetSeconds")
         try bounds.items(c.notes.count, "context.notes", maximum: maximumItems)
+        for (index, note) in c.notes.enumerated() {
+            try bounds.text(note, "context.notes[\(index)]", maximum: maximumTextBytes)
+        }
         try bounds.items(c.hypervisors.count, "context.hypervisors", maximum: maximumItems)
         try bounds.items(c.kvmParameters.count, "context.kvmParameters", maximum: maximumItems)
     }
@@ -88,6 +96,10 @@ extension ReportFile {
         try bounds.atLeast(entry.exitsPerSample, 1, "\(field).exitsPerSample")
         try bounds.atLeast(entry.warmupDiscarded, 0, "\(field).warmupDiscarded")
         try bounds.atLeast(entry.runs, 1, "\(field).runs")
+        if let reason = entry.reason { try bounds.text(reason, "\(field).reason", maximum: maximumTextBytes) }
+        if let failure = entry.failure {
+            try bounds.text(failure.reason, "\(field).failure.reason", maximum: maximumTextBytes)
+        }
         if let statistics = entry.statistics {
             try bounds.statistics(statistics.cycles, "\(field).statistics.cycles")
             try bounds.statistics(statistics.nanoseconds, "\(field).statistics.nanoseconds")

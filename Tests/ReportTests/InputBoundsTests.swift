@@ -51,6 +51,14 @@ struct InputBoundsTests {
             ("r.json: cases[\(ok)].samplesCycles: 4097 items, over the limit of 4096", { object in
                 Self.editCase(&object, ok) { $0["samplesCycles"] = [UInt64](repeating: 7, count: 4097) }
             }),
+            ("r.json: context.notes[0]: 4097 bytes of text, over the limit of 4096", { object in
+                var context = object["context"] as! [String: Any]
+                context["notes"] = [String(repeating: "n", count: 4097)]
+                object["context"] = context
+            }),
+            ("r.json: cases[\(ok)].reason: 5000 bytes of text, over the limit of 4096", { object in
+                Self.editCase(&object, ok) { $0["reason"] = String(repeating: "é", count: 2500) }
+            }),
             ("r.json: cases[\(ok)].sampleCount: -1 is below the minimum 0", { object in
                 Self.editCase(&object, ok) { $0["sampleCount"] = -1 }
             }),
