@@ -24,6 +24,8 @@ import sys
 import tempfile
 import time
 
+REUSE = False
+
 
 def hog(cpu):
     """A busy loop pinned to one CPU, until killed."""
@@ -84,9 +86,16 @@ def phase(name, binary, pairs, runs, workdir, delay):
     for i in range(pairs):
         base = os.path.join(workdir, f"{name}-{i:02d}-base.bench.json")
         new = os.path.join(workdir, f"{name}-{i:02d}-new.bench.json")
-        walls.append(bench(binary, runs, base))
-        walls.append(bench(binary, runs, new, delay))
+        if REUSE:
+            # --reuse: judge the kept reports again with this binary's compare; stop where they end.
+            if not (os.path.exists(base) and os.path.exists(new)):
+                pairs = i
+                break
+        else:
+            walls.append(bench(binary, runs, base))
+            walls.append(bench(binary, runs, new, delay))
         code, doc = compare(binary, base, new, os.path.join(workdir, f"{name}-{i:02d}.compare.json"))
+        shift = (doc.get("machineShift") or {}).get("percent")
         codes.append(code)
         targets = exits_to(base)
         names = []
@@ -104,11 +113,16 @@ def phase(name, binary, pairs, runs, workdir, delay):
                 others += 0 if user else 1
         if code == 2 and others == 0:
             clean_catches += 1
-        print(f"{name} pair {i + 1:2d}/{pairs}: exit {code}; regressed: {', '.join(names) or 'none'}", flush=True)
+        held = [r.get("id") for r in doc.get("rows", []) if r.get("reason") == "machine-shift"]
+        print(f"{name} pair {i + 1:2d}/{pairs}: exit {code}; machine shift "
+              + (f"{shift:+.1f}%" if shift is not None else "?")
+              + f"; regressed: {', '.join(names) or 'none'}"
+              + (f"; held back by the machine's shift: {len(held)}" if held else ""), flush=True)
     print(f"\n== {name}: {pairs} pairs, bench --runs {runs}" + (f", --inject-exit-delay {delay} on the second" if delay else ""))
     print(f"exit codes: " + ", ".join(f"{c}: {codes.count(c)}" for c in sorted(set(codes))))
     print(f"pairs exiting 2: {codes.count(2)} of {pairs}; of them naming only user-space cases: {clean_catches}")
-    print(f"bench wall per run set: median {statistics.median(walls):.1f} s, max {max(walls):.1f} s")
+    if walls:
+        print(f"bench wall per run set: median {statistics.median(walls):.1f} s, max {max(walls):.1f} s")
     print("regressed user-space cases (pairs): " + (", ".join(f"{k} {v}" for k, v in sorted(regressed_user.items())) or "none"))
     print("regressed other cases (pairs): " + (", ".join(f"{k} {v}" for k, v in sorted(regressed_other.items())) or "none"))
     print("inconclusive rows (pairs): " + (", ".join(f"{k} {v}" for k, v in sorted(inconclusive.items())) or "none"))
@@ -128,12 +142,17 @@ def main():
     parser.add_argument("--no-aa", action="store_true", help="skip the A/A phase")
     parser.add_argument("--hog", action="store_true", help="a busy loop on the last CPU while measuring")
     parser.add_argument("--out", help="keep reports here (default: a temporary folder, removed)")
+    parser.add_argument("--reuse", action="store_true",
+                        help="with --out: reports already there are judged again, not benched again")
     args = parser.parse_args()
+    global REUSE
+    REUSE = args.reuse
 
-    lock = open("/tmp/nestprobe-kvm.lock", "w")
-    fcntl.flock(lock, fcntl.LOCK_EX)
+    if not args.reuse:  # judging kept reports boots no guest
+        lock = open("/tmp/nestprobe-kvm.lock", "w")
+        fcntl.flock(lock, fcntl.LOCK_EX)
     hog_process = None
-    if args.hog:
+    if args.hog and not args.reuse:
         hog_process = multiprocessing.Process(target=hog, args=(os.cpu_count() - 1,), daemon=True)
         hog_process.start()
     workdir = args.out or tempfile.mkdtemp(prefix="gate-power.")

@@ -10,6 +10,7 @@
 // the new ones lost is "missing", which makes the outcome at least inconclusive unless allowed.
 
 import Bench
+import Foundation
 import Probe
 
 /// How to compare on runs.
@@ -66,8 +67,11 @@ public enum RunComparison {
             forced = forced || !refusing.isEmpty
             for difference in found where !differences.contains(difference) { differences.append(difference) }
         }
-        let (rows, unpaired) = pairRows(base: pool(base), new: pool(new), options: options)
-        return RunCompareReport(
+        let (pooledBase, pooledNew) = (pool(base), pool(new))
+        var (rows, unpaired) = pairRows(base: pooledBase, new: pooledNew, options: options)
+        let shift = machineShift(base: pooledBase, new: pooledNew)
+        if let shift { guardAgainstShift(shift, &rows) }
+        var report = RunCompareReport(
             schema: RunCompareReport.schemaID, version: RunCompareReport.currentVersion, tool: .current,
             base: base.map { ReportIdentity($0.report, file: $0.file) },
             new: new.map { ReportIdentity($0.report, file: $0.file) }, forced: forced,
@@ -75,6 +79,50 @@ public enum RunComparison {
             method: method(options), rows: rows, unpaired: unpaired,
             notes: notes(rows, base: base, new: new, options: options),
             summary: summary(rows, unpaired, allowMissing: options.allowMissing))
+        report.machineShift = shift
+        if let shift, rows.contains(where: { $0.reason == .machineShift }) {
+            report.notes.append(
+                "the machine as a whole moved by \(CompareNumbers.percent(shift.percent)) between the sides (median "
+                    + "change of \(shift.rows) rows' gross figures, judged or not): a change whose interval does not "
+                    + "clear that is inconclusive, not a regression — take base and new in alternation, or more "
+                    + "reports a side")
+        }
+        return report
+    }
+
+    /// The median change of the gross figure over every row with a figure on both sides; nil under three rows.
+    static func machineShift(base: [ReportRowRuns], new: [ReportRowRuns]) -> MachineShift? {
+        let newByID = Dictionary(new.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        let logs = base.compactMap { b -> Double? in
+            guard b.status == "ok", let n = newByID[b.id], n.status == "ok",
+                let before = RunStatistics.figure(b.gross), let after = RunStatistics.figure(n.gross),
+                before > 0, after > 0
+            else { return nil }
+            let value = Foundation.log(after / before)
+            return value.isFinite ? value : nil
+        }.sorted()
+        guard logs.count >= 3 else { return nil }
+        let percent = (Foundation.exp(SampleStatistics.median(logs)) - 1) * 100
+        return percent.isFinite ? MachineShift(percent: percent, rows: logs.count) : nil
+    }
+
+    /// A regression must clear the machine's own upward shift, an improvement its downward one: the row's
+    /// interval lies beyond the shift, and its change relative to the shift is past the row's threshold.
+    static func guardAgainstShift(_ shift: MachineShift, _ rows: inout [RunCompareRow]) {
+        for index in rows.indices {
+            let row = rows[index]
+            guard let interval = row.changeCI95Percent, interval.count == 2, let change = row.changePercent else {
+                continue
+            }
+            let beyond = ((1 + change / 100) / (1 + shift.percent / 100) - 1) * 100
+            switch row.verdict {
+            case .regressed where shift.percent > 0 && (interval[0] <= shift.percent || beyond <= row.thresholdPercent),
+                .improved where shift.percent < 0 && (interval[1] >= shift.percent || -beyond <= row.thresholdPercent):
+                rows[index].verdict = .inconclusive
+                rows[index].reason = .machineShift
+            default: break
+            }
+        }
     }
 
     /// One side's rows with the runs of all its reports pooled, in the order first seen.

@@ -26,6 +26,19 @@ public struct RunCompareReport: Codable, Sendable {
     public var unpaired: [UnpairedCase]
     public var notes: [String]
     public var summary: RunCompareSummary
+    /// How far the machine as a whole moved between the two sides; nil with fewer than three rows to tell.
+    public var machineShift: MachineShift? = nil
+}
+
+/// The shift of every figure at once between the two sides: the median, over every row compared (judged or
+/// not), of the change of its gross figure. This shared machine moves by ±20–40 % between back-to-back
+/// bench invocations (its speed changes for every path at once), which the runs of one invocation cannot
+/// show; a row is called regressed or improved only when its interval clears this shift too.
+public struct MachineShift: Codable, Sendable, Equatable {
+    /// Median change of the rows' gross figures, percent.
+    public var percent: Double
+    /// Rows it was taken over.
+    public var rows: Int
 }
 
 /// How the rows were judged.
@@ -86,6 +99,9 @@ public enum RowReason: String, Codable, Sendable {
     case absentInNew = "absent-in-new"
     /// In the base reports, skipped or failed in the new ones.
     case notOkInNew = "not-ok-in-new"
+    /// Significant and past the threshold, but its interval does not clear the shift of the whole machine
+    /// between the sides: the change may be the machine's, not the case's.
+    case machineShift = "machine-shift"
 
     init(_ reason: RunVerdictReason) { self = RowReason(rawValue: reason.rawValue) ?? .noBaseFigure }
 }

@@ -93,6 +93,10 @@ public enum RunCompareText {
         case .belowThreshold: return "same: within the threshold (\(runs))"
         case .notSelected: return "not judged: left out by --cases/--exclude"
         case .emulatedInKernel: return "not judged: in-kernel exit of an emulated guest"
+        case .machineShift:
+            let interval = row.changeCI95Percent.map { "\(CompareNumbers.percent($0[0]))…\(CompareNumbers.percent($0[1]))" }
+            return "inconclusive: significant (\(runs), \(p ?? "no p")), but its interval \(interval ?? "") does not clear "
+                + "the whole machine's shift between the sides"
         }
     }
 

@@ -1,0 +1,53 @@
+// The guard against a machine that moved between the two sides: when every row's figure moves by about the
+// same factor (this shared machine moves by ±20–40 % between back-to-back invocations), a row whose interval
+// does not clear that shift is inconclusive, not regressed; a row that moved on its own beyond the shift of
+// the rest is still regressed; and the shift is reported.
+
+import Bench
+import Foundation
+import Probe
+import Report
+import Testing
+
+@Suite("compare: the whole machine's shift")
+struct MachineShiftTests {
+    static let slowed = "pio-out-user/real"
+
+    @Test("every row 30 % slower: the shift is +30 %, no row regressed, the slowed rows held back, exit 5")
+    func machineMoved() throws {
+        let base = try RunFixtures.side(10, offset: 0)
+        let new = try RunFixtures.side(10, offset: 0.5).map {
+            NamedReport(file: $0.file, report: CompareFixtures.scaled($0.report, nil, by: 1.3))
+        }
+        let report = try RunComparison.compare(base: base, new: new, options: RunFixtures.options())
+        let shift = try #require(report.machineShift)
+        #expect(abs(shift.percent - 30) < 3)
+        #expect(report.summary.regressed == 0)
+        #expect(report.summary.exitCode == 5)
+        #expect(report.rows.contains { $0.reason == .machineShift })
+        #expect(report.notes.contains { $0.contains("the machine as a whole moved") })
+    }
+
+    @Test("one case 30 % slower, the rest unchanged: the shift is about 0 and the case is regressed")
+    func oneCaseMoved() throws {
+        let base = try RunFixtures.side(10, offset: 0)
+        let new = try RunFixtures.side(10, offset: 0.5, slowed: [Self.slowed], by: 1.3)
+        let report = try RunComparison.compare(base: base, new: new, options: RunFixtures.options())
+        let shift = try #require(report.machineShift)
+        #expect(abs(shift.percent) < 2)
+        let row = try RunFixtures.row(report, Self.slowed)
+        #expect(row.verdict == .regressed)
+        #expect(report.summary.exitCode == 2)
+    }
+
+    @Test("the case 60 % slower while the machine moved 30 %: still regressed, its interval clears the shift")
+    func caseBeyondMachine() throws {
+        let base = try RunFixtures.side(10, offset: 0)
+        let new = try RunFixtures.side(10, offset: 0.5, slowed: [Self.slowed], by: 1.6 / 1.3).map {
+            NamedReport(file: $0.file, report: CompareFixtures.scaled($0.report, nil, by: 1.3))
+        }
+        let report = try RunComparison.compare(base: base, new: new, options: RunFixtures.options())
+        #expect(try RunFixtures.row(report, Self.slowed).verdict == .regressed)
+        #expect(report.rows.filter { $0.verdict == .regressed }.map(\.id) == [Self.slowed])
+    }
+}
