@@ -26,10 +26,17 @@ for path in sorted(glob.glob(os.path.join(folder, "*.json"))):
                  if path.endswith(".%s.json" % k)), None)
     if kind is None:
         continue
-    schema = schemas["%s-v1.schema.json" % kind]
-    validator = jsonschema.Draft202012Validator(schema, registry=registry)
     with open(path) as f:
         doc = json.load(f)
+    # The document names its version (policies have none and are version 1): compare is at version 2.
+    version = doc.get("version", 1) if isinstance(doc, dict) else 1
+    name = "%s-v%s.schema.json" % (kind, version)
+    if name not in schemas:
+        print("schema: %s: no schema %s" % (os.path.basename(path), name))
+        checked += 1
+        failed += 1
+        continue
+    validator = jsonschema.Draft202012Validator(schemas[name], registry=registry)
     errors = sorted(validator.iter_errors(doc), key=lambda e: list(e.path))
     checked += 1
     if errors:

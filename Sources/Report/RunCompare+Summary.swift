@@ -45,8 +45,8 @@ extension RunComparison {
             let fewest = tooFew.map { min($0.baseRuns, $0.newRuns) }.min() ?? 0
             notes.append(
                 "\(tooFew.count) rows inconclusive, too few runs to reach the level whatever the data (\(fewest) on the "
-                    + "smaller side): give several reports per side "
-                    + "(compare B1 B2 … -- N1 N2 …), each report without per-run data counting as one run")
+                    + "smaller side): take `bench --runs 10` a side, or give several reports per side "
+                    + "(compare B1 B2 … -- N1 N2 …); a report from before --runs counts as one run")
         }
         if judged.contains(where: { $0.emulated }) {
             notes.append(
