@@ -20,7 +20,8 @@ public enum Detectability: Sendable, Equatable {
     case percent(Double)
     /// Too few runs: no data could reach the level, so no change is detectable.
     case none
-    /// The spread could not be told (fewer than three runs, or a figure not positive).
+    /// The spread could not be told (fewer than three runs, a figure not positive, or every run on the same
+    /// value, as a quantized timer gives).
     case unknown
 }
 
@@ -33,7 +34,9 @@ public enum DetectableChange {
     /// when unknown), at two-sided level `level`.
     public static func of(spread: Double?, baseRuns: Int, newRuns: Int, level: Double) -> Detectability {
         guard reachable(baseRuns: baseRuns, newRuns: newRuns, level: level) else { return .none }
-        guard let spread, spread.isFinite, spread >= 0 else { return .unknown }
+        // A spread of exactly 0 is a quantized figure (every run on the same TSC step), not a perfect one:
+        // the smallest change it shows is one step, which the spread cannot tell, so it is unknown.
+        guard let spread, spread.isFinite, spread > 0 else { return .unknown }
         let z = NormalQuantile.z(1 - level / 2) + NormalQuantile.z(power)
         let scale = (1 / Double(baseRuns) + 1 / Double(newRuns)).squareRoot() * (Double.pi / 3).squareRoot()
         let percent = (exp(z * spread * scale) - 1) * 100
