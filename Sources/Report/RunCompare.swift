@@ -83,9 +83,10 @@ public enum RunComparison {
         if let shift, rows.contains(where: { $0.reason == .machineShift }) {
             report.notes.append(
                 "the machine as a whole moved by \(CompareNumbers.percent(shift.percent)) between the sides (median "
-                    + "change of \(shift.rows) rows' gross figures, judged or not): a change whose interval does not "
-                    + "clear that is inconclusive, not a regression — take base and new in alternation, or more "
-                    + "reports a side")
+                    + "change of \(shift.rows) rows' gross figures, judged or not), single rows by "
+                    + "±\(CompareNumbers.percent(shift.pathSpreadPercent).dropFirst()) about that (2 robust SD): a "
+                    + "change that does not clear both is inconclusive, not a regression — take base and new in "
+                    + "alternation, or more reports a side")
         }
         return report
     }
@@ -102,12 +103,17 @@ public enum RunComparison {
             return value.isFinite ? value : nil
         }.sorted()
         guard logs.count >= 3 else { return nil }
-        let percent = (Foundation.exp(SampleStatistics.median(logs)) - 1) * 100
-        return percent.isFinite ? MachineShift(percent: percent, rows: logs.count) : nil
+        let center = SampleStatistics.median(logs)
+        let percent = (Foundation.exp(center) - 1) * 100
+        let deviations = logs.map { abs($0 - center) }.sorted()
+        let spread = (Foundation.exp(2 * RunStatistics.madScale * SampleStatistics.median(deviations)) - 1) * 100
+        guard percent.isFinite, spread.isFinite else { return nil }
+        return MachineShift(percent: percent, rows: logs.count, pathSpreadPercent: spread)
     }
 
     /// A regression must clear the machine's own upward shift, an improvement its downward one: the row's
-    /// interval lies beyond the shift, and its change relative to the shift is past the row's threshold.
+    /// interval lies beyond the shift, and its change relative to the shift is past the row's threshold and
+    /// past the path spread (how far rows stray from the shift with no change of their own).
     static func guardAgainstShift(_ shift: MachineShift, _ rows: inout [RunCompareRow]) {
         for index in rows.indices {
             let row = rows[index]
@@ -115,9 +121,10 @@ public enum RunComparison {
                 continue
             }
             let beyond = ((1 + change / 100) / (1 + shift.percent / 100) - 1) * 100
+            let needed = max(row.thresholdPercent, shift.pathSpreadPercent)
             switch row.verdict {
-            case .regressed where shift.percent > 0 && (interval[0] <= shift.percent || beyond <= row.thresholdPercent),
-                .improved where shift.percent < 0 && (interval[1] >= shift.percent || -beyond <= row.thresholdPercent):
+            case .regressed where interval[0] <= max(0, shift.percent) || beyond <= needed,
+                .improved where interval[1] >= min(0, shift.percent) || -beyond <= needed:
                 rows[index].verdict = .inconclusive
                 rows[index].reason = .machineShift
             default: break

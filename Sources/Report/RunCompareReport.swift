@@ -30,15 +30,20 @@ public struct RunCompareReport: Codable, Sendable {
     public var machineShift: MachineShift? = nil
 }
 
-/// The shift of every figure at once between the two sides: the median, over every row compared (judged or
-/// not), of the change of its gross figure. This shared machine moves by ±20–40 % between back-to-back
-/// bench invocations (its speed changes for every path at once), which the runs of one invocation cannot
-/// show; a row is called regressed or improved only when its interval clears this shift too.
+/// How the machine moved between the two sides, seen over every row compared (judged or not): the median
+/// change of the rows' gross figures (its shift), and how far single rows strayed from that shift (its path
+/// spread). This shared machine moves by −16 to +41 % between back-to-back bench invocations, and single
+/// paths stray from that by ±10–15 % on their own, which the runs of one invocation cannot show; a row is
+/// called regressed or improved only when it clears both.
 public struct MachineShift: Codable, Sendable, Equatable {
     /// Median change of the rows' gross figures, percent.
     public var percent: Double
     /// Rows it was taken over.
     public var rows: Int
+    /// Two robust standard deviations (1.4826 × MAD) of the rows' log changes about the shift, as a percent
+    /// change: how far a row moves with no change of its own, between invocations. A row's change relative
+    /// to the shift must be past it.
+    public var pathSpreadPercent: Double = 0
 }
 
 /// How the rows were judged.

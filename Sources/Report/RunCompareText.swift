@@ -95,8 +95,8 @@ public enum RunCompareText {
         case .emulatedInKernel: return "not judged: in-kernel exit of an emulated guest"
         case .machineShift:
             let interval = row.changeCI95Percent.map { "\(CompareNumbers.percent($0[0]))…\(CompareNumbers.percent($0[1]))" }
-            return "inconclusive: significant (\(runs), \(p ?? "no p")), but its interval \(interval ?? "") does not clear "
-                + "the whole machine's shift between the sides"
+            return "inconclusive: significant (\(runs), \(p ?? "no p")), but its change \(interval ?? "") does not clear "
+                + "the whole machine's shift and path spread between the sides"
         }
     }
 

@@ -51,3 +51,42 @@ struct MachineShiftTests {
         #expect(report.rows.filter { $0.verdict == .regressed }.map(\.id) == [Self.slowed])
     }
 }
+
+@Suite("compare: single paths straying from the machine's shift")
+struct PathSpreadTests {
+    @Test("rows stray ±8 % at random and one case is 12 % slower: held back by the path spread, not regressed")
+    func heldBack() throws {
+        let real = try CompareFixtures.real()
+        let ids = real.cases.filter { $0.status == .ok }.map(\.id).filter { $0 != MachineShiftTests.slowed }
+        let up = Set(ids.enumerated().filter { $0.offset % 2 == 0 }.map(\.element))
+        let down = Set(ids).subtracting(up)
+        let base = try RunFixtures.side(10, offset: 0)
+        let new = try RunFixtures.side(10, offset: 0.5, slowed: [MachineShiftTests.slowed], by: 1.12).map {
+            NamedReport(
+                file: $0.file,
+                report: CompareFixtures.scaled(CompareFixtures.scaled($0.report, up, by: 1.08), down, by: 0.92))
+        }
+        let report = try RunComparison.compare(base: base, new: new, options: RunFixtures.options())
+        let shift = try #require(report.machineShift)
+        #expect(shift.pathSpreadPercent > 12)
+        let row = try RunFixtures.row(report, MachineShiftTests.slowed)
+        #expect(row.verdict == .inconclusive && row.reason == .machineShift)
+        #expect(report.summary.regressed == 0)
+    }
+
+    @Test("the same case 40 % slower clears the spread: regressed")
+    func clears() throws {
+        let real = try CompareFixtures.real()
+        let ids = real.cases.filter { $0.status == .ok }.map(\.id).filter { $0 != MachineShiftTests.slowed }
+        let up = Set(ids.enumerated().filter { $0.offset % 2 == 0 }.map(\.element))
+        let down = Set(ids).subtracting(up)
+        let base = try RunFixtures.side(10, offset: 0)
+        let new = try RunFixtures.side(10, offset: 0.5, slowed: [MachineShiftTests.slowed], by: 1.4).map {
+            NamedReport(
+                file: $0.file,
+                report: CompareFixtures.scaled(CompareFixtures.scaled($0.report, up, by: 1.08), down, by: 0.92))
+        }
+        let report = try RunComparison.compare(base: base, new: new, options: RunFixtures.options())
+        #expect(try RunFixtures.row(report, MachineShiftTests.slowed).verdict == .regressed)
+    }
+}
