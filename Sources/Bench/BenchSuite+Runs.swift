@@ -139,11 +139,17 @@ extension BenchSuite {
         }
     }
 
-    /// The user-space exit cost for a percentage delay: pio-out-user with its baseline in the same guest, in
-    /// the first mode where it runs; its net cycles per exit, or nil.
+    /// The user-space exit cost for a percentage delay: the net cycles per exit (baseline in the same guest)
+    /// of the first of `calibrationCases` that runs here, or nil. MMIO at CPL3 comes first: no hypervisor
+    /// emulates a CPL3 guest instruction by instruction (kvm_pvm runs it natively), so its figure is the exit
+    /// round trip itself; the port exit in the first mode that runs it is the fallback.
     func calibrate(_ runner: CaseRunner, request: ExitDelayRequest) -> (id: String, cycles: Double)? {
         guard case .percent = request else { return nil }
-        for exitCase in CaseRunner.catalogue where exitCase.name == "pio-out-user" {
+        let catalogue = CaseRunner.catalogue
+        let candidates =
+            catalogue.filter { $0.name == "mmio-write-user" && $0.cpl == 3 }
+            + catalogue.filter { $0.name == "pio-out-user" }
+        for exitCase in candidates {
             let outcome = runner.run(exitCase, iterations: 300, warmup: 30, baseline: true)
             guard case .success(let samples) = outcome.result, let base = outcome.baselineCycles,
                 let stats = SampleStatistics(samples.cycles.map { Double($0) }),

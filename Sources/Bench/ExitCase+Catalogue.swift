@@ -1,6 +1,8 @@
 // The exit-case table. Every case that needs privilege exists in real mode and in long mode at CPL0; the
-// ones that do not (the baselines, CPUID, first touch) exist at CPL3 too, where kvm_pvm runs the guest
-// natively. A case a host cannot run stays in the table and is reported as skipped with its gate's reason.
+// ones that do not (the baselines, CPUID, first touch, and the MMIO exits to user space: every page is a
+// user page) exist at CPL3 too, where kvm_pvm runs the guest natively: only there is its exit path timed
+// without its emulator. A case a host cannot run stays in the table and is reported as skipped with its
+// gate's reason.
 // The three-level cases (modes svm-inner and svm-hv) follow at the end; they are in NestedSVM+Catalogue.swift.
 
 import KVM
@@ -60,6 +62,12 @@ extension ExitCase {
                 "page-fault-first-touch", mode, cpl: cpl, body: .firstTouch, exitsTo: .kernel,
                 mechanism: "a byte store to a never-touched 4 KiB page (EPT/NPT violation or shadow-paging fault, "
                     + "plus the host's own page fault)"),
+            ExitCase(
+                "mmio-write-user", mode, cpl: cpl, body: .mmioWrite, exitsTo: .userSpace,
+                mechanism: "a 32-bit store to unbacked guest-physical 0xe0000: KVM_EXIT_MMIO"),
+            ExitCase(
+                "mmio-read-user", mode, cpl: cpl, body: .mmioRead, exitsTo: .userSpace,
+                mechanism: "a 32-bit load from unbacked guest-physical 0xe0000: KVM_EXIT_MMIO, completed here"),
         ]
     }
 
@@ -81,12 +89,6 @@ extension ExitCase {
                 "pio-kernel", mode, body: .portInKernel, exitsTo: .kernel,
                 mechanism: "in al, 0x40: channel 0 of KVM's in-kernel i8254 PIT (KVM_CREATE_PIT2)",
                 requires: [.capability(.irqchip), .capability(.pit2)]),
-            ExitCase(
-                "mmio-write-user", mode, body: .mmioWrite, exitsTo: .userSpace,
-                mechanism: "a 32-bit store to unbacked guest-physical 0xe0000: KVM_EXIT_MMIO"),
-            ExitCase(
-                "mmio-read-user", mode, body: .mmioRead, exitsTo: .userSpace,
-                mechanism: "a 32-bit load from unbacked guest-physical 0xe0000: KVM_EXIT_MMIO, completed here"),
             ExitCase(
                 "msr-kernel", mode, body: .rdmsr(index: apicBaseMSR), exitsTo: .kernel,
                 mechanism: "rdmsr 0x1b (IA32_APIC_BASE), answered by KVM"),

@@ -1,7 +1,7 @@
 // `bench --inject-exit-delay D`: a slowdown of known size, for checking that a regression gate catches one.
 // D is a duration (`2us`, `500ns`) or a share of this machine's user-space exit cost (`10%`), measured first
-// with a short calibration run of pio-out-user (its baseline timed in the same guest) in the first mode that
-// runs here. The delay is a busy-wait on the TSC in this process's handling of every user-space exit
+// with a short calibration run (its baseline timed in the same guest) of MMIO at CPL3, which no hypervisor
+// emulates, or else of pio-out-user in the first mode that runs here (BenchSuite.calibrate). The delay is a busy-wait on the TSC in this process's handling of every user-space exit
 // (CaseRunner.injectedExitDelayCycles); in-kernel exits are untouched. The report's context says it loudly.
 //
 // The duration parser here is a small one of its own (decimal number, unit ns/us/µs/ms/s); the CLI's
@@ -78,7 +78,7 @@ public struct InjectedExitDelay: Codable, Sendable, Equatable {
             guard let reference, reference.cycles > 0 else {
                 delay.note =
                     "NO DELAY INJECTED: --inject-exit-delay \(requested) needs the user-space exit cost, and the "
-                    + "calibration run of pio-out-user did not give one"
+                    + "calibration run (mmio-write-user at CPL3, else pio-out-user) did not give one"
                 return delay
             }
             delay.delayCycles = (reference.cycles * percent / 100).rounded()
