@@ -93,7 +93,9 @@ struct XenTests {
 
 @Suite("3. a confidence coherent with the verdict")
 struct ConfidenceTests {
-    @Test("VMware with the bit hidden: the bound raises the level, and the confidence is that level's share given the bound")
+    @Test(
+        "VMware with the bit hidden: the bound raises the level, and the confidence is that level's share given the bound"
+    )
     func boundRaisesLevel() throws {
         let d = try diagnose("vmware-bit-hidden")
         #expect(d.level.lowerBound == .l1)
@@ -192,9 +194,11 @@ struct EmulatorTests {
 
 @Suite("7. no decoded value traps the analysis")
 struct NoTrapTests {
-    @Test("a CPUID timing median of 2^63 cycles and of 2^64 − 1: an estimate, no trap", arguments: [
-        UInt64(1) << 63, UInt64.max,
-    ])
+    @Test(
+        "a CPUID timing median of 2^63 cycles and of 2^64 − 1: an estimate, no trap",
+        arguments: [
+            UInt64(1) << 63, UInt64.max,
+        ])
     func hugeMedian(cycles: UInt64) throws {
         var snapshot = try fixtureSnapshot("aws-i3-metal")
         var timing = try #require(snapshot.hostTiming.value)
@@ -214,7 +218,9 @@ struct DumpInputTests {
         let dump = try CPUIDDumpFixture.dump("intel-spr-bare-metal.cpuid-1-r-disclaimer.txt")
         #expect(dump.format == .cpuidTool)
         #expect(dump.table[1] != nil)
-        #expect(CPUIDDump.detectFormat(try CPUIDDumpFixture.text("intel-spr-bare-metal.cpuid-1-r-disclaimer.txt")) == .cpuidTool)
+        #expect(
+            CPUIDDump.detectFormat(try CPUIDDumpFixture.text("intel-spr-bare-metal.cpuid-1-r-disclaimer.txt"))
+                == .cpuidTool)
     }
 
     @Test("a dump without leaf 1: the bit is unknown, not clear; libcpuid is not asked to name it")
@@ -272,5 +278,44 @@ struct NoCPUIDTests {
         let d = try diagnose("linux-vserver-guest")
         #expect(d.platform.container?.kind == "linux-vserver")
         #expect(d.level.level == .l0, "a VServer context shares the host's kernel")
+    }
+}
+
+/// qemu-x86_64 (Debian's qemu-user, installed by `scripts/setup.sh --test`), when this machine has it.
+let qemuUser = ["/usr/bin/qemu-x86_64", "/usr/local/bin/qemu-x86_64"].first {
+    FileManager.default.isExecutableFile(atPath: $0)
+}
+
+@Suite("6. the emulator, live: nestprobe run under qemu-x86_64 on this machine")
+struct LiveEmulatorTests {
+    /// Runs the built nestprobe under qemu-x86_64 with `arguments`; returns exit status and stdout.
+    static func underQEMU(_ arguments: [String]) throws -> (Int32, String) {
+        let binary = try #require(NestprobeBinary.url)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: try #require(qemuUser))
+        process.arguments = [binary.path] + arguments
+        let result = try OutputCLI.wait(process, in: FileManager.default.temporaryDirectory.path)
+        return (result.status, result.out)
+    }
+
+    @Test(
+        "the emulator is seen and adds no level: the same level and hypervisor as natively (no timing either side: under the emulator it is discounted)",
+        .enabled(if: qemuUser != nil, "qemu-x86_64 is not installed (scripts/setup.sh --test installs qemu-user)"))
+    func sameAsNative() throws {
+        let (status, emulated) = try Self.underQEMU(["diagnose", "--no-kvm", "--no-timing", "--json"])
+        #expect(status == 0)
+        let json = try #require(try JSONSerialization.jsonObject(with: Data(emulated.utf8)) as? [String: Any])
+        let emulation = try #require(json["emulation"] as? [String: Any], "CPUID under qemu-x86_64 is QEMU's")
+        #expect((emulation["conflicts"] as? [String])?.isEmpty == false)
+        let (_, nativeLevel, _) = try NestprobeBinary.run(["diagnose", "--no-kvm", "--no-timing", "--print", "level"])
+        let (_, nativeHypervisor, _) = try NestprobeBinary.run([
+            "diagnose", "--no-kvm", "--no-timing", "--print", "hypervisor",
+        ])
+        let level = (json["level"] as? [String: Any])?["level"] as? String
+        let undetermined = (json["level"] as? [String: Any])?["undetermined"] as? Bool == true
+        let word = (json["identity"] as? [String: Any])?["word"] as? String
+        #expect((undetermined ? "undetermined" : level) == nativeLevel.trimmed, "an emulator is not a VM level")
+        #expect(word == nativeHypervisor.trimmed)
+        #expect(word != "qemu")
     }
 }

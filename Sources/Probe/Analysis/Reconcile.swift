@@ -108,9 +108,11 @@ public struct HypervisorIdentity: Codable, Sendable, Equatable {
         guard cpuidCaptured && hypervisors.leaf1Present else {
             return HypervisorIdentity(
                 word: "unknown", name: "unknown",
-                basis: cpuidCaptured ? "the snapshot has no CPUID leaf 1" : "the snapshot has no CPUID", reconciliation: nil)
+                basis: cpuidCaptured ? "the snapshot has no CPUID leaf 1" : "the snapshot has no CPUID",
+                reconciliation: nil)
         }
-        return HypervisorIdentity(word: "none", name: "none", basis: "no hypervisor bit, signature, DMI or kernel sign",
+        return HypervisorIdentity(
+            word: "none", name: "none", basis: "no hypervisor bit, signature, DMI or kernel sign",
             reconciliation: nil)
     }
 
@@ -151,27 +153,32 @@ public enum CPUCaveats {
         let longMode = (cpuid[0x8000_0001]?.edx ?? 0) & (1 << 29) != 0
         let amdLike = vendor == "AuthenticAMD" || vendor == "HygonGenuine"
         if vendor == "GenuineIntel" && !intelFamilies.contains(family) {
-            caveats.append("Intel never shipped family \(hex(family))h: a hypervisor's CPU template or a forged signature")
+            caveats.append(
+                "Intel never shipped family \(hex(family))h: a hypervisor's CPU template or a forged signature")
         }
         if vendor == "AuthenticAMD" && !amdFamilies.contains(family) {
-            caveats.append("AMD never shipped family \(hex(family))h: a hypervisor's CPU template or a forged signature")
+            caveats.append(
+                "AMD never shipped family \(hex(family))h: a hypervisor's CPU template or a forged signature")
         }
         if amdLike && family < 0xF && longMode {
-            caveats.append("an \(vendor) CPU of family \(hex(family))h (K7 or older) with 64-bit long mode does not exist: "
-                + "the signature is a hypervisor's CPU template")
+            caveats.append(
+                "an \(vendor) CPU of family \(hex(family))h (K7 or older) with 64-bit long mode does not exist: "
+                    + "the signature is a hypervisor's CPU template")
         }
         // AMD repeats the signature in 0x8000_0001 EAX (APM vol. 3, E.4.2); Intel leaves it 0.
         if amdLike, let extended = cpuid[0x8000_0001]?.eax, extended != 0, extended != leaf1.eax {
             let real = CPUIdentity.Signature(eax: extended)
-            caveats.append("leaf 1 says family \(hex(family))h model \(hex(signature.model))h but 0x80000001 says "
-                + "family \(hex(real.family))h model \(hex(real.model))h: a CPU template rewrote leaf 1 only; "
-                + "the CPU underneath is likely the latter")
+            caveats.append(
+                "leaf 1 says family \(hex(family))h model \(hex(signature.model))h but 0x80000001 says "
+                    + "family \(hex(real.family))h model \(hex(real.model))h: a CPU template rewrote leaf 1 only; "
+                    + "the CPU underneath is likely the latter")
         }
         let brand = CPUIDTable.brand(cpuid)
         let synthetic = ["QEMU Virtual CPU", "QEMU TCG CPU", "Common KVM processor", "Common 32-bit KVM processor"]
         if let model = synthetic.first(where: { brand.contains($0) }) {
-            caveats.append("\"\(model)\" is a synthetic model of QEMU (qemu64, kvm64 and the like): the codename is "
-                + "libcpuid's match for its made-up family and model, not the host's CPU")
+            caveats.append(
+                "\"\(model)\" is a synthetic model of QEMU (qemu64, kvm64 and the like): the codename is "
+                    + "libcpuid's match for its made-up family and model, not the host's CPU")
         }
         return caveats
     }
