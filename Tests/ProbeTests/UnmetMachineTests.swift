@@ -319,3 +319,12 @@ struct LiveEmulatorTests {
         #expect(word != "qemu")
     }
 }
+
+@Suite("6. the emulator's CPU model is said to be the emulator's")
+struct EmulatorCPULineTests {
+    @Test func cpuLineNamesTheKernelsCPU() throws {
+        let d = try diagnose("qemu-user-real-capture")
+        let line = try #require(d.summary.first { $0.hasPrefix("CPU: ") })
+        #expect(line.contains("the emulator's model; the kernel's CPU: Intel(R) Xeon(R) Processor"))
+    }
+}

@@ -83,6 +83,9 @@ public enum Summary {
                 + "model \(hex(cpu.model))h stepping \(cpu.stepping)"
             if !cpu.codename.isEmpty { text += ": \(cpu.codename)" }
             if let correction = cpu.codenameCorrection { text += " [corrected: \(correction)]" }
+            if d.emulation != nil {
+                text += " — the emulator's model; the kernel's CPU: \(d.platform.kernelCPU?.modelName ?? "unknown")"
+            }
             return text
         case .unavailable(let reason, let detail):
             return "unidentified (\(reason.rawValue)): \(detail)"
