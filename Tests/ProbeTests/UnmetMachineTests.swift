@@ -237,6 +237,21 @@ struct DumpInputTests {
     }
 }
 
+extension DumpInputTests {
+    @Test("a leaf 1 of four zero registers counts as missing: libcpuid is not asked to name it")
+    func zeroedLeaf1() throws {
+        var snapshot = try fixtureSnapshot("aws-i3-metal")
+        snapshot.cpuid = .available(
+            (snapshot.cpuid.value ?? []).map {
+                $0.leaf == 1 ? CPUIDLeaf(leaf: 1, subleaf: 0, eax: 0, ebx: 0, ecx: 0, edx: 0) : $0
+            })
+        let d = Analyzer.diagnose(snapshot)
+        #expect(!d.hypervisors.leaf1Present)
+        #expect(d.cpu.value == nil)
+        #expect(d.cpuCaveats.isEmpty)
+    }
+}
+
 @Suite("9. CPU identity caveats")
 struct CPUCaveatTests {
     @Test("AMD with family 6 in leaf 1 and Genoa's signature in 0x80000001 is flagged")

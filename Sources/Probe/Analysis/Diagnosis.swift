@@ -58,9 +58,9 @@ public enum Analyzer {
         let cpu: Fact<CPUIdentity>
         if leaves.isEmpty {
             cpu = snapshot.cpuid.missingOr(.unavailable(.notCaptured, "the snapshot holds no CPUID leaves"))
-        } else if table[1] == nil {
+        } else if !table.hasLeaf1 {
             // libcpuid would name the zeroed signature ("i486", "K5"): family and model are unknown.
-            cpu = .unavailable(.notCaptured, "the snapshot holds no CPUID leaf 1: family, model and features unknown")
+            cpu = .unavailable(.notCaptured, "the snapshot holds no CPUID leaf 1 (or only zeros): family, model and features unknown")
         } else {
             cpu = CPUIdentity.identify(leaves, live: readHere && snapshot.isLive)
         }
@@ -72,7 +72,7 @@ public enum Analyzer {
         let identity = HypervisorIdentity.reconcile(
             hypervisors: hypervisors, platform: platform, emulation: emulation, cpuidCaptured: !leaves.isEmpty)
         var missing = missingFacts(snapshot)
-        if !leaves.isEmpty && table[1] == nil {
+        if !leaves.isEmpty && !table.hasLeaf1 {
             missing.append(MissingFact(fact: "CPUID leaf 1", reason: .notCaptured,
                 detail: "the dump has no leaf 1: the hypervisor bit, VMX/SVM and the CPU signature are unknown"))
         }

@@ -84,7 +84,7 @@ public enum HostingAnalysis {
         let vendor = CPUVendor(cpuid)
         var vmx = (cpuid[1]?.ecx ?? 0) & (1 << 5) != 0
         var svm = (cpuid[0x8000_0001]?.ecx ?? 0) & (1 << 2) != 0
-        var flagsSource = cpuid[1] != nil ? "CPUID" : "unknown: no CPUID leaf 1 in the snapshot"
+        var flagsSource = cpuid.hasLeaf1 ? "CPUID" : "unknown: no CPUID leaf 1 in the snapshot"
         if emulation != nil {
             if let kernel = platform?.kernelCPU, kernel.flagsRead {
                 vmx = kernel.virtualizationFlags.contains("vmx")

@@ -128,7 +128,7 @@ public enum HypervisorScan {
                     base: base, signature: signature, kind: effectiveKind, maxLeaf: maxLeaf, features: features))
         }
         return HypervisorFindings(
-            leaf1Present: cpuid[1] != nil, hypervisorBit: bit, ranges: ranges, hyperVNested: hvNested, hyperVRootPartition: hvRoot,
+            leaf1Present: cpuid.hasLeaf1, hypervisorBit: bit, ranges: ranges, hyperVNested: hvNested, hyperVRootPartition: hvRoot,
             hyperVEnlightenedVMCS: hvEVMCS, pvmGuest: pvm)
     }
 

@@ -101,7 +101,7 @@ public struct EmulationFinding: Codable, Sendable, Equatable {
     /// are not, because the kernel clears vmx/svm when firmware disables them and a Xen PV kernel sees a
     /// hypervisor bit its user space does not.
     static func detect(cpuid: CPUIDTable, kernel: KernelCPUView?) -> EmulationFinding? {
-        guard let kernel, let leaf0 = cpuid[0], let leaf1 = cpuid[1] else { return nil }
+        guard let kernel, let leaf0 = cpuid[0], cpuid.hasLeaf1, let leaf1 = cpuid[1] else { return nil }
         var conflicts: [String] = []
         let vendor = CPUIDLeaf.text([leaf0.ebx, leaf0.edx, leaf0.ecx])
         if let kernelVendor = kernel.vendor, !kernelVendor.isEmpty, kernelVendor != vendor {
@@ -125,6 +125,13 @@ public struct EmulationFinding: Codable, Sendable, Equatable {
 }
 
 extension CPUIDTable {
+    /// Whether leaf 1 is there with any bit set: libcpuid raw files write missing leaves as zeros, and no
+    /// CPU answers leaf 1 with four zero registers (EDX carries at least FPU).
+    var hasLeaf1: Bool {
+        guard let leaf = self[1] else { return false }
+        return leaf.eax | leaf.ebx | leaf.ecx | leaf.edx != 0
+    }
+
     /// The brand string of leaves 0x8000_0002–4, NULs and surrounding spaces removed ("" without them).
     static func brand(_ table: CPUIDTable) -> String {
         let words = (UInt32(0x8000_0002)...0x8000_0004).flatMap { leaf -> [UInt32] in

@@ -145,7 +145,7 @@ public enum CPUCaveats {
 
     /// The caveats for a CPUID table, each one sentence.
     public static func check(_ cpuid: CPUIDTable) -> [String] {
-        guard let leaf0 = cpuid[0], let leaf1 = cpuid[1] else { return [] }
+        guard let leaf0 = cpuid[0], cpuid.hasLeaf1, let leaf1 = cpuid[1] else { return [] }
         var caveats: [String] = []
         let vendor = CPUIDLeaf.text([leaf0.ebx, leaf0.edx, leaf0.ecx])
         let signature = CPUIdentity.Signature(eax: leaf1.eax)
