@@ -25,6 +25,7 @@ public struct LiveCapture: Sendable {
         "/sys/hypervisor/type", "/sys/devices/system/clocksource/clocksource0/current_clocksource",
         "/sys/devices/system/clocksource/clocksource0/available_clocksource", "/proc/1/cgroup", "/proc/self/cgroup",
         "/.dockerenv", "/run/.containerenv", "/proc/sys/fs/binfmt_misc/WSLInterop",
+        "/proc/xen/capabilities", "/sys/hypervisor/guest_type",
     ] + PlatformAnalysis.dmiFields.map { "/sys/class/dmi/id/\($0)" }
 
     /// Folders listed; /sys/module only for the modules that concern virtualization.
@@ -47,6 +48,7 @@ public struct LiveCapture: Sendable {
         for path in Self.plainFiles { snapshot.files[path] = reader.readText(path) }
         snapshot.files["/proc/cpuinfo"] = reader.readText("/proc/cpuinfo").map(Self.firstProcessor)
         snapshot.files["/proc/1/environ"] = reader.readText("/proc/1/environ").map(Self.containerVariables)
+        snapshot.files["/proc/self/status"] = reader.readText("/proc/self/status").map(Self.contextLines)
         snapshot.files["/proc/modules"] = reader.readText("/proc/modules").map { text in
             text.split(separator: "\n").filter { Self.isVirtualizationModule(String($0)) }.joined(separator: "\n")
         }
@@ -92,6 +94,11 @@ public struct LiveCapture: Sendable {
     /// The first "processor" stanza of /proc/cpuinfo (the others repeat it).
     static func firstProcessor(_ text: String) -> String {
         text.components(separatedBy: "\n\n").first ?? text
+    }
+
+    /// Only the Linux-VServer context lines (VxID, NxID) of /proc/self/status; the rest says nothing of the level.
+    static func contextLines(_ text: String) -> String {
+        text.split(separator: "\n").filter { $0.hasPrefix("VxID:") || $0.hasPrefix("NxID:") }.joined(separator: "\n")
     }
 
     /// Only the container= entry of a NUL-separated environment (the rest is private).

@@ -222,7 +222,7 @@ struct SnapshotFileRoundTripTests {
         #expect(snapshot.schema == Snapshot.schemaID)
         #expect(snapshot.version == Snapshot.currentVersion)
         // Hand-made fixtures say so; real captures (this machine, the SVM bed) keep their live origin.
-        #expect(snapshot.origin.kind == (["pvm-host-genoa", "qemu-tcg-svm-bed"].contains(name) ? .live : .fixture))
+        #expect(snapshot.origin.kind == (["pvm-host-genoa", "qemu-tcg-svm-bed", "qemu-user-real-capture"].contains(name) ? .live : .fixture))
         let data = try SnapshotFile.encodeJSON(snapshot)
         #expect(data.last == 0x0A, "a trailing newline")
         #expect(try SnapshotFile.parse([UInt8](data), name: name) == snapshot)

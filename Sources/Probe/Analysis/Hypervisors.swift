@@ -60,7 +60,9 @@ public struct HypervisorRange: Codable, Sendable, Equatable {
 
 /// What the CPUID hypervisor ranges say.
 public struct HypervisorFindings: Codable, Sendable, Equatable {
-    /// CPUID.1:ECX[31].
+    /// Whether CPUID leaf 1 was there to read: without it the hypervisor bit is unknown, not clear.
+    public var leaf1Present: Bool
+    /// CPUID.1:ECX[31] (false when leaf 1 is missing; see `leaf1Present`).
     public var hypervisorBit: Bool
     public var ranges: [HypervisorRange]
     /// Hyper-V: 0x4000_0004 EAX[12], this partition runs nested within a Hyper-V partition.
@@ -126,7 +128,7 @@ public enum HypervisorScan {
                     base: base, signature: signature, kind: effectiveKind, maxLeaf: maxLeaf, features: features))
         }
         return HypervisorFindings(
-            hypervisorBit: bit, ranges: ranges, hyperVNested: hvNested, hyperVRootPartition: hvRoot,
+            leaf1Present: cpuid.hasLeaf1, hypervisorBit: bit, ranges: ranges, hyperVNested: hvNested, hyperVRootPartition: hvRoot,
             hyperVEnlightenedVMCS: hvEVMCS, pvmGuest: pvm)
     }
 
