@@ -99,7 +99,7 @@ struct NestedSVMCatalogueTests {
         #expect(runner.mechanism(of: try Self.exitCase("hypercall/svm-inner")).contains("mini-hypervisor"))
         #expect(
             runner.plan(for: try Self.exitCase("vmload/svm-hv"), counts: (5, 1), cpuid: []).parameters.loop
-                == CGUEST_SVM_LOOP_VMLOAD)
+                == GuestLoop.number(of: "vmload", in: .svm))
         #expect(
             runner.plan(for: try Self.exitCase("msr-read/svm-inner"), counts: (5, 1), cpuid: []).userSpaceMSR == false)
     }
