@@ -42,7 +42,8 @@
     X(15, touch, NONE, NONE, TOUCH_BODY, TOUCH_NEXT)                           \
     X(16, ud2, NONE, NONE, UD2_BODY, NONE)                                     \
     X(17, spin, NONE, NONE, SPIN_BODY, NONE)                                   \
-    X(18, int3, NONE, NONE, INT3_BODY, NONE)
+    X(18, int3, NONE, NONE, INT3_BODY, NONE)                                   \
+    X(19, dr7_write, DR7_INIT, NONE, DR7_BODY, NONE)
 
 /// The mini-hypervisor's own loops (svm64.S, role own), numbered after CGUEST_LOOPS. Its rdtsc is the same
 /// loop under the same number as CGUEST_LOOPS's, so the rdtsc case selects it in every payload.
@@ -189,6 +190,14 @@
 .endm
 .macro CR4_BODY
     mov CREG, %cr4
+.endm
+
+// DR7 written back with the value it already has (after reset, 0x400: no breakpoint enabled).
+.macro DR7_INIT
+    mov %dr7, CREG
+.endm
+.macro DR7_BODY
+    mov CREG, %dr7
 .endm
 
 .macro TOUCH_BODY
