@@ -51,7 +51,8 @@ struct ExitCaseCatalogueTests {
             "mmio-write-user", "mmio-read-user", "msr-kernel", "msr-user", "msr-write-kernel", "hlt", "cr0-write",
             "cr4-write", "page-fault-first-touch",
         ]
-        #expect(long0 == required)
+        // At least these (kvm-unit-tests' vmexit and the first nestprobe set); issue 12's cases come on top.
+        #expect(long0.isSuperset(of: required), "missing: \(required.subtracting(long0))")
         #expect(ExitCase.catalogue.filter { !$0.timedInGuest }.map(\.name) == ["kvm-run-fixed"])
     }
 
