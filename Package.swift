@@ -1,7 +1,13 @@
 // swift-tools-version: 6.2
 //
 // nestprobe: where a Linux x86-64 machine stands in a stack of hypervisors, and what nesting costs there.
-// Layers point down only: CKVM / CLibCPUID (C) → KVM (every ioctl and mmap) → Probe → nestprobe (CLI).
+// Layers point down only (docs/ARCHITECTURE.md draws the graph and its two data flows):
+//   Documents (report types, JSON, statistics, formatting; Foundation only)
+//   KVM → CKVM (every ioctl and mmap)
+//   Probe → Documents, KVM, CKVM, CLibCPUID (readers of this machine, snapshot, analysis)
+//   Bench → Documents, Probe, KVM, CKVM, CGuest (exit cases, tiny guests, runner, suite)
+//   Report → Documents (compare, qualify, render; never KVM)
+//   nestprobe (CLI) → all of them
 
 import PackageDescription
 

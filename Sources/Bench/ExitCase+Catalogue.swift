@@ -5,6 +5,7 @@
 // gate's reason.
 // The three-level cases (modes svm-inner and svm-hv) follow at the end; they are in NestedSVM+Catalogue.swift.
 
+import CGuest
 import KVM
 
 extension ExitCase {
@@ -29,6 +30,13 @@ extension ExitCase {
     static let hypercallHangNote =
         "under kvm_pvm a hypercall at CPL0 in long mode never completes, KVM_RUN running until a signal ends it, "
         + "and one in real mode raises #UD"
+
+    /// `mov dr7, reg` with DR7's own value; in the guest's guest, #VMEXIT DR7_WRITE (0x37: APM vol. 2
+    /// appendix C), which the mini-hypervisor steps over (`mov dr7, rbx` is 0f 23 fb, 3 bytes).
+    static let dr7Write = Body(
+        loop: "dr7_write",
+        intercept: SVMInterception(
+            code: SVMExitCode(0x37), word: CGUEST_VMCB_INTERCEPT_DR, bit: 1 << (16 + 7), stepLength: 3))
 
     /// The cases every host gets, in report order.
     public static let catalogue: [ExitCase] =
@@ -110,6 +118,10 @@ extension ExitCase {
                 "cr4-write", mode, body: .cr4Write, exitsTo: .kernel,
                 mechanism: "mov cr4, reg with CR4's own value (may not exit: VMX exits only on a change to "
                     + "host-owned bits)"),
+            ExitCase(
+                "dr7-write", mode, body: dr7Write, exitsTo: .kernel,
+                mechanism: "mov dr7, reg with DR7's own value (may exit only now and then: once the guest uses the "
+                    + "debug registers and no host debugger does, KVM stops intercepting them until its next exit)"),
         ]
     }
 }

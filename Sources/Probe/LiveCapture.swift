@@ -12,8 +12,11 @@ public struct LiveCapture: Sendable {
     public var reader: SystemReader
     /// Whether to time this process's CPUID (tens of milliseconds).
     public var timeCPUID = true
-    /// Whether to open /dev/kvm and ask it (creates and destroys one empty VM).
+    /// Whether to open the KVM device and ask it (creates and destroys one empty VM).
     public var askKVM = true
+    /// The KVM device to examine and ask (`bench --device`). Its facts are recorded as the snapshot's KVM
+    /// device, under the key "/dev/kvm", whatever its path: they are what the analysis reads as "the KVM device".
+    public var kvmDevicePath = "/dev/kvm"
 
     public init(reader: SystemReader = SystemReader()) {
         self.reader = reader
@@ -61,7 +64,7 @@ public struct LiveCapture: Sendable {
             snapshot.directories[folder] = names
             for name in names.value ?? [] { snapshot.files["\(folder)/\(name)"] = reader.readText("\(folder)/\(name)") }
         }
-        snapshot.devices["/dev/kvm"] = reader.deviceNode("/dev/kvm")
+        snapshot.devices["/dev/kvm"] = reader.deviceNode(kvmDevicePath)
         let log = KernelLog(reader: reader).read()
         snapshot.kernelLog = log
         let vendor = CPUVendor(CPUIDTable(leaves))
@@ -72,14 +75,15 @@ public struct LiveCapture: Sendable {
             snapshot.kvm = .unavailable(.notCaptured, "not asked (--no-kvm)")
         case .available(let node)?:
             if let reason = node.openError {
-                snapshot.kvm = .unavailable(reason, "/dev/kvm cannot be opened: \(node.openErrorDetail ?? reason.rawValue)")
+                snapshot.kvm = .unavailable(
+                    reason, "\(kvmDevicePath) cannot be opened: \(node.openErrorDetail ?? reason.rawValue)")
             } else {
-                snapshot.kvm = KVMCapture.capture(path: reader.root + "/dev/kvm")
+                snapshot.kvm = KVMCapture.capture(path: reader.root + kvmDevicePath)
             }
         case .unavailable(let reason, let detail)?:
             snapshot.kvm = .unavailable(reason, detail)
         case nil:
-            snapshot.kvm = .unavailable(.absent, "/dev/kvm was not examined")
+            snapshot.kvm = .unavailable(.absent, "\(kvmDevicePath) was not examined")
         }
         if timeCPUID {
             let tsc = TSCFrequencyFinder.find(cpuid: CPUIDTable(leaves), kernelLog: log.value)

@@ -2,6 +2,7 @@
 // figure per case, attribution, the table and the context, and survives JSON. No durations asserted.
 
 import Foundation
+import KVM
 import Probe
 import Testing
 
@@ -66,6 +67,22 @@ struct BenchSuiteRunTests {
         #expect(report.cases.isEmpty)
         #expect(!report.hostLevel.isEmpty)
         #expect(report.context.notes.contains { $0.hasPrefix("no guest cases:") })
+    }
+
+    @Test("--device: the facts the context is made of come from the device named, not from /dev/kvm")
+    func probedDevice() throws {
+        var options = BenchOptions()
+        options.devicePath = "/nonexistent/kvm"
+        let machine = BenchSuite(options: options).probeMachine()
+        // This machine's /dev/kvm is usable (the suite's condition); the named device does not exist.
+        #expect(machine.snapshot.devices["/dev/kvm"]?.value == nil)
+        guard case .unavailable(_, let detail) = machine.snapshot.kvm else {
+            Issue.record("KVM was asked although the named device does not exist")
+            return
+        }
+        #expect(detail.contains("/nonexistent/kvm"), "\(detail)")
+        options.devicePath = KVMDevice.defaultPath
+        #expect(BenchSuite(options: options).probeMachine().snapshot.kvm.value != nil)
     }
 }
 
