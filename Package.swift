@@ -1,7 +1,9 @@
 // swift-tools-version: 6.2
 //
 // nestprobe: where a Linux x86-64 machine stands in a stack of hypervisors, and what nesting costs there.
-// Layers point down only: CKVM / CLibCPUID (C) → KVM (every ioctl and mmap) → Probe → nestprobe (CLI).
+// Layers point down only: CKVM / CLibCPUID (C) → KVM (every ioctl and mmap) → Probe → Bench → nestprobe (CLI);
+// Documents (the report types, JSON, statistics, text) is the leaf under Probe, Bench and Report, and Report
+// depends on it alone, so it builds without KVM, CKVM or the guests.
 
 import PackageDescription
 
@@ -15,6 +17,8 @@ let package = Package(
         .library(name: "Probe", targets: ["Probe"]),
         .library(name: "KVM", targets: ["KVM"]),
         .library(name: "Bench", targets: ["Bench"]),
+        .library(name: "Documents", targets: ["Documents"]),
+        .library(name: "Report", targets: ["Report"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
@@ -29,16 +33,20 @@ let package = Package(
             pkgConfig: "libcpuid",
             providers: [.apt(["libcpuid-dev"])]
         ),
+        // The documents nestprobe reads and writes, and what every output shares: report types, JSON with
+        // input errors, sample statistics, number and text formatting, the version. Foundation only.
+        .target(name: "Documents", swiftSettings: strict),
         .target(name: "KVM", dependencies: ["CKVM"], swiftSettings: strict),
-        .target(name: "Probe", dependencies: ["KVM", "CKVM", "CLibCPUID"], swiftSettings: strict),
+        .target(name: "Probe", dependencies: ["Documents", "KVM", "CKVM", "CLibCPUID"], swiftSettings: strict),
         // The tiny guests' machine code (.S), exposed as byte ranges.
         .target(name: "CGuest"),
-        .target(name: "Bench", dependencies: ["KVM", "CKVM", "CGuest", "Probe"], swiftSettings: strict),
+        .target(name: "Bench", dependencies: ["Documents", "KVM", "CKVM", "CGuest", "Probe"], swiftSettings: strict),
         // Compare, qualify, render: pure data over the reports; never touches /dev/kvm.
-        .target(name: "Report", dependencies: ["Bench", "Probe"], swiftSettings: strict),
+        .target(name: "Report", dependencies: ["Documents"], swiftSettings: strict),
         .executableTarget(
             name: "nestprobe",
             dependencies: [
+                "Documents",
                 "Probe",
                 "Bench",
                 "Report",
@@ -47,7 +55,7 @@ let package = Package(
             swiftSettings: strict
         ),
         .testTarget(name: "KVMTests", dependencies: ["KVM", "CKVM"], swiftSettings: strict),
-        .testTarget(name: "BenchTests", dependencies: ["Bench", "KVM", "Probe"], swiftSettings: strict),
+        .testTarget(name: "BenchTests", dependencies: ["Bench", "KVM", "Probe", "Report"], swiftSettings: strict),
         .testTarget(
             name: "ReportTests", dependencies: ["Report", "Bench", "Probe"], resources: [.copy("Fixtures")],
             swiftSettings: strict),

@@ -3,8 +3,7 @@
 // and, when the report has three-level cases, their own table with the guest's guest and both multipliers,
 // as BenchText sets them apart.
 
-import Bench
-import Probe
+import Documents
 
 /// One summary table, cells unescaped.
 struct RenderTable {

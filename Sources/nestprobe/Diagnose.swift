@@ -50,7 +50,7 @@ extension Nestprobe {
             let data: Data
             if json {
                 do {
-                    data = try SnapshotFile.encodeJSON(diagnosis, from: snapshot ?? "this machine's capture")
+                    data = try DocumentFile.encodeJSON(diagnosis, from: snapshot ?? "this machine's capture")
                 } catch { throw ExitStatus.fail(error) }
             } else {
                 let colour = output == nil && FileOutput.colourWanted

@@ -19,7 +19,7 @@ struct LargeNumberDiagnoseTests {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nestprobe-large-\(UUID())")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let path = folder.appendingPathComponent("snapshot.json").path
-        try SnapshotFile.encodeJSON(snapshot).write(to: URL(fileURLWithPath: path))
+        try DocumentFile.encodeJSON(snapshot).write(to: URL(fileURLWithPath: path))
         return (folder, path)
     }
 
@@ -41,7 +41,7 @@ struct LargeNumberDiagnoseTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let diagnosis = Analyzer.diagnose(try SnapshotFile.load(path))
         #expect(!DiagnosisText(width: 80, colour: false).render(diagnosis).isEmpty)
-        #expect(throws: Never.self) { try SnapshotFile.encodeJSON(diagnosis) }
+        #expect(throws: Never.self) { try DocumentFile.encodeJSON(diagnosis) }
     }
 
     @Test("a host exit cost at a frequency so small the nanoseconds overflow stays finite")
@@ -59,7 +59,7 @@ struct LargeNumberDiagnoseTests {
         var timing = try #require(snapshot.hostTiming.value)
         timing.warmup = -1
         snapshot.hostTiming = .available(timing)
-        let bytes = [UInt8](try SnapshotFile.encodeJSON(snapshot))
+        let bytes = [UInt8](try DocumentFile.encodeJSON(snapshot))
         #expect(throws: InputError(.badData, "s.json: hostTiming.value.warmup: -1 is below the minimum 0")) {
             try SnapshotFile.parse(bytes, name: "s.json")
         }

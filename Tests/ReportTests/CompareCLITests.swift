@@ -50,7 +50,7 @@ struct CompareCLITests {
         var paths: [String: String] = [:]
         for (name, report) in reports {
             let path = folder.appendingPathComponent(name).path
-            try SnapshotFile.encodeJSON(report).write(to: URL(fileURLWithPath: path))
+            try DocumentFile.encodeJSON(report).write(to: URL(fileURLWithPath: path))
             paths[name] = path
         }
         return paths

@@ -40,7 +40,7 @@ struct InjectedDelayTests {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("delayed.bench.json").path
-        try SnapshotFile.encodeJSON(try Self.delayed()).write(to: URL(fileURLWithPath: path))
+        try DocumentFile.encodeJSON(try Self.delayed()).write(to: URL(fileURLWithPath: path))
         // The repository's example policy: Tests/ReportTests/ThisFile.swift → ../../Reports/policies.
         let policyPath = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Reports/policies/pvm-host.json").path

@@ -143,7 +143,7 @@ struct InputBoundsTests {
     @Test("a key written twice in a snapshot is refused with its path")
     func duplicateKeyInSnapshot() throws {
         let snapshot = Snapshot(capturedAt: nil, origin: Origin(kind: .live, detail: "test"), cpuid: .available([]))
-        let text = String(decoding: try SnapshotFile.encodeJSON(snapshot), as: UTF8.self)
+        let text = String(decoding: try DocumentFile.encodeJSON(snapshot), as: UTF8.self)
         let doubled = text.replacingOccurrences(of: "\"detail\" : \"test\"", with: "\"detail\" : \"test\", \"detail\" : \"other\"")
         #expect(doubled != text)
         #expect(throws: InputError(.badData, "s.json: origin.detail: the key appears twice in one object (JSON keeps only one)")) {

@@ -16,7 +16,7 @@ struct LargeNumberTests {
         var report = try CompareFixtures.real()
         edit(&report)
         let path = folder.appendingPathComponent(name).path
-        try SnapshotFile.encodeJSON(report).write(to: URL(fileURLWithPath: path))
+        try DocumentFile.encodeJSON(report).write(to: URL(fileURLWithPath: path))
         return path
     }
 

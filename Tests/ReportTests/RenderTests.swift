@@ -107,7 +107,7 @@ struct RenderTests {
     @Test("text is the bench table itself")
     func text() throws {
         let report = try RenderFixture.report()
-        #expect(RenderFormat.text.render(report) == BenchText.render(report))
+        #expect(RenderFormat.text.render(report) == RenderText.render(report))
     }
 
     @Test("Markdown: context, one table row per report row, skipped cases with their reasons")

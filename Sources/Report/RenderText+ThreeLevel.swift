@@ -2,7 +2,9 @@
 // multipliers | what the exits went to — or one line when every three-level case was skipped for the same
 // reason (no SVM for guests here), so that the rest of the table reads as it always did.
 
-extension BenchText {
+import Documents
+
+extension RenderText {
     /// Whether a row or case id belongs to the three-level section.
     static func isThreeLevel(_ id: String) -> Bool {
         id.hasSuffix("/" + GuestMode.svmInner.rawValue) || id.hasSuffix("/" + GuestMode.svmHypervisor.rawValue)
