@@ -1,44 +1,30 @@
 // RenderText: the bench table for people, 80 columns wide: the context, this level's own exits, one row
-// per case with its notes under it, the three-level section, and how each guest mode executes.
+// per case with its notes under it, the three-level section, and how each guest mode executes. The rows
+// and every figure come from RenderTable and RenderNumber, as in the Markdown and HTML pages, so the same
+// report shows the same numbers in every format.
 
 import Documents
 
 /// Renders a bench report as text.
 public enum RenderText {
-    /// The table: case | this level | guest level | × | exits to, with notes under a row.
+    /// The table: case | this level | guest level | µs | × | exits to, with notes under a row.
     public static func render(_ report: BenchReport) -> String {
         let c = report.context
         var out: [String] = []
         out.append("nestprobe bench — this level \(c.level) (at least \(c.levelLowerBound)), guests at \(c.guestLevel)")
         out.append("  CPU: \(c.cpu)")
-        out.append("  KVM: \(c.kvmModule ?? "none"); TSC \(String(format3: c.tsc.hz / 1e6)) MHz (\(c.tsc.source.rawValue))"
-            + (c.guestTSCkHz.map { "; guest TSC \($0) kHz" } ?? ""))
+        out.append(
+            "  KVM: \(c.kvmModule ?? "none"); TSC \(String(format3: c.tsc.hz / 1e6)) MHz (\(c.tsc.source.rawValue))"
+                + (c.guestTSCkHz.map { "; guest TSC \($0) kHz" } ?? ""))
         if let runs = c.runs {
-            out += wrap("runs: \(runs) asked, each case in a fresh guest, order shuffled per run (seed "
-                + "\(c.runOrderSeed.map { String($0) } ?? "?"))", indent: "  ")
+            out += wrap(
+                "runs: \(runs) asked, each case in a fresh guest, order shuffled per run (seed "
+                    + "\(c.runOrderSeed.map { String($0) } ?? "?"))", indent: "  ")
         }
         for note in c.notes { out += wrap("note: " + note, indent: "  ") }
         out.append("")
         out.append("Net cycles per exit (median of runs: case less baseline in the same guest)")
-        out.append(pad("case", 35) + lpad("this lvl", 9) + lpad("guest", 8) + lpad("µs", 7) + lpad("×", 6) + "  exits to")
-        // This level's own exits first: they are there even when no guest could be booted.
-        for host in report.hostLevel {
-            out.append(pad(host.id, 35) + lpad(grouped(host.netMedianCycles), 9) + lpad("", 8)
-                + lpad(String(format3: (host.netMedianNanoseconds / 1000 * 100).rounded() / 100), 7) + lpad("", 6)
-                + (host.netMedianCycles < CPUIDCostBands.noTrap ? "  none (no trap)" : "  level below"))
-        }
-        for row in report.table where !isThreeLevel(row.caseID) {
-            // A net below resolution is never printed as a figure: the guest, µs and × columns say so.
-            let figures = row.belowResolution == true
-                ? lpad("below resolution", 21)
-                : lpad(row.guestLevelCycles.map { grouped($0) } ?? "—", 8)
-                    + lpad(row.guestLevelNanoseconds.map { String(format3: ($0 / 1000 * 100).rounded() / 100) } ?? "—", 7)
-                    + lpad(row.multiplier.map { String(format3: ($0 * 10).rounded() / 10) + "×" } ?? "", 6)
-            let line = pad(row.caseID, 35) + lpad(row.thisLevelCycles.map { grouped($0) } ?? "—", 9) + figures
-                + "  " + row.exitsTo
-            out.append(line)
-            if !row.note.isEmpty { out += wrap(row.note, indent: "    ") }
-        }
+        out += mainTable(report)
         out += threeLevelSection(report)
         out.append("")
         for mode in report.guestExecution {
@@ -50,19 +36,68 @@ public enum RenderText {
         return out.joined(separator: "\n")
     }
 
-    static func pad(_ text: String, _ width: Int) -> String {
-        TextFormat.pad(text, width)
+    /// This level's own exits, then RenderTable's main rows: case | this lvl | guest | µs | × | exits to.
+    static func mainTable(_ report: BenchReport) -> [String] {
+        var out = [
+            TextFormat.pad("case", 35) + lpad("this lvl", 9) + lpad("guest", 8) + lpad("µs", 7) + lpad("×", 6)
+                + "  exits to"
+        ]
+        // This level's own exits first: they are there even when no guest could be booted.
+        for host in report.hostLevel {
+            out.append(
+                TextFormat.pad(host.id, 35) + lpad(RenderNumber.cycles(host.netMedianCycles), 9) + lpad("", 8)
+                    + lpad(RenderNumber.microseconds(host.netMedianNanoseconds), 7) + lpad("", 6)
+                    + (host.netMedianCycles < CPUIDCostBands.noTrap ? "  none (no trap)" : "  level below"))
+        }
+        let table = RenderTable.main(report)
+        for row in table.rows {
+            // A net below resolution is never printed as a figure: the guest, µs and × columns say so.
+            let figures =
+                row.belowResolution
+                ? lpad("below resolution", 21)
+                : lpad(table.cell(row, "guest level"), 8) + lpad(table.cell(row, "µs"), 7)
+                    + lpad(table.cell(row, "×"), 6)
+            out.append(
+                TextFormat.pad(row.caseID, 35) + lpad(table.cell(row, "this level"), 9) + figures + "  "
+                    + table.cell(row, "exits to"))
+            out += notes(table.cell(row, "note"))
+        }
+        return out
     }
 
-    static func lpad(_ text: String, _ width: Int) -> String {
+    /// The three-level section, starting with a blank line: RenderTable's three-level rows, or the one line
+    /// that says why every three-level case was skipped; nothing when the report has no three-level case.
+    static func threeLevelSection(_ report: BenchReport) -> [String] {
+        if let skipped = RenderTable.threeLevelSkipped(report) { return [""] + wrap(skipped, indent: "") }
+        guard let table = RenderTable.threeLevel(report) else { return [] }
+        var out = ["", RenderTable.threeLevelTitle]
+        if report.context.emulatedHost {
+            out += wrap("(QEMU TCG below this level: every figure is emulation, not hardware)", indent: "  ")
+        }
+        out.append(
+            TextFormat.pad("case", 22) + lpad("this lvl", 9) + lpad("guest", 9) + lpad("guest's g", 10)
+                + lpad("×", 6) + lpad("×", 6) + "  exits to")
+        for row in table.rows {
+            out.append(
+                TextFormat.pad(row.caseID, 22) + lpad(table.cell(row, "this level"), 9)
+                    + lpad(table.cell(row, "guest level"), 9) + lpad(table.cell(row, "guest's guest"), 10)
+                    + lpad(table.cell(row, "× guest"), 6) + lpad(table.cell(row, "× guest's guest"), 6) + "  "
+                    + table.cell(row, "exits to"))
+            out += notes(table.cell(row, "note"))
+        }
+        return out
+    }
+
+    /// A row's note, wrapped and indented under it; nothing when it has none.
+    private static func notes(_ note: String) -> [String] {
+        note.isEmpty ? [] : wrap(note, indent: "    ")
+    }
+
+    private static func lpad(_ text: String, _ width: Int) -> String {
         TextFormat.lpad(text, width)
     }
 
-    static func grouped(_ value: Double) -> String {
-        TextFormat.grouped(value)
-    }
-
-    static func wrap(_ text: String, indent: String, width: Int = 80) -> [String] {
-        TextFormat.wrap(text, indent: indent, width: width)
+    private static func wrap(_ text: String, indent: String) -> [String] {
+        TextFormat.wrap(text, indent: indent)
     }
 }

@@ -26,7 +26,7 @@ struct BenchSuiteRunTests {
             "pio-out-user/real", "pio-out-user/long64-cpl0", "rdtsc/real", "rdtsc/long64-cpl3"]))
         for report in report.cases {
             // cpuid-hv/svm-inner comes along by name: it runs only where SVM is offered to guests.
-            if RenderText.isThreeLevel(report.id), !GuestKVM.runner.environment.guestHasSVM {
+            if RenderWords.isThreeLevel(report.id), !GuestKVM.runner.environment.guestHasSVM {
                 #expect(report.status == .skipped && report.reason == NestedSVM.notOfferedReason, "\(report.id)")
                 continue
             }
