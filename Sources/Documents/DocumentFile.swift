@@ -32,12 +32,18 @@ public enum DocumentFile {
     /// Reads a whole input file with the checks every input gets: exists, is a regular file (so that a FIFO
     /// or a device cannot block the read), not empty, not over the size limit.
     public static func readInput(_ path: String) throws(InputError) -> [UInt8] {
+        // FileManager's attributes describe a link itself: the file it points to is what is read.
+        let target = URL(fileURLWithPath: path).resolvingSymlinksInPath()
         let attributes: [FileAttributeKey: Any]
-        do { attributes = try FileManager.default.attributesOfItem(atPath: path) } catch {
+        do { attributes = try FileManager.default.attributesOfItem(atPath: target.path) } catch {
             // The attributes' error carries no errno; opening names it (the path is no FIFO: it is not there).
             throw InputError(.noInput, "\(path): \(openFailure(path) ?? describe(error))")
         }
         let type = attributes[.type] as? FileAttributeType
+        if type == .typeSymbolicLink {
+            // A link still there after resolving points at nothing (or loops): what open(2) says of it.
+            throw InputError(.noInput, "\(path): \(openFailure(path) ?? "a link that points at nothing")")
+        }
         if type == .typeDirectory { throw InputError(.badData, "\(path): is a directory, not a file") }
         guard type == .typeRegular else { throw InputError(.badData, "\(path): not a regular file") }
         let size = (attributes[.size] as? NSNumber)?.int64Value ?? 0
@@ -46,7 +52,7 @@ public enum DocumentFile {
             throw InputError(.badData, "\(path): \(size) bytes, over the \(maximumBytes >> 20) MiB limit")
         }
         do {
-            let handle = try FileHandle(forReadingFrom: URL(fileURLWithPath: path))
+            let handle = try FileHandle(forReadingFrom: target)
             defer { try? handle.close() }
             let data = try handle.read(upToCount: maximumBytes) ?? Data()
             return [UInt8](data)
