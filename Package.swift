@@ -54,14 +54,17 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The one helper that runs the built nestprobe from a test (output to files, a timeout).
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "KVMTests", dependencies: ["KVM", "CKVM"], swiftSettings: strict),
-        .testTarget(name: "BenchTests", dependencies: ["Bench", "KVM", "Probe", "Report"], swiftSettings: strict),
+        .testTarget(name: "BenchTests", dependencies: ["Bench", "KVM", "Probe", "Report", "TestSupport"],
+            swiftSettings: strict),
         .testTarget(
-            name: "ReportTests", dependencies: ["Report", "Bench", "Probe"], resources: [.copy("Fixtures")],
+            name: "ReportTests", dependencies: ["Documents", "Report", "Bench", "Probe", "TestSupport"], resources: [.copy("Fixtures")],
             swiftSettings: strict),
         .testTarget(
             name: "ProbeTests",
-            dependencies: ["Probe", "KVM"],
+            dependencies: ["Probe", "KVM", "TestSupport"],
             resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),

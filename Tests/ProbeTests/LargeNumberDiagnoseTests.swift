@@ -3,6 +3,7 @@
 // first; both now give a diagnosis, in text and in JSON.
 
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Probe
@@ -27,10 +28,10 @@ struct LargeNumberDiagnoseTests {
     func hugeSamples() throws {
         let (folder, path) = try Self.write(samples: 10_000_000_000_000_000_000)
         defer { try? FileManager.default.removeItem(at: folder) }
-        let (status, out, err) = try NestprobeBinary.run(["diagnose", "--snapshot", path], environment: ["NO_COLOR": "1"])
+        let (status, out, err) = try NestprobeRunner.run(["diagnose", "--snapshot", path], environment: ["NO_COLOR": "1"]).parts
         #expect(status == 0, "\(err)")
         #expect(out.contains("median 1e+19 cycles"))
-        let (jsonStatus, json, jsonErr) = try NestprobeBinary.run(["diagnose", "--json", "--snapshot", path])
+        let (jsonStatus, json, jsonErr) = try NestprobeRunner.run(["diagnose", "--json", "--snapshot", path]).parts
         #expect(jsonStatus == 0, "\(jsonErr)")
         #expect(try JSONSerialization.jsonObject(with: Data(json.utf8)) is [String: Any])
     }
