@@ -49,11 +49,14 @@ enum FuzzFixtures {
         }
     }()
 
+    /// The case ids a policy may name: this build's catalogue.
+    static let vocabulary = PolicyVocabulary(caseIDs: ExitCase.catalogue.map(\.id))
+
     static let policies: [Policy] = {
         let folder = "\(root)/Reports/policies"
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
         let policies = names.filter { $0.hasSuffix(".json") }.sorted().map { name in
-            do { return try PolicyFile.load("\(folder)/\(name)") } catch { fatalError("policy \(name): \(error)") }
+            do { return try PolicyFile.load("\(folder)/\(name)", vocabulary: vocabulary) } catch { fatalError("policy \(name): \(error)") }
         }
         if policies.isEmpty { fatalError("no policies in \(folder)") }
         return policies
@@ -102,7 +105,7 @@ func checkCoherence(_ level: LevelEstimate, gVisor: Bool) {
 
 /// Writes `value` as JSON; a failure means a step produced a number JSON cannot hold.
 func mustEncode<T: Encodable>(_ value: T, _ what: String) {
-    do { _ = try SnapshotFile.encodeJSON(value) } catch { fatalError("\(what) cannot be written as JSON: \(error)") }
+    do { _ = try DocumentFile.encodeJSON(value) } catch { fatalError("\(what) cannot be written as JSON: \(error)") }
 }
 
 func qualify(_ policy: Policy, _ report: BenchReport) {
@@ -159,7 +162,7 @@ public func fuzzOne(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
             compare([report, small], [small, report])
         }
     case .policy:
-        if let policy = try? PolicyFile.parse(bytes, name: "fuzz") {
+        if let policy = try? PolicyFile.parse(bytes, name: "fuzz", vocabulary: FuzzFixtures.vocabulary) {
             qualify(policy, FuzzFixtures.report)
         }
     }

@@ -45,19 +45,7 @@ public enum ExitDelayRequest: Sendable, Equatable {
     }
 }
 
-/// The delay a bench injected, as its report records it.
-public struct InjectedExitDelay: Codable, Sendable, Equatable {
-    /// As given on the command line ("2us", "10%").
-    public var requested: String
-    /// For a percentage: the case whose net cost per exit it is a share of, and that cost in cycles.
-    public var referenceCaseID: String?
-    public var referenceCycles: Double?
-    /// The busy-wait added to every user-space exit, TSC cycles, and nanoseconds at this level's TSC rate.
-    public var delayCycles: Double
-    public var delayNanoseconds: Double
-    /// One sentence for the report's notes and the table.
-    public var note: String
-
+extension InjectedExitDelay {
     /// The delay for `request` at `hz` (this level's TSC), with `reference` the calibration (case id and net
     /// cycles per exit) for a percentage. Nil delay cycles when it cannot be worked out; the note says why.
     static func make(

@@ -9,9 +9,8 @@
 // of the change, the detectable change, and the verdict (RunJudgement). A case the base reports have and
 // the new ones lost is "missing", which makes the outcome at least inconclusive unless allowed.
 
-import Bench
 import Foundation
-import Probe
+import Documents
 
 /// How to compare on runs.
 public struct RunCompareOptions: Sendable {

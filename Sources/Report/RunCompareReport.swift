@@ -3,7 +3,7 @@
 // per case and level with the figure it judged (or why it was not judged), its runs, change, interval,
 // p, detectable change and verdict; the cases that could not be paired; the summary with the exit code.
 
-import Probe
+import Documents
 
 /// The result of comparing bench reports on their runs.
 public struct RunCompareReport: Codable, Sendable {

@@ -2,7 +2,7 @@
 // warnings and notes, the table grouped by level and mode (figures, change, interval, adjusted p, the
 // detectable change and the verdict), a line per row that is not simply the same, and the summary.
 
-import Probe
+import Documents
 
 /// Renders a run comparison as text.
 public enum RunCompareText {

@@ -148,7 +148,7 @@ extension Nestprobe {
             do {
                 data =
                     chosen == .json
-                    ? try SnapshotFile.encodeJSON(document, from: (sides.base + sides.new).joined(separator: ", "))
+                    ? try DocumentFile.encodeJSON(document, from: (sides.base + sides.new).joined(separator: ", "))
                     : try chosen.render(document)
             } catch let error as InputError {
                 throw ExitStatus.fail(error)

@@ -75,7 +75,7 @@ extension Nestprobe {
                 data = Data((printField.answer(diagnosis) + "\n").utf8)
             } else if json {
                 do {
-                    data = try SnapshotFile.encodeJSON(diagnosis, from: snapshot ?? "this machine's capture")
+                    data = try DocumentFile.encodeJSON(diagnosis, from: snapshot ?? "this machine's capture")
                 } catch { throw ExitStatus.fail(error) }
             } else {
                 let colour = output == nil && FileOutput.colourWanted

@@ -7,6 +7,7 @@ import Probe
 import Testing
 
 @testable import Bench
+@testable import Report
 
 @Suite("Bench runs on /dev/kvm", .requiresKVMGuests, .serialized)
 struct BenchRunsKVMTests {
@@ -89,6 +90,6 @@ struct BenchRunsKVMTests {
         let reference = try #require(injected.referenceCycles)
         #expect(injected.delayCycles == (reference / 2).rounded())
         #expect(report.context.notes.first?.hasPrefix("DELAY INJECTED") == true)
-        #expect(BenchText.render(report).contains("DELAY INJECTED"))
+        #expect(RenderText.render(report).contains("DELAY INJECTED"))
     }
 }

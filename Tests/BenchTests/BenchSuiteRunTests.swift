@@ -7,6 +7,7 @@ import Probe
 import Testing
 
 @testable import Bench
+@testable import Report
 
 @Suite("Bench suite on /dev/kvm", .requiresKVMGuests, .serialized)
 struct BenchSuiteRunTests {
@@ -26,7 +27,7 @@ struct BenchSuiteRunTests {
             "pio-out-user/real", "pio-out-user/long64-cpl0", "rdtsc/real", "rdtsc/long64-cpl3"]))
         for report in report.cases {
             // cpuid-hv/svm-inner comes along by name: it runs only where SVM is offered to guests.
-            if BenchText.isThreeLevel(report.id), !GuestKVM.runner.environment.guestHasSVM {
+            if RenderWords.isThreeLevel(report.id), !GuestKVM.runner.environment.guestHasSVM {
                 #expect(report.status == .skipped && report.reason == NestedSVM.notOfferedReason, "\(report.id)")
                 continue
             }
@@ -48,11 +49,11 @@ struct BenchSuiteRunTests {
         #expect(report.context.canHost == "yes")
         // One progress line for the host level and one per case (pass notes aside).
         #expect(events.reports == 1 + report.cases.count)
-        let data = try SnapshotFile.encodeJSON(report)
-        let decoded = try SnapshotFile.decodeJSON(BenchReport.self, [UInt8](data), name: "round trip",
+        let data = try DocumentFile.encodeJSON(report)
+        let decoded = try DocumentFile.decodeJSON(BenchReport.self, [UInt8](data), name: "round trip",
             schema: BenchReport.schemaID, version: BenchReport.currentVersion)
         #expect(decoded.cases.count == report.cases.count)
-        let text = BenchText.render(report)
+        let text = RenderText.render(report)
         #expect(text.split(separator: "\n").allSatisfy { $0.count <= 80 }, "the table fits 80 columns")
     }
 

@@ -4,24 +4,7 @@
 // signature at 0x4000_0000 and its own at 0x4000_0100, so several ranges mean one hypervisor with
 // several faces, never nesting by themselves.
 
-/// A hypervisor family recognised by its CPUID signature.
-public enum HypervisorKind: String, Codable, Sendable, CaseIterable {
-    case kvm = "KVM"
-    case kvmHyperVInterface = "KVM (Hyper-V interface)"
-    case hyperV = "Hyper-V"
-    case vmware = "VMware"
-    case xen = "Xen"
-    case qemuTCG = "QEMU TCG"
-    case bhyve
-    case acrn = "ACRN"
-    case qnx = "QNX"
-    case virtualBox = "VirtualBox"
-    case parallels = "Parallels"
-    case kvmtool
-    case openBSD = "OpenBSD vmm"
-    case pvm = "PVM"
-    case unknown
-
+extension HypervisorKind {
     /// The 12-byte signatures (EBX, ECX, EDX), NULs dropped; compared with runs of spaces folded.
     static let signatures: [(String, HypervisorKind)] = [
         ("KVMKVMKVM", .kvm), ("Linux KVM Hv", .kvmHyperVInterface), ("Microsoft Hv", .hyperV),

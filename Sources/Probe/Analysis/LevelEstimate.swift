@@ -7,22 +7,6 @@
 // confidence is the softmax share of that total among the levels the lower bound leaves. The lower bound is
 // what definitive evidence proves; a tie between levels is reported as undetermined, not as the first of them.
 
-/// A virtualization level.
-public enum Level: String, Codable, Sendable, CaseIterable {
-    case l0 = "L0"
-    case l1 = "L1"
-    case l2OrDeeper = "L2+"
-
-    /// The level in words.
-    public var words: String {
-        switch self {
-        case .l0: return "L0 (bare metal)"
-        case .l1: return "L1 (a VM on bare metal)"
-        case .l2OrDeeper: return "L2 or deeper (a nested VM)"
-        }
-    }
-}
-
 /// One observation and how much it moves each hypothesis.
 public struct Evidence: Codable, Sendable, Equatable {
     /// A stable identifier ("cpuid.hypervisor-bit", "timing.host-cpuid", ...).
@@ -62,19 +46,6 @@ public struct LevelEstimate: Codable, Sendable, Equatable {
     public var lowerBound: Level
     public var lowerBoundReason: String
     public var evidence: [Evidence]
-}
-
-/// Published thresholds for the cost of one CPUID at this level, in cycles.
-public enum CPUIDCostBands {
-    /// Below this, CPUID did not leave the CPU (bare metal ~100–300 cycles; Turtles OSDI'10: ~100).
-    public static let noTrap = 500.0
-    /// Up to this, one hardware exit (kvm-unit-tests 2024: 1,018–1,110; Turtles: ~2,600; PVM SOSP'23: 0.54 µs).
-    public static let singleLevel = 3_000.0
-    /// From here, the published nested range (Hyper-V eVMCS L2: 8,304; kvm-unit-tests nested 13,100–14,900;
-    /// Turtles L2: ~58,000; PVM SOSP'23 nested KVM: 7.10 µs).
-    public static let nested = 8_000.0
-    /// Beyond this, no hardware exit path: software emulation or a trapping sandbox.
-    public static let software = 150_000.0
 }
 
 /// Builds the estimate from everything the analysis found.

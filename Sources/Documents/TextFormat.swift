@@ -71,3 +71,28 @@ public enum TextFormat {
         if let first = start { body(text[first...]) }
     }
 }
+
+extension String {
+    /// A number with up to three decimals, without Foundation's formatter.
+    public init(format3 value: Double) {
+        guard value.isFinite, abs(value) < 1e15 else {
+            self = value.isNaN ? "nan" : value.isFinite ? String(describing: value) : (value < 0 ? "-inf" : "inf")
+            return
+        }
+        let scaled = (value * 1000).rounded()
+        let whole = Int(scaled / 1000)
+        var fraction = Int(abs(scaled).truncatingRemainder(dividingBy: 1000))
+        var digits = 3
+        while digits > 0 && fraction % 10 == 0 {
+            fraction /= 10
+            digits -= 1
+        }
+        let sign = value < 0 && whole == 0 && fraction > 0 ? "-" : ""
+        if digits == 0 {
+            self = sign + String(whole)
+        } else {
+            let text = String(fraction)
+            self = sign + String(whole) + "." + String(repeating: "0", count: digits - text.count) + text
+        }
+    }
+}

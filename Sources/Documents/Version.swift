@@ -1,7 +1,9 @@
 // The version of nestprobe, stamped into every snapshot and report.
 
-#if canImport(Glibc)
-    import Glibc
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
 #endif
 
 /// nestprobe's version and, when the build recorded it, its git revision.
@@ -10,8 +12,7 @@ public enum NestprobeVersion {
     public static let string = "0.1.0"
     /// The git revision, from NESTPROBE_GIT_REVISION at run time (the Makefile sets it) or nil.
     public static var gitRevision: String? {
-        guard let raw = unsafe getenv("NESTPROBE_GIT_REVISION") else { return nil }
-        let value = unsafe String(cString: raw)
+        guard let value = ProcessInfo.processInfo.environment["NESTPROBE_GIT_REVISION"] else { return nil }
         return value.isEmpty ? nil : value
     }
 }

@@ -2,8 +2,6 @@
 // the context a reader needs to trust the numbers, the host level's own exits, and per case the kept
 // samples, their statistics in cycles and nanoseconds, what the exits went to and who answered.
 
-import Probe
-
 /// The report of one `nestprobe bench` run.
 public struct BenchReport: Codable, Sendable {
     public static let schemaID = "nestprobe.bench"
@@ -24,6 +22,24 @@ public struct BenchReport: Codable, Sendable {
     public var table: [TableRow]
     /// Wall time of the whole run, seconds.
     public var wallSeconds: Double
+
+    /// Every field, as a report holds it.
+    public init(
+        schema: String, version: Int, tool: ToolInfo, createdAt: String, context: BenchContext,
+        hostLevel: [HostLevelCase], guestExecution: [GuestExecution], cases: [CaseReport], table: [TableRow],
+        wallSeconds: Double
+    ) {
+        self.schema = schema
+        self.version = version
+        self.tool = tool
+        self.createdAt = createdAt
+        self.context = context
+        self.hostLevel = hostLevel
+        self.guestExecution = guestExecution
+        self.cases = cases
+        self.table = table
+        self.wallSeconds = wallSeconds
+    }
 }
 
 /// Where the report was made.
@@ -67,12 +83,53 @@ public struct BenchContext: Codable, Sendable {
     public var runOrderSeed: UInt64? = nil
     /// `--inject-exit-delay`: the delay added to every user-space exit on purpose. Present only when asked.
     public var injectedExitDelay: InjectedExitDelay? = nil
+
+    /// Every field, as a report holds it.
+    public init(
+        kernelRelease: String? = nil, cpu: String, kvmModule: String? = nil, kvmParameters: [String: String],
+        level: String, levelConfidence: Double, levelLowerBound: String, hypervisor: String? = nil,
+        guestLevel: String, tsc: TSCFrequency, guestTSCkHz: UInt32? = nil, pinnedCPU: Int? = nil,
+        emulatedHost: Bool, budgetSeconds: Double, notes: [String], canHost: String, guestsCanHost: String,
+        mechanism: String, hypervisors: [String], runs: Int? = nil, runOrderSeed: UInt64? = nil,
+        injectedExitDelay: InjectedExitDelay? = nil
+    ) {
+        self.kernelRelease = kernelRelease
+        self.cpu = cpu
+        self.kvmModule = kvmModule
+        self.kvmParameters = kvmParameters
+        self.level = level
+        self.levelConfidence = levelConfidence
+        self.levelLowerBound = levelLowerBound
+        self.hypervisor = hypervisor
+        self.guestLevel = guestLevel
+        self.tsc = tsc
+        self.guestTSCkHz = guestTSCkHz
+        self.pinnedCPU = pinnedCPU
+        self.emulatedHost = emulatedHost
+        self.budgetSeconds = budgetSeconds
+        self.notes = notes
+        self.canHost = canHost
+        self.guestsCanHost = guestsCanHost
+        self.mechanism = mechanism
+        self.hypervisors = hypervisors
+        self.runs = runs
+        self.runOrderSeed = runOrderSeed
+        self.injectedExitDelay = injectedExitDelay
+    }
 }
 
 /// Statistics in both units.
 public struct DualStatistics: Codable, Sendable, Equatable {
     public var cycles: SampleStatistics
     public var nanoseconds: SampleStatistics
+
+    /// Every field, as a report holds it.
+    public init(
+        cycles: SampleStatistics, nanoseconds: SampleStatistics
+    ) {
+        self.cycles = cycles
+        self.nanoseconds = nanoseconds
+    }
 }
 
 /// One of this level's own measurements.
@@ -87,6 +144,21 @@ public struct HostLevelCase: Codable, Sendable {
     public var netMedianNanoseconds: Double
     /// The same, timed again in each run, in run order.
     public var perRunNetMedianCycles: [Double]? = nil
+
+    /// Every field, as a report holds it.
+    public init(
+        id: String, mechanism: String, samplesCycles: [UInt64], warmupDiscarded: Int, statistics: DualStatistics,
+        netMedianCycles: Double, netMedianNanoseconds: Double, perRunNetMedianCycles: [Double]? = nil
+    ) {
+        self.id = id
+        self.mechanism = mechanism
+        self.samplesCycles = samplesCycles
+        self.warmupDiscarded = warmupDiscarded
+        self.statistics = statistics
+        self.netMedianCycles = netMedianCycles
+        self.netMedianNanoseconds = netMedianNanoseconds
+        self.perRunNetMedianCycles = perRunNetMedianCycles
+    }
 }
 
 /// The cost of one loop iteration with an empty body, per guest mode and CPL.
@@ -98,6 +170,17 @@ public struct GuestExecution: Codable, Sendable {
     /// instructions): the guest is being emulated instruction by instruction.
     public var emulated: Bool
     public var note: String
+
+    /// Every field, as a report holds it.
+    public init(
+        mode: String, cpl: Int, nullIterationCycles: Double, emulated: Bool, note: String
+    ) {
+        self.mode = mode
+        self.cpl = cpl
+        self.nullIterationCycles = nullIterationCycles
+        self.emulated = emulated
+        self.note = note
+    }
 }
 
 /// One case's result.
@@ -141,6 +224,43 @@ public struct CaseReport: Codable, Sendable {
     public var samplesPerRun: [Int]? = nil
     /// The net per exit over the runs, with its interval and whether it is below resolution.
     public var net: NetFigure? = nil
+
+    /// Every field, as a report holds it.
+    public init(
+        id: String, mode: String, cpl: Int, mechanism: String, exitsTo: String, attribution: String,
+        timedIn: String, status: Status, reason: String? = nil, failure: CaseFailure? = nil,
+        samplesCycles: [UInt64], sampleCount: Int, exitsPerSample: Int, warmupDiscarded: Int, runs: Int,
+        statistics: DualStatistics? = nil, baselineID: String? = nil, baselineMedianCycles: Double? = nil,
+        netMedianCycles: Double? = nil, netMedianNanoseconds: Double? = nil, medianCIRelative: Double? = nil,
+        guestHypervisor: GuestHypervisorFacts? = nil, perRun: [RunFigure]? = nil, samplesPerRun: [Int]? = nil,
+        net: NetFigure? = nil
+    ) {
+        self.id = id
+        self.mode = mode
+        self.cpl = cpl
+        self.mechanism = mechanism
+        self.exitsTo = exitsTo
+        self.attribution = attribution
+        self.timedIn = timedIn
+        self.status = status
+        self.reason = reason
+        self.failure = failure
+        self.samplesCycles = samplesCycles
+        self.sampleCount = sampleCount
+        self.exitsPerSample = exitsPerSample
+        self.warmupDiscarded = warmupDiscarded
+        self.runs = runs
+        self.statistics = statistics
+        self.baselineID = baselineID
+        self.baselineMedianCycles = baselineMedianCycles
+        self.netMedianCycles = netMedianCycles
+        self.netMedianNanoseconds = netMedianNanoseconds
+        self.medianCIRelative = medianCIRelative
+        self.guestHypervisor = guestHypervisor
+        self.perRun = perRun
+        self.samplesPerRun = samplesPerRun
+        self.net = net
+    }
 }
 
 /// One row of the summary table.
@@ -165,4 +285,25 @@ public struct TableRow: Codable, Sendable {
     /// True when the guest level's net is below resolution (its interval reaches zero): the table then says
     /// so instead of printing the figure.
     public var belowResolution: Bool? = nil
+
+    /// Every field, as a report holds it.
+    public init(
+        caseID: String, thisLevelCycles: Double? = nil, guestLevelCycles: Double? = nil,
+        guestLevelNanoseconds: Double? = nil, multiplier: Double? = nil, exitsTo: String, note: String,
+        guestLevelCaseID: String? = nil, innerGuestCycles: Double? = nil, innerGuestNanoseconds: Double? = nil,
+        innerMultiplier: Double? = nil, belowResolution: Bool? = nil
+    ) {
+        self.caseID = caseID
+        self.thisLevelCycles = thisLevelCycles
+        self.guestLevelCycles = guestLevelCycles
+        self.guestLevelNanoseconds = guestLevelNanoseconds
+        self.multiplier = multiplier
+        self.exitsTo = exitsTo
+        self.note = note
+        self.guestLevelCaseID = guestLevelCaseID
+        self.innerGuestCycles = innerGuestCycles
+        self.innerGuestNanoseconds = innerGuestNanoseconds
+        self.innerMultiplier = innerMultiplier
+        self.belowResolution = belowResolution
+    }
 }

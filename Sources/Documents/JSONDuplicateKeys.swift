@@ -1,7 +1,7 @@
 // Duplicate keys in a JSON input. JSONDecoder keeps one of two equal keys in an object and drops the
 // other without a word, so a case pasted twice into a policy with different limits, or a field written
 // twice into a report by hand, would be read as one of them. This scan walks the JSON once more after it
-// decoded and names the first key that appears twice; SnapshotFile.decodeJSON runs it on every nestprobe
+// decoded and names the first key that appears twice; DocumentFile.decodeJSON runs it on every nestprobe
 // document (snapshot, bench report, policy) and the threshold file reader on its own.
 //
 // The scan touches each byte once and allocates only for object keys: the path to the current value is
