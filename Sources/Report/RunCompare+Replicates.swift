@@ -2,7 +2,7 @@
 // as the replicate (ReplicateJudge), and the machine's shift is taken per report instead of per side.
 
 import Foundation
-import Probe
+import Documents
 
 extension RunComparison {
     /// The least reports a side for the replicate judgement.

@@ -1,6 +1,7 @@
 // `diagnose --print FIELD` and `diagnose --check QUESTION`: one word, or an exit code alone.
 
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Probe
@@ -21,7 +22,7 @@ struct ScriptingCLITests {
             ("bare-metal-intel-vmx-nested", "mechanism", "vmx"),
         ])
     func printField(name: String, field: String, word: String) throws {
-        let (status, out, err) = try NestprobeBinary.run([
+        let (status, out, err) = try NestprobeRunner.outputs([
             "diagnose", "--snapshot", Self.fixture(name), "--print", field,
         ])
         #expect(status == 0, "\(err)")
@@ -37,7 +38,7 @@ struct ScriptingCLITests {
             ("kvm-l1-nested-offered", "guests-can-host", 0), ("vmware-bit-hidden", "can-host", 8),
         ])
     func check(name: String, question: String, code: Int32) throws {
-        let (status, out, err) = try NestprobeBinary.run([
+        let (status, out, err) = try NestprobeRunner.outputs([
             "diagnose", "--snapshot", Self.fixture(name), "--check", question,
         ])
         #expect(status == code, "\(err)")
@@ -47,17 +48,17 @@ struct ScriptingCLITests {
     @Test("a CPUID dump cannot say whether guests can host: 9, not 8")
     func dumpIsUnknown() throws {
         let dump = try CPUIDDumpFixture.url(CPUIDDumpFixture.cpuidTool).path
-        let (status, _, _) = try NestprobeBinary.run(["diagnose", "--snapshot", dump, "--check", "guests-can-host"])
+        let (status, _, _) = try NestprobeRunner.outputs(["diagnose", "--snapshot", dump, "--check", "guests-can-host"])
         #expect(status == 9)
     }
 
     @Test("--print with --json, or an unknown field: usage error 64 with one line")
     func usage() throws {
         let path = try Self.fixture("aws-i3-metal")
-        let (both, _, bothErr) = try NestprobeBinary.run(["diagnose", "--snapshot", path, "--json", "--print", "level"])
+        let (both, _, bothErr) = try NestprobeRunner.outputs(["diagnose", "--snapshot", path, "--json", "--print", "level"])
         #expect(both == 64)
         #expect(bothErr.contains("--print"))
-        let (bad, _, _) = try NestprobeBinary.run(["diagnose", "--snapshot", path, "--print", "colour"])
+        let (bad, _, _) = try NestprobeRunner.outputs(["diagnose", "--snapshot", path, "--print", "colour"])
         #expect(bad == 64)
     }
 }

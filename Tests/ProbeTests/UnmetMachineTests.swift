@@ -2,7 +2,9 @@
 // Fixtures/snapshots/make_unmet_fixtures.py (from each platform's public documentation), and
 // qemu-user-real-capture.json, a real `nestprobe capture` run under qemu-x86_64 on a Firecracker VM.
 
+import Documents
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Probe
@@ -207,7 +209,7 @@ struct NoTrapTests {
         let d = Analyzer.diagnose(snapshot)
         #expect(d.level.evidence.contains { $0.id == "timing.host-cpuid" && $0.observation.contains("e+") })
         for field in DiagnosisField.allCases { #expect(!field.answer(d).isEmpty) }
-        _ = try SnapshotFile.encodeJSON(d)
+        _ = try DocumentFile.encodeJSON(d)
     }
 }
 
@@ -305,11 +307,11 @@ let qemuUser = ["/usr/bin/qemu-x86_64", "/usr/local/bin/qemu-x86_64"].first {
 struct LiveEmulatorTests {
     /// Runs the built nestprobe under qemu-x86_64 with `arguments`; returns exit status and stdout.
     static func underQEMU(_ arguments: [String]) throws -> (Int32, String) {
-        let binary = try #require(NestprobeBinary.url)
+        let binary = try #require(NestprobeRunner.binary)
         let process = Process()
         process.executableURL = URL(fileURLWithPath: try #require(qemuUser))
         process.arguments = [binary.path] + arguments
-        let result = try OutputCLI.wait(process, in: FileManager.default.temporaryDirectory.path)
+        let result = try NestprobeRunner.wait(process, in: FileManager.default.temporaryDirectory.path)
         return (result.status, result.out)
     }
 
@@ -322,8 +324,8 @@ struct LiveEmulatorTests {
         let json = try #require(try JSONSerialization.jsonObject(with: Data(emulated.utf8)) as? [String: Any])
         let emulation = try #require(json["emulation"] as? [String: Any], "CPUID under qemu-x86_64 is QEMU's")
         #expect((emulation["conflicts"] as? [String])?.isEmpty == false)
-        let (_, nativeLevel, _) = try NestprobeBinary.run(["diagnose", "--no-kvm", "--no-timing", "--print", "level"])
-        let (_, nativeHypervisor, _) = try NestprobeBinary.run([
+        let (_, nativeLevel, _) = try NestprobeRunner.outputs(["diagnose", "--no-kvm", "--no-timing", "--print", "level"])
+        let (_, nativeHypervisor, _) = try NestprobeRunner.outputs([
             "diagnose", "--no-kvm", "--no-timing", "--print", "hypervisor",
         ])
         let level = (json["level"] as? [String: Any])?["level"] as? String

@@ -115,3 +115,11 @@ extension NestprobeRunner.Result {
     /// Exit status, standard output and standard error, for `let (status, out, err) = …`.
     public var parts: (status: Int32, out: String, err: String) { (status, out, err) }
 }
+
+extension NestprobeRunner {
+    /// `run(arguments)` as (status, standard output, standard error), for tests that only read those.
+    public static func outputs(_ arguments: [String]) throws -> (Int32, String, String) {
+        let result = try run(arguments)
+        return (result.status, result.out, result.err)
+    }
+}
