@@ -39,7 +39,8 @@ struct BenchSuiteRunTests {
         #expect(cpl0.attribution == "this-level")
         #expect(cpl0.baselineID == "rdtsc/long64-cpl0")
         let cpl3 = try #require(report.cases.first { $0.id == "cpuid-hv/long64-cpl3" })
-        #expect(cpl3.attribution == (GuestKVM.isPVM ? "level-below" : "this-level"))
+        // kvm_pvm builds differ in who answers a CPL3 CPUID (CaseRunnerTests.canaryAtCPL3); elsewhere this level.
+        #expect(GuestKVM.isPVM ? ["level-below", "this-level"].contains(cpl3.attribution) : cpl3.attribution == "this-level")
         let pio = try #require(report.cases.first { $0.id == "pio-out-user/real" })
         #expect(pio.exitsTo == "user-space")
         let row = try #require(report.table.first { $0.caseID == "cpuid-hv/long64-cpl0" })
