@@ -45,7 +45,8 @@ struct ExitCaseCatalogueTests {
         let long0 = Set(ExitCase.catalogue.filter { $0.mode == .long64 && $0.cpl == 0 }.map(\.name))
         let long3 = Set(ExitCase.catalogue.filter { $0.mode == .long64 && $0.cpl == 3 }.map(\.name))
         #expect(real == long0)
-        #expect(long3 == ["null", "rdtsc", "cpuid-0", "cpuid-hv", "page-fault-first-touch"])
+        #expect(
+            long3 == ["null", "rdtsc", "cpuid-0", "cpuid-hv", "page-fault-first-touch", "mmio-write-user", "mmio-read-user"])
         let required: Set = [
             "null", "rdtsc", "cpuid-0", "cpuid-hv", "hypercall", "pio-out-user", "pio-in-user", "pio-kernel",
             "mmio-write-user", "mmio-read-user", "msr-kernel", "msr-user", "msr-write-kernel", "hlt", "cr0-write",

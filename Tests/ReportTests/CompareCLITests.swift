@@ -67,7 +67,7 @@ struct CompareCLITests {
         #expect(json.status == 2)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.out.utf8)) as? [String: Any])
         #expect(object["schema"] as? String == "nestprobe.compare")
-        #expect(object["version"] as? Int == 2)
+        #expect(object["version"] as? Int == RunCompareReport.currentVersion)
         #expect((object["summary"] as? [String: Any])?["exitCode"] as? Int == 2)
         let junit = try run("slower", ["--format", "junit"])
         #expect(junit.out.contains("<failure type=\"regressed\""))
