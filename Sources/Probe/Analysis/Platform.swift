@@ -144,8 +144,20 @@ public enum PlatformAnalysis {
             missing: missing, captured: captured)
     }
 
-    static func microVM(_ snapshot: Snapshot, dmi: DMIFindings) -> String? {
+    static func microVM(_ snapshot: Snapshot, dmi: DMIFindings, machine: MachineEvidence = MachineEvidence()) -> String? {
         let cmdline = snapshot.text("/proc/cmdline") ?? ""
+        if machine.firmware?.acpiVMM == "Firecracker" {
+            var sources = ["ACPI \(machine.firmware?.acpiBasis ?? "")"]
+            let virtual = machine.devices?.virtualFunctions ?? []
+            if !virtual.isEmpty {
+                let bridge = virtual.contains { $0.vendor == 0x8086 && $0.device == 0x0D57 }
+                let virtio = virtual.filter { $0.vendor == 0x1AF4 }.count
+                sources.append("PCI: " + [bridge ? "the virtual host bridge 8086:0d57" : nil,
+                    virtio > 0 ? "\(virtio) virtio functions" : nil].compactMap { $0 }.joined(separator: " and "))
+            }
+            if cmdline.contains("firecracker") { sources.append("also named on the kernel command line") }
+            return "Firecracker (" + sources.joined(separator: "; ") + ")"
+        }
         if cmdline.contains("firecracker") { return "Firecracker (named on the kernel command line)" }
         guard dmi.fields.isEmpty, dmi.missing?.hasPrefix("/sys/class/dmi/id does not exist") == true else {
             return nil
