@@ -31,7 +31,7 @@ public enum ConfidentialAnalysis {
             proof.append(why)
         }
         // TDX: leaf 0x21 EBX, EDX, ECX = "IntelTDX    " (Linux arch/x86/coco/tdx: tdx_early_init).
-        if let leaf = cpuid[0x21], CPUIDLeaf.text([leaf.ebx, leaf.edx, leaf.ecx]) == "IntelTDX" {
+        if let leaf = cpuid[0x21], CPUIDLeaf.text([leaf.ebx, leaf.edx, leaf.ecx]).trimmed == "IntelTDX" {
             claim("Intel TDX", "CPUID 0x21 reads \"IntelTDX    \" (only the TDX module answers it, inside a TD)")
         }
         if let msr = snapshot.msrs.value?.first(where: { $0.index == 0xC001_0131 }), let value = msr.value.value?.value {

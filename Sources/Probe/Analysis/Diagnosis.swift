@@ -61,7 +61,10 @@ public enum Analyzer {
         let emulation = EmulationFinding.detect(cpuid: table, kernel: platform.kernelCPU)
         let cost = snapshot.hostTiming.value.flatMap(HostExitCost.init)
         let machine = machineEvidence(snapshot, cpuid: table)
-        if platform.microVM != nil || machine.firmware?.acpiVMM == "Firecracker", platform.xen == nil {
+        if platform.xen == nil,
+            platform.microVM != nil || machine.firmware?.acpiVMM == "Firecracker"
+                || machine.devices?.virtualFunctions.contains(where: { $0.vendor == 0x8086 && $0.device == 0x0D57 }) == true
+        {
             platform.microVM = PlatformAnalysis.microVM(snapshot, dmi: platform.dmi, machine: machine)
         }
         let level = LevelAnalysis.estimate(

@@ -158,8 +158,10 @@ public enum FirmwareAnalysis {
         var order: [String] = []
         for (table, header) in tables.sorted(by: { $0.key < $1.key }) {
             for rule in rules where rule.matches(header) {
+                // A prefix rule is reported once, as the prefix ("BXPC…"), not once per table.
                 let seen: String
                 switch rule.field {
+                case _ where rule.value.hasSuffix("*"): seen = rule.value.dropLast() + "…"
                 case .oemID: seen = header.oemID
                 case .oemTableID: seen = header.oemTableID
                 case .creatorID: seen = header.creatorID
