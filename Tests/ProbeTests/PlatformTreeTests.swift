@@ -26,11 +26,15 @@ enum PlatformTree {
     static func cpuid(signature: String?, hypervisorBit: Bool = true, extra: [CPUIDLeaf] = []) -> [CPUIDLeaf] {
         var leaves = [
             text(0, eax: 0x1F, "GenuineIntel", order: [0, 2, 1]),
-            CPUIDLeaf(leaf: 1, eax: 0x0008_06F8, ebx: 0x0020_0800, ecx: 0x7EDA_3203 | (hypervisorBit ? 1 << 31 : 0),
+            CPUIDLeaf(
+                leaf: 1, eax: 0x0008_06F8, ebx: 0x0020_0800, ecx: 0x7EDA_3203 | (hypervisorBit ? 1 << 31 : 0),
                 edx: 0xBFEB_FBFF),
         ]
         if let signature {
-            leaves += [text(0x4000_0000, eax: 0x4000_0001, signature), CPUIDLeaf(leaf: 0x4000_0001, eax: 0x0100_7AFB, ebx: 0, ecx: 0, edx: 0)]
+            leaves += [
+                text(0x4000_0000, eax: 0x4000_0001, signature),
+                CPUIDLeaf(leaf: 0x4000_0001, eax: 0x0100_7AFB, ebx: 0, ecx: 0, edx: 0),
+            ]
         }
         return leaves + extra
     }
@@ -58,7 +62,8 @@ struct PlatformTreeTests {
     @Test("Firecracker is named from its ACPI tables and PCI bus, with no help from the command line")
     func firecracker() throws {
         let (snapshot, d) = PlatformTree.diagnose("firecracker", cpuid: PlatformTree.cpuid(signature: "KVMKVMKVM"))
-        #expect(snapshot.text("/proc/cmdline")?.contains("firecracker") == false, "the tree's command line names nothing")
+        #expect(
+            snapshot.text("/proc/cmdline")?.contains("firecracker") == false, "the tree's command line names nothing")
         let firmware = try #require(d.firmware)
         #expect(firmware.acpiVMM == "Firecracker")
         #expect(firmware.acpiTables["DSDT"]?.oemTableID == "FCVMDSDT")
@@ -92,7 +97,9 @@ struct PlatformTreeTests {
         #expect(d.disagreements == nil)
     }
 
-    @Test("The SMBIOS VM bit and the ACPI tables bound the level when CPUID hides the hypervisor, and the disagreement is said")
+    @Test(
+        "The SMBIOS VM bit and the ACPI tables bound the level when CPUID hides the hypervisor, and the disagreement is said"
+    )
     func hiddenHypervisor() throws {
         let (_, d) = PlatformTree.diagnose(
             "qemu-kvm-q35", cpuid: PlatformTree.cpuid(signature: nil, hypervisorBit: false), hidden: true)
@@ -153,7 +160,8 @@ struct PlatformTreeTests {
             CPUIDLeaf(leaf: 0x8000_0000, eax: 0x8000_001F, ebx: 0, ecx: 0, edx: 0),
             CPUIDLeaf(leaf: 0x8000_001F, eax: 0x0001_001B, ebx: 0x33, ecx: 0, edx: 0),
         ]
-        let (_, d) = PlatformTree.diagnose("sev-snp-guest", cpuid: PlatformTree.cpuid(signature: "KVMKVMKVM", extra: sev))
+        let (_, d) = PlatformTree.diagnose(
+            "sev-snp-guest", cpuid: PlatformTree.cpuid(signature: "KVMKVMKVM", extra: sev))
         let confidential = try #require(d.confidential)
         #expect(confidential.guest == "AMD SEV-SNP")
         #expect(confidential.proof.contains { $0.contains("/dev/sev-guest") })
@@ -165,23 +173,30 @@ struct PlatformTreeTests {
         #expect(d.summary.contains { $0.hasPrefix("Confidential guest: AMD SEV-SNP") })
     }
 
-    @Test("A TDX guest is proven by the leaf 0x21 signature, the tdx_guest flag and its driver; a bare CPUID bit is enough to bound it")
+    @Test(
+        "A TDX guest is proven by the leaf 0x21 signature, the tdx_guest flag and its driver; a bare CPUID bit is enough to bound it"
+    )
     func tdx() throws {
         let tdxLeaf = PlatformTree.text(0x21, eax: 0, "IntelTDX    ", order: [0, 2, 1])
-        let (_, d) = PlatformTree.diagnose("tdx-guest", cpuid: PlatformTree.cpuid(signature: "KVMKVMKVM", extra: [tdxLeaf]))
+        let (_, d) = PlatformTree.diagnose(
+            "tdx-guest", cpuid: PlatformTree.cpuid(signature: "KVMKVMKVM", extra: [tdxLeaf]))
         let confidential = try #require(d.confidential)
         #expect(confidential.guest == "Intel TDX")
         #expect(confidential.proof.count == 4, "leaf 0x21, tdx_guest, /dev/tdx_guest, the boot line")
         // Without the hypervisor bit and signature, the TD proves the VM by itself.
         let (_, hidden) = PlatformTree.diagnose(
-            "tdx-guest", cpuid: PlatformTree.cpuid(signature: nil, hypervisorBit: false, extra: [tdxLeaf]), hidden: true)
+            "tdx-guest", cpuid: PlatformTree.cpuid(signature: nil, hypervisorBit: false, extra: [tdxLeaf]), hidden: true
+        )
         #expect(hidden.level.lowerBound == .l1)
         #expect(hidden.level.lowerBoundReason.contains("Intel TDX"))
     }
 
-    @Test("Bare metal: the vendor's tables, a clear SMBIOS bit, Intel functions and OUI lean to L0 and prove nothing virtual")
+    @Test(
+        "Bare metal: the vendor's tables, a clear SMBIOS bit, Intel functions and OUI lean to L0 and prove nothing virtual"
+    )
     func bareMetal() throws {
-        let (_, d) = PlatformTree.diagnose("bare-metal-server", cpuid: PlatformTree.cpuid(signature: nil, hypervisorBit: false))
+        let (_, d) = PlatformTree.diagnose(
+            "bare-metal-server", cpuid: PlatformTree.cpuid(signature: nil, hypervisorBit: false))
         #expect(d.firmware?.acpiVMM == nil)
         #expect(d.firmware?.smbiosVMBit == false)
         #expect(d.devices?.virtualFunctions.isEmpty == true)
@@ -197,7 +212,10 @@ struct PlatformTreeTests {
 
     @Test("Every platform's capture survives a snapshot round trip and diagnoses the same afterwards")
     func replay() throws {
-        for name in ["firecracker", "qemu-kvm-q35", "vmware", "hyperv-gen2", "xen-hvm", "virtualbox", "sev-snp-guest", "tdx-guest"] {
+        for name in [
+            "firecracker", "qemu-kvm-q35", "vmware", "hyperv-gen2", "xen-hvm", "virtualbox", "sev-snp-guest",
+            "tdx-guest",
+        ] {
             let (snapshot, d) = PlatformTree.diagnose(name, cpuid: PlatformTree.cpuid(signature: "KVMKVMKVM"))
             let data = try DocumentFile.encodeJSON(snapshot)
             let replayed = try SnapshotFile.parse([UInt8](data), name: name)
@@ -280,11 +298,15 @@ struct FirmwareReaderTests {
 
     @Test("a snapshot without these sources keeps its diagnosis: no firmware, devices or disagreements")
     func notCaptured() {
-        let d = Analyzer.diagnose(Snapshot(origin: Origin(kind: .fixture), cpuid: .available(PlatformTree.cpuid(signature: "KVMKVMKVM"))))
+        let d = Analyzer.diagnose(
+            Snapshot(origin: Origin(kind: .fixture), cpuid: .available(PlatformTree.cpuid(signature: "KVMKVMKVM"))))
         #expect(d.firmware == nil)
         #expect(d.devices == nil)
         #expect(d.confidential == nil)
         #expect(d.disagreements == nil)
-        #expect(!d.level.evidence.contains { $0.id.hasPrefix("acpi") || $0.id.hasPrefix("pci") || $0.id.hasPrefix("smbios") })
+        #expect(
+            !d.level.evidence.contains {
+                $0.id.hasPrefix("acpi") || $0.id.hasPrefix("pci") || $0.id.hasPrefix("smbios")
+            })
     }
 }

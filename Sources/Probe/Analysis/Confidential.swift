@@ -34,7 +34,8 @@ public enum ConfidentialAnalysis {
         if let leaf = cpuid[0x21], CPUIDLeaf.text([leaf.ebx, leaf.edx, leaf.ecx]).trimmed == "IntelTDX" {
             claim("Intel TDX", "CPUID 0x21 reads \"IntelTDX    \" (only the TDX module answers it, inside a TD)")
         }
-        if let msr = snapshot.msrs.value?.first(where: { $0.index == 0xC001_0131 }), let value = msr.value.value?.value {
+        if let msr = snapshot.msrs.value?.first(where: { $0.index == 0xC001_0131 }), let value = msr.value.value?.value
+        {
             if value & 0b100 != 0 {
                 claim("AMD SEV-SNP", "SEV_STATUS = \(HexWord.format64(value)): SNP active")
             } else if value & 0b10 != 0 {
@@ -69,7 +70,8 @@ public enum ConfidentialAnalysis {
             }
         }
         if let leaf = cpuid[0x8000_001F], leaf.eax & 0b1_1010 != 0 {
-            let names = [(1, "SEV"), (3, "SEV-ES"), (4, "SEV-SNP")].filter { leaf.eax & (1 << UInt32($0.0)) != 0 }.map(\.1)
+            let names = [(1, "SEV"), (3, "SEV-ES"), (4, "SEV-SNP")].filter { leaf.eax & (1 << UInt32($0.0)) != 0 }.map(
+                \.1)
             capability.append("CPUID 0x8000001F offers \(names.joined(separator: ", "))")
         }
         let hostFlags = ["sev", "sev_es", "sev_snp"].filter(flags.contains)
@@ -84,7 +86,9 @@ public enum ConfidentialAnalysis {
         guard let text = snapshot.text("/proc/cpuinfo") else { return [] }
         for line in text.split(separator: "\n") {
             let parts = line.split(separator: ":", maxSplits: 1)
-            if parts.count == 2, parts[0].trimmed == "flags" { return Set(parts[1].split(separator: " ").map(String.init)) }
+            if parts.count == 2, parts[0].trimmed == "flags" {
+                return Set(parts[1].split(separator: " ").map(String.init))
+            }
         }
         return []
     }

@@ -71,7 +71,9 @@ public enum DeviceAnalysis {
         default: break
         }
         // QEMU gives the real-hardware models it emulates (e1000, i440FX, PIIX, ...) the subsystem 1af4:1100.
-        if subsystemVendor == 0x1AF4 && subsystemDevice == 0x1100 { return ("QEMU (emulated hardware model)", "emulated") }
+        if subsystemVendor == 0x1AF4 && subsystemDevice == 0x1100 {
+            return ("QEMU (emulated hardware model)", "emulated")
+        }
         if subsystemVendor == 0x15AD { return ("VMware (emulated hardware model)", "emulated") }
         return nil
     }

@@ -91,22 +91,26 @@ public enum FirmwareAnalysis {
     /// ("ACPI: DSDT ... (v02 BOCHS  BXPC ...)"). Creator IDs such as "MSFT" or "INTL" are compilers that real
     /// firmware uses too, so they name nothing here.
     static let vmmRules: [Rule] = [
-        Rule(field: .oemID, value: "FIRECK", vmm: "Firecracker"), Rule(field: .creatorID, value: "FCAT", vmm: "Firecracker"),
+        Rule(field: .oemID, value: "FIRECK", vmm: "Firecracker"),
+        Rule(field: .creatorID, value: "FCAT", vmm: "Firecracker"),
         Rule(field: .oemID, value: "CLOUDH", vmm: "Cloud Hypervisor"),
         Rule(field: .creatorID, value: "RVAT", vmm: "Cloud Hypervisor"),
         Rule(field: .oemID, value: "BOCHS", vmm: "QEMU"), Rule(field: .creatorID, value: "BXPC", vmm: "QEMU"),
         Rule(field: .oemTableID, value: "BXPC*", vmm: "QEMU"),
         Rule(field: .oemID, value: "VMWARE", vmm: "VMware"), Rule(field: .creatorID, value: "VMW", vmm: "VMware"),
-        Rule(field: .oemID, value: "VRTUAL", vmm: "Hyper-V"), Rule(field: .oemTableID, value: "MICROSFT", vmm: "Hyper-V"),
+        Rule(field: .oemID, value: "VRTUAL", vmm: "Hyper-V"),
+        Rule(field: .oemTableID, value: "MICROSFT", vmm: "Hyper-V"),
         Rule(field: .oemID, value: "Xen", vmm: "Xen HVM"), Rule(field: .creatorID, value: "HVML", vmm: "Xen HVM"),
-        Rule(field: .oemID, value: "VBOX", vmm: "VirtualBox"), Rule(field: .oemTableID, value: "VBOX*", vmm: "VirtualBox"),
+        Rule(field: .oemID, value: "VBOX", vmm: "VirtualBox"),
+        Rule(field: .oemTableID, value: "VBOX*", vmm: "VirtualBox"),
         Rule(field: .oemID, value: "PRLS", vmm: "Parallels"), Rule(field: .oemID, value: "BHYVE", vmm: "bhyve"),
         Rule(field: .oemID, value: "LIBKRN", vmm: "libkrun"),
     ]
 
     /// Header values of clouds, whose firmware signs VMs and bare-metal instances alike.
     static let cloudRules: [Rule] = [
-        Rule(field: .oemID, value: "AMAZON", vmm: "Amazon EC2"), Rule(field: .oemID, value: "Google", vmm: "Google Cloud"),
+        Rule(field: .oemID, value: "AMAZON", vmm: "Amazon EC2"),
+        Rule(field: .oemID, value: "Google", vmm: "Google Cloud"),
         Rule(field: .oemID, value: "GOOGLE", vmm: "Google Cloud"),
     ]
 
@@ -128,7 +132,8 @@ public enum FirmwareAnalysis {
                 }
             }
             if tables.isEmpty && !denied.isEmpty {
-                missing = "unknown, needs root: \(folder)/* are readable by root only (\(denied.count) tables: "
+                missing =
+                    "unknown, needs root: \(folder)/* are readable by root only (\(denied.count) tables: "
                     + denied.prefix(6).joined(separator: ", ") + (denied.count > 6 ? ", …" : "") + ")"
             }
         case .unavailable(.notCaptured, _):
@@ -171,9 +176,11 @@ public enum FirmwareAnalysis {
             }
         }
         // The VMM most tables name; ties go to the first seen.
-        guard let best = order.max(by: { a, b in
-            (hits[a]?.values.map(\.count).max() ?? 0) < (hits[b]?.values.map(\.count).max() ?? 0)
-        }), let fields = hits[best] else { return nil }
+        guard
+            let best = order.max(by: { a, b in
+                (hits[a]?.values.map(\.count).max() ?? 0) < (hits[b]?.values.map(\.count).max() ?? 0)
+            }), let fields = hits[best]
+        else { return nil }
         let basis = fields.sorted { $0.key < $1.key }.map { field, names in
             "\(field) in \(names.sorted().joined(separator: ", "))"
         }.joined(separator: "; ")
@@ -190,12 +197,18 @@ public enum FirmwareAnalysis {
                 return (nil, "unknown: \(LiveCapture.smbiosType0Path) is not an SMBIOS type 0 structure")
             }
             guard raw[1] >= 0x14, raw.count > 0x13 else {
-                return (nil, "unknown: the BIOS Information structure is \(raw[1]) bytes, too short for Extension Byte 2 "
-                    + "(SMBIOS before 2.4)")
+                return (
+                    nil,
+                    "unknown: the BIOS Information structure is \(raw[1]) bytes, too short for Extension Byte 2 "
+                        + "(SMBIOS before 2.4)"
+                )
             }
             let set = raw[0x13] & (1 << 4) != 0
-            return (set, "BIOS Characteristics Extension Byte 2 = 0x\(String(raw[0x13], radix: 16)): bit 4 "
-                + (set ? "set (a virtual machine)" : "clear"))
+            return (
+                set,
+                "BIOS Characteristics Extension Byte 2 = 0x\(String(raw[0x13], radix: 16)): bit 4 "
+                    + (set ? "set (a virtual machine)" : "clear")
+            )
         case .unavailable(.notCaptured, _):
             return (nil, nil)
         case .unavailable(.permissionDenied, _):
