@@ -83,11 +83,10 @@ public struct BenchSuite: Sendable {
             let forces = !excludes && name.hasSuffix("!")
             if excludes { name = name.dropFirst() }
             if forces { name = name.dropLast() }
-            let matches = name == "all"
-                ? catalogue.map(\.id)
-                : catalogue.filter {
-                    $0.id == name || $0.name == name || $0.name.hasPrefix(name + "-") || $0.optInSet == String(name)
-                }.map(\.id)
+            let matches = catalogue.filter { exitCase in
+                name == "all" || exitCase.id == name || exitCase.name == name || exitCase.name.hasPrefix(name + "-")
+                    || exitCase.optInSet == String(name)
+            }.map(\.id)
             if matches.isEmpty { unknown.append(entry) }
             if excludes {
                 excluded.formUnion(matches)

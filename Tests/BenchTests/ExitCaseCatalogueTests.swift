@@ -43,8 +43,10 @@ struct ExitCaseCatalogueTests {
     func modes() {
         let real = Set(ExitCase.catalogue.filter { $0.timedInGuest && $0.mode == .real }.map(\.name))
         let long0 = Set(ExitCase.catalogue.filter { $0.mode == .long64 && $0.cpl == 0 }.map(\.name))
+        // The rows that only say why a case has no meaning at CPL3 (the interrupt cases) aside.
         let long3 = Set(
-            ExitCase.catalogue.filter { $0.mode == .long64 && $0.cpl == 3 && $0.notInThisModeReason == nil }.map(\.name))
+            ExitCase.catalogue.filter { $0.mode == .long64 && $0.cpl == 3 && $0.notInThisModeReason == nil }
+                .map(\.name))
         #expect(real == long0)
         #expect(
             long3 == ["null", "rdtsc", "cpuid-0", "cpuid-hv", "page-fault-first-touch", "mmio-write-user", "mmio-read-user"])

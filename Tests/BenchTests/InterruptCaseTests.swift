@@ -56,7 +56,8 @@ struct InterruptCatalogueTests {
         let leaf1 = try #require(apic.cpuid.first { $0.function == 1 })
         #expect(leaf1.ecx == CPUIDCanary.x2APICBit | CPUIDCanary.tscDeadlineBit)
         #expect(apic.parameters.operandA == ExitCase.deadlineLead)
-        let plain = runner.plan(for: try ExitCaseCatalogueTests.exitCase("cpuid-0/long64-cpl0"), counts: (10, 1), cpuid: table)
+        let plain = runner.plan(
+            for: try ExitCaseCatalogueTests.exitCase("cpuid-0/long64-cpl0"), counts: (10, 1), cpuid: table)
         #expect(!plain.localAPIC)
         #expect(plain.cpuid.first { $0.function == 1 }?.ecx == 0)
         let withoutDeadline = CPUIDCanary.withLocalAPIC(table, tscDeadline: false)
