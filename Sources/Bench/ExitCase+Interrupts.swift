@@ -7,8 +7,9 @@
 // case that succeeds took exactly one interrupt per iteration (or none, for the EOI and arm cases).
 //
 // They are an opt-in set (`--cases interrupts`), not in the default suite: where interrupts reach a guest
-// only at the host's next tick (kvm_pvm at CPL0: ~1.5 M cycles, 0.7 ms, per self-IPI or timer here), the
-// three latency cases alone would take about 2.4 s of the default suite's five runs.
+// only at the host's next tick (kvm_pvm at CPL0: ~1.2 M cycles, 0.57 ms, per self-IPI or timer here, half a
+// 1 ms tick; more under load), the set takes ~1.2 s of five runs by itself, which would push the default
+// suite past its 3 s.
 
 import CGuest
 import KVM

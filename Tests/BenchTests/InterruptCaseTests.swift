@@ -64,6 +64,18 @@ struct InterruptCatalogueTests {
         #expect(withoutDeadline.first { $0.function == 1 }?.ecx == CPUIDCanary.x2APICBit)
     }
 
+    @Test("emulated, the latency cases sample less (each waits for a host tick); the EOIs and arming do not")
+    func sampling() throws {
+        let pvm = ExitCaseCatalogueTests.environment(.kvmPVM)
+        let amd = ExitCaseCatalogueTests.environment(.kvmAMD)
+        let selfIPI = try ExitCaseCatalogueTests.exitCase("ipi-self-x2apic/long64-cpl0")
+        #expect(selfIPI.defaultSampling(in: pvm) == (250, 25))
+        #expect(selfIPI.runSampling(in: pvm) == (50, 10))
+        #expect(selfIPI.defaultSampling(in: amd) == (2000, 200))
+        let eoi = try ExitCaseCatalogueTests.exitCase("eoi-x2apic/long64-cpl0")
+        #expect(eoi.defaultSampling(in: pvm) == (1000, 100))
+    }
+
     /// A mailbox as a finished guest leaves it, with the handler's counts.
     static func report(interrupts: UInt32, missed: UInt32 = 0, lost: UInt32 = 0) -> MailboxReport {
         MailboxReport(
