@@ -35,6 +35,9 @@ extension ExitCase.Body {
     /// TSC-deadline timer, arming alone: a deadline minutes away, rewritten each iteration.
     static let tscDeadlineArm = Self(loop: "tsc_deadline_arm", needs: [.localAPIC])
 
+    /// A self-IPI sent with interrupts off, then `sti; hlt`: the halt ends at once and the interrupt is taken.
+    static let stiHalt = Self(loop: "sti_hlt", needs: [.localAPIC], interruptsPerIteration: 1)
+
     /// Interrupt window: a self-IPI sent with interrupts off, taken after `sti; nop`.
     static let interruptWindow = Self(loop: "sti_window", needs: [.localAPIC], interruptsPerIteration: 1)
 }
@@ -98,6 +101,11 @@ extension ExitCase {
                 "interrupt-window", mode, cpl: cpl, body: .interruptWindow, exitsTo: .kernel,
                 mechanism: "cli; wrmsr 0x830 (x2APIC self-IPI); sti; nop: the interrupt taken after STI's shadow "
                     + "(an interrupt-window exit, or virtual interrupt delivery)",
+                requires: apic),
+            ExitCase(
+                "ipi-self-sti-hlt", mode, cpl: cpl, body: .stiHalt, exitsTo: .kernel,
+                mechanism: "cli; wrmsr 0x830 (x2APIC self-IPI); sti; hlt: the halt woken at once by the pending "
+                    + "interrupt (HLT handled by the in-kernel LAPIC)",
                 requires: apic),
         ]
     }

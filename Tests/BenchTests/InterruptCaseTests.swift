@@ -13,7 +13,7 @@ import Testing
 struct InterruptCatalogueTests {
     static let names = [
         "ipi-self-x2apic", "ipi-self-xapic", "eoi-x2apic", "eoi-xapic", "tsc-deadline", "tsc-deadline-arm",
-        "interrupt-window",
+        "interrupt-window", "ipi-self-sti-hlt",
     ]
 
     @Test("each interrupt case runs in long mode at CPL0 and says why not in real mode and at CPL3")

@@ -50,7 +50,8 @@
     X(23, xapic_eoi, XAPIC_INIT, XAPIC_EOI_PREP, XAPIC_EOI_BODY, NONE)         \
     X(24, tsc_deadline, X2APIC_INIT, DEADLINE_PREP, DEADLINE_BODY, DEADLINE_NEXT)       \
     X(25, tsc_deadline_arm, X2APIC_INIT, DEADLINE_ARM_PREP, DEADLINE_ARM_BODY, NONE)    \
-    X(26, sti_window, X2APIC_INIT, WINDOW_PREP, WINDOW_BODY, NONE)
+    X(26, sti_window, X2APIC_INIT, WINDOW_PREP, WINDOW_BODY, NONE)             \
+    X(27, sti_hlt, X2APIC_INIT, WINDOW_PREP, STI_HLT_BODY, NONE)
 
 /// The mini-hypervisor's own loops (svm64.S, role own), numbered after CGUEST_LOOPS. Its rdtsc is the same
 /// loop under the same number as CGUEST_LOOPS's, so the rdtsc case selects it in every payload.
@@ -372,6 +373,17 @@
     cli
 .endm
 
+// `sti; hlt` with the self-IPI pending: the halt ends at once, the interrupt taken right after it (the wake-up
+// path of an idle guest; with an in-kernel LAPIC KVM handles the HLT itself).
+.macro STI_HLT_BODY
+    movl $(0x40000 | CGUEST_VECTOR_X2APIC), %eax
+    xorl %edx, %edx
+    wrmsr
+    sti
+    hlt
+    cli
+.endm
+
 #else
 // Every other payload (real16.S): no APIC handler, so the loops are a #UD the payload reports.
 .macro LONG_MODE_ONLY
@@ -395,6 +407,7 @@
 #define DEADLINE_ARM_BODY NONE
 #define WINDOW_PREP NONE
 #define WINDOW_BODY NONE
+#define STI_HLT_BODY NONE
 #endif
 
 // MARK: the bodies of CGUEST_SVM_LOOPS (svm64.S only)
