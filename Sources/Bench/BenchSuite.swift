@@ -66,8 +66,10 @@ public struct BenchSuite: Sendable {
     }
 
     /// The cases a `--cases` list selects, in catalogue order. Each entry is a case id ("hypercall/real"), a
-    /// name ("cpuid-0"), a family prefix ("cpuid") or `all`; `NAME!` selects and forces (runs a case that may
-    /// hang without probing it first); `-NAME` excludes. A list of exclusions alone starts from every case.
+    /// name ("cpuid-0"), a family prefix ("cpuid"), an opt-in set ("interrupts") or `all` (every case, the
+    /// opt-in sets' too); `NAME!` selects and forces (runs a case that may hang without probing it first);
+    /// `-NAME` excludes. An empty list, or one of exclusions alone, starts from the default suite: every case
+    /// outside the opt-in sets.
     /// The rdtsc baselines and three-level counterparts of what is chosen always come along.
     public static func selection(_ names: [String], from catalogue: [ExitCase]) -> CaseSelection {
         var unknown: [String] = []
@@ -81,9 +83,10 @@ public struct BenchSuite: Sendable {
             let forces = !excludes && name.hasSuffix("!")
             if excludes { name = name.dropFirst() }
             if forces { name = name.dropLast() }
-            let matches = name == "all"
-                ? catalogue.map(\.id)
-                : catalogue.filter { $0.id == name || $0.name == name || $0.name.hasPrefix(name + "-") }.map(\.id)
+            let matches = catalogue.filter { exitCase in
+                name == "all" || exitCase.id == name || exitCase.name == name || exitCase.name.hasPrefix(name + "-")
+                    || exitCase.optInSet == String(name)
+            }.map(\.id)
             if matches.isEmpty { unknown.append(entry) }
             if excludes {
                 excluded.formUnion(matches)
@@ -93,7 +96,7 @@ public struct BenchSuite: Sendable {
             chosen.formUnion(matches)
             if forces { forced.formUnion(matches) }
         }
-        if !included { chosen = Set(catalogue.map(\.id)) }
+        if !included { chosen = Set(catalogue.filter { $0.optInSet == nil }.map(\.id)) }
         chosen.subtract(excluded)
         // A three-level case's counterpart one level down goes along: its row sets the two side by side.
         chosen.formUnion(catalogue.filter { chosen.contains($0.id) }.compactMap(\.counterpart))

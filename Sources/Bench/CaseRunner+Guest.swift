@@ -27,6 +27,11 @@ extension CaseRunner {
         if case .msrRead = body.completion { plan.userSpaceMSR = exitCase.exitsTo == .userSpace }
         plan.inKernelPIT = body.needs.contains(.inKernelPIT)
         plan.emptyIDT = body.needs.contains(.emptyIDT)
+        if body.needs.contains(.localAPIC) {
+            plan.localAPIC = true
+            plan.cpuid = CPUIDCanary.withLocalAPIC(
+                plan.cpuid, tscDeadline: environment.has(.tscDeadlineTimer))
+        }
         plan.parameters = parameters
         return plan
     }
@@ -130,6 +135,12 @@ extension CaseRunner {
                     kind: .unexpected,
                     reason: "expected \(expectedExits) exits to user space, saw \(userExits): "
                         + "this host handles \(exitCase.name) elsewhere"))
+        }
+        if exitCase.body.needs.contains(.localAPIC),
+            let failure = Self.interruptFailure(
+                report, perIteration: exitCase.body.interruptsPerIteration, counts: counts)
+        {
+            return .failure(failure)
         }
         let deltas = try memory.load(UInt32.self, at: Int(GuestLayout.samplesAddress), count: counts.iterations)
         return .success(

@@ -42,6 +42,7 @@ extension ExitCase {
     public static let catalogue: [ExitCase] =
         [GuestMode.real, .long64].flatMap { mode in privileged(mode) }
         + unprivileged(.long64, cpl: 3)
+        + interrupts
         + [
             ExitCase(
                 "kvm-run-fixed", .real, body: .kvmRunFixed, exitsTo: .none,

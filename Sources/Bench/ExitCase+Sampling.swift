@@ -11,6 +11,9 @@ extension ExitCase {
         if mode.isNestedSVM { return (1000, 100) }
         // Each sample of a batched body (the null loop's `nullBatch` iterations) is ~180,000 cycles emulated.
         if body.iterationsPerSample > 1 { return emulated ? (100, 10) : (2000, 200) }
+        // An interrupt reaches an emulated guest only at the host's next tick (kvm_pvm: ~0.6 ms idle, several
+        // under load), so each iteration of an interrupt-latency case waits that long.
+        if body.interruptsPerIteration > 0 && emulated { return (250, 25) }
         // One fresh page per iteration, warm-up included: 4 MiB of host memory for 1,000.
         if body.target == .firstTouch { return (1000, 24) }
         return emulated ? (1000, 100) : (2000, 200)

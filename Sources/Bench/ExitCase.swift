@@ -21,6 +21,9 @@ public struct ExitCase: Sendable, Hashable, Identifiable {
     let body: Body
     /// What the host must offer for the case to run.
     let requirements: [Requirement]
+    /// The opt-in set the case belongs to ("interrupts"), run only when `--cases` names it, the case, or
+    /// `all`; nil for the default suite's cases.
+    public internal(set) var optInSet: String? = nil
 
     /// The stable identifier: name, then mode and privilege ("cpuid-0/real", "cpuid-0/long64-cpl3"), or
     /// "/host" for a case timed on the host.
@@ -40,6 +43,12 @@ public struct ExitCase: Sendable, Hashable, Identifiable {
     /// Where the case may hang inside KVM_RUN, why (the runner probes it first), or nil.
     public var hangNote: String? {
         for case .probedForHang(let note) in requirements { return note }
+        return nil
+    }
+
+    /// Why the case has no meaning in its mode or privilege level, when its row is only there to say so.
+    var notInThisModeReason: String? {
+        for case .notInThisMode(let reason) in requirements { return reason }
         return nil
     }
 
@@ -91,6 +100,9 @@ extension ExitCase {
         /// The #VMEXIT the body causes in the guest's guest (or, for vmrun, in the mini-hypervisor's bounce
         /// guest), which the mini-hypervisor answers and counts; nil when it causes none.
         var intercept: SVMInterception? = nil
+        /// Interrupts the guest's APIC handlers must take per iteration, warm-up included (0 or 1); the runner
+        /// checks the handlers' count.
+        var interruptsPerIteration = 0
         /// Whether the guest takes the samples (false: the host, around KVM_RUN).
         var timedInGuest = true
 
@@ -109,6 +121,9 @@ extension ExitCase {
             case inKernelPIT
             /// An IDT of limit 0, so that the first exception is a triple fault (tests).
             case emptyIDT
+            /// KVM's in-kernel irqchip (KVM_CREATE_IRQCHIP: a local APIC per vCPU) and x2APIC and the
+            /// TSC-deadline timer in the guest's CPUID.
+            case localAPIC
         }
 
         /// An exit to user space the body causes on purpose, and how the runner answers it.

@@ -141,6 +141,8 @@ extension ExitCase {
         case probedForHang(String)
         /// KVM offers SVM to guests, so the guest can run a guest of its own (the three-level cases).
         case svmOfferedToGuests
+        /// The case has no meaning in its mode or privilege level, for the reason given: a row that says why.
+        case notInThisMode(String)
 
         /// Why `exitCase` cannot run in `environment`, or nil.
         func unmet(in environment: ExitCaseEnvironment, by exitCase: ExitCase) -> String? {
@@ -154,6 +156,8 @@ extension ExitCase {
                 return nil
             case .svmOfferedToGuests:
                 return environment.guestHasSVM ? nil : NestedSVM.notOfferedReason
+            case .notInThisMode(let reason):
+                return reason
             }
         }
     }

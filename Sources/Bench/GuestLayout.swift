@@ -7,9 +7,10 @@
 //   0x1000  the payload (CS:IP 0000:1000, or RIP 0x1000), at most 8 KiB
 //   0x3000  the mailbox
 //   0x4000  long mode: GDT, then the TSS at 0x4100
-//   0x5000  long mode: IDT (32 gates)
+//   0x5000  long mode: IDT (66 gates: the exceptions, then the two APIC vectors 0x40 and 0x41)
 //   0x6000  long mode: PML4, PDPT (0x7000), PD (0x8000): the first GiB identity-mapped with 2 MiB pages, U/S=1
 //   0x9000  long mode: CPL0 stack (top 0xC000, the TSS's RSP0); CPL3 stack 0xC000–0xF000
+//   0xF000  long mode: the page directory of the fourth GiB, which maps only the local APIC (0xFEE00000)
 //   0xF000  real mode: stack top
 //   0x10000 samples (real mode: the 64 KiB segment 0x1000; long mode: up to the end of low RAM)
 // RAM ends at 0x20000 (real) or 0xA0000 (long); 0xE0000 is never backed (the MMIO cases' address). The
@@ -85,6 +86,18 @@ enum GuestLayout {
 
     /// Real mode on Intel hosts without unrestricted guest needs three pages for a TSS outside RAM.
     static let realModeTSSAddress: UInt64 = 0xfffb_d000
+
+    /// Long mode's page directory for the fourth GiB (PDPT entry 3): one 2 MiB page, the local APIC's.
+    static let apicPageDirectoryAddress: UInt64 = 0xF000
+
+    /// The local APIC's xAPIC register page (KVM's default IA32_APIC_BASE).
+    static let apicBase = UInt64(CGUEST_APIC_BASE)
+
+    /// The address of long64.S's handler for `vector` (CGUEST_VECTOR_X2APIC or CGUEST_VECTOR_XAPIC).
+    static func interruptHandlerAddress(vector: Int) -> UInt64 {
+        let slot = vector == Int(CGUEST_VECTOR_X2APIC) ? 0 : 1
+        return codeAddress + UInt64(Int(CGUEST_LONG64_IRQ_OFFSET) + slot * Int(CGUEST_LONG64_IRQ_STRIDE))
+    }
 
     /// The offset of exception stub `slot` from the payload's start.
     static func stubAddress(_ mode: GuestMode, slot: Int) -> UInt64 {

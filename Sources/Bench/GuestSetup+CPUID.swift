@@ -47,6 +47,22 @@ enum CPUIDCanary {
         return table
     }
 
+    /// `table` with x2APIC (leaf 1 ECX[21]) and, where KVM emulates it, the TSC-deadline timer (ECX[24]): KVM
+    /// offers the first in its supported table and leaves the second to user space, and its APIC accepts
+    /// neither mode unless the guest's CPUID has the bit.
+    static func withLocalAPIC(_ table: [KVMCPUIDEntry], tscDeadline: Bool) -> [KVMCPUIDEntry] {
+        var result = table
+        if let at = result.firstIndex(where: { $0.function == 1 }) {
+            result[at].ecx |= x2APICBit
+            if tscDeadline { result[at].ecx |= tscDeadlineBit }
+        }
+        return result
+    }
+
+    /// x2APIC and the TSC-deadline timer in CPUID 1 ECX.
+    static let x2APICBit: UInt32 = 1 << 21
+    static let tscDeadlineBit: UInt32 = 1 << 24
+
     /// RDTSCP in CPUID 0x8000_0001 EDX.
     static let rdtscpBit: UInt32 = 1 << 27
 

@@ -68,28 +68,46 @@ enum LongModeTables {
     }
 
     /// The IDT: vectors 0–31, each to its stub; #BP (3) is DPL3 so that a CPL3 guest can say "done" with int3.
+    /// Then not-present gates up to the two APIC vectors, each to its handler.
     static func idt() -> [UInt8] {
-        (0..<Int(CGUEST_LONG64_STUB_COUNT)).flatMap { vector in
-            interruptGate(offset: GuestLayout.stubAddress(.long64, slot: vector), dpl: vector == 3 ? 3 : 0)
+        (0..<Int(CGUEST_LONG64_IDT_GATES)).flatMap { vector -> [UInt8] in
+            if vector < Int(CGUEST_LONG64_STUB_COUNT) {
+                return interruptGate(offset: GuestLayout.stubAddress(.long64, slot: vector), dpl: vector == 3 ? 3 : 0)
+            }
+            if vector == Int(CGUEST_VECTOR_X2APIC) || vector == Int(CGUEST_VECTOR_XAPIC) {
+                return interruptGate(offset: GuestLayout.interruptHandlerAddress(vector: vector), dpl: 0)
+            }
+            return [UInt8](repeating: 0, count: 16)
         }
     }
 
     /// The IDT's limit (bytes − 1).
-    static let idtLimit = UInt16(Int(CGUEST_LONG64_STUB_COUNT) * 16 - 1)
+    static let idtLimit = UInt16(Int(CGUEST_LONG64_IDT_GATES) * 16 - 1)
 
     /// Present, writable, user (U/S = 1 everywhere, so CPL3 reaches the mailbox and the samples).
     static let pageFlags: UInt64 = 0x7
     /// PS: a 2 MiB page in a page-directory entry.
     static let largePage: UInt64 = 1 << 7
 
-    /// PML4, PDPT and page directory: the first GiB identity-mapped with 2 MiB pages.
-    static func pageTables() -> (pml4: [UInt8], pdpt: [UInt8], pageDirectory: [UInt8]) {
+    /// PCD: the APIC page is not cached.
+    static let cacheDisable: UInt64 = 1 << 4
+
+    /// PML4, PDPT and page directories: the first GiB identity-mapped with 2 MiB pages, and in the fourth
+    /// GiB only the 2 MiB page holding the local APIC's registers (identity-mapped, uncached).
+    static func pageTables() -> (pml4: [UInt8], pdpt: [UInt8], pageDirectory: [UInt8], apicDirectory: [UInt8]) {
         let pml4 = littleEndianBytes(GuestLayout.pdptAddress | pageFlags) + [UInt8](repeating: 0, count: 4088)
-        let pdpt = littleEndianBytes(GuestLayout.pageDirectoryAddress | pageFlags) + [UInt8](repeating: 0, count: 4088)
+        var pdpt = [UInt8](repeating: 0, count: 4096)
+        pdpt.replaceSubrange(0..<8, with: littleEndianBytes(GuestLayout.pageDirectoryAddress | pageFlags))
+        pdpt.replaceSubrange(24..<32, with: littleEndianBytes(GuestLayout.apicPageDirectoryAddress | pageFlags))
         let pageDirectory = (0..<512).flatMap { index in
             littleEndianBytes(UInt64(index) << 21 | pageFlags | largePage)
         }
-        return (pml4, pdpt, pageDirectory)
+        var apicDirectory = [UInt8](repeating: 0, count: 4096)
+        let apicIndex = Int(GuestLayout.apicBase >> 21 & 0x1FF)
+        apicDirectory.replaceSubrange(
+            apicIndex * 8..<apicIndex * 8 + 8,
+            with: littleEndianBytes(GuestLayout.apicBase | pageFlags | largePage | cacheDisable))
+        return (pml4, pdpt, pageDirectory, apicDirectory)
     }
 
     /// Writes every table into low RAM.
@@ -101,6 +119,7 @@ enum LongModeTables {
         try memory.write(tables.pml4, at: Int(GuestLayout.pml4Address))
         try memory.write(tables.pdpt, at: Int(GuestLayout.pdptAddress))
         try memory.write(tables.pageDirectory, at: Int(GuestLayout.pageDirectoryAddress))
+        try memory.write(tables.apicDirectory, at: Int(GuestLayout.apicPageDirectoryAddress))
     }
 
     /// `sregs` (the vCPU's own, so what is not set here keeps KVM's reset values) switched to 64-bit mode at

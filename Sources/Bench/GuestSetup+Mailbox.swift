@@ -54,6 +54,11 @@ struct MailboxReport: Equatable, Sendable {
     var faultCR2: UInt64
     /// EAX, EBX, ECX, EDX of CPUID 0x4000_0000, run before the loop (zero until the guest gets there).
     var canary: [UInt32]
+    /// Interrupts the APIC handlers took, and the iterations of the interrupt-window loop whose self-IPI
+    /// was not taken in its `sti; nop` window (missed) or not at all (lost).
+    var interrupts: UInt32 = 0
+    var windowMissed: UInt32 = 0
+    var windowLost: UInt32 = 0
 
     /// Reads the mailbox of `memory`.
     static func read(from memory: borrowing GuestMemory) throws(KVMError) -> MailboxReport {
@@ -66,7 +71,10 @@ struct MailboxReport: Equatable, Sendable {
             faultErrorCode: try memory.load(UInt64.self, at: base + Int(CGUEST_MB_FAULT_ERROR)),
             faultRIP: try memory.load(UInt64.self, at: base + Int(CGUEST_MB_FAULT_RIP)),
             faultCR2: try memory.load(UInt64.self, at: base + Int(CGUEST_MB_FAULT_CR2)),
-            canary: try memory.load(UInt32.self, at: base + Int(CGUEST_MB_CANARY), count: 4))
+            canary: try memory.load(UInt32.self, at: base + Int(CGUEST_MB_CANARY), count: 4),
+            interrupts: try memory.load(UInt32.self, at: base + Int(CGUEST_MB_IRQ_COUNT)),
+            windowMissed: try memory.load(UInt32.self, at: base + Int(CGUEST_MB_WINDOW_MISSED)),
+            windowLost: try memory.load(UInt32.self, at: base + Int(CGUEST_MB_WINDOW_LOST)))
     }
 
     /// The stage in words, for failure reasons.

@@ -19,6 +19,8 @@ struct GuestPlan: Sendable {
     var touchPages = 0
     /// An in-kernel irqchip and i8254 PIT (for the in-kernel port).
     var inKernelPIT = false
+    /// An in-kernel irqchip, for its local APIC (the interrupt cases).
+    var localAPIC = false
     /// KVM_CAP_X86_USER_SPACE_MSR with KVM_MSR_EXIT_REASON_UNKNOWN | FILTER.
     var userSpaceMSR = false
     /// An IDT (long mode) of limit 0: any exception triple-faults (tests).
@@ -48,9 +50,12 @@ enum GuestSetup {
         if device.checkExtension(.setTSSAddress) > 0 {
             try vm.setTSSAddress(GuestLayout.realModeTSSAddress)
         }
-        if plan.inKernelPIT {
-            // KVM_CREATE_PIT2 needs the irqchip, and both must come before the vCPU.
+        if plan.inKernelPIT || plan.localAPIC {
+            // KVM_CREATE_PIT2 needs the irqchip, and both must come before the vCPU, which then gets its
+            // local APIC in the kernel.
             try vm.createIRQChip()
+        }
+        if plan.inKernelPIT {
             try vm.createPIT2()
         }
         if plan.userSpaceMSR {

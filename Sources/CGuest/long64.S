@@ -40,6 +40,7 @@
 .macro TOUCH_NEXT
     addq $4096, %r11
 .endm
+#define CGUEST_LONG_MODE_BODIES 1
 #include "CGuestLoops.h"
 
     .section .rodata.cguest_long64, "a"
@@ -96,6 +97,41 @@ cguest_long64_start:
     STUB 29, 1
     STUB 30, 1
     STUB 31, 0
+
+// MARK: the local APIC's interrupt handlers, at fixed offsets the host writes into the IDT
+
+// Each takes the TSC first (the entry time the interrupt loops report), counts itself, EOIs and returns;
+// every register it uses is saved, since the loop's registers live across it.
+    .org CGUEST_STUBS_OFFSET + CGUEST_LONG64_STUB_COUNT * CGUEST_LONG64_STUB_STRIDE
+    .org CGUEST_LONG64_IRQ_OFFSET
+    pushq %rax
+    pushq %rdx
+    pushq %rcx
+    lfence
+    rdtsc
+    movl %eax, MB(IRQ_TSC)
+    incl MB(IRQ_COUNT)
+    movl $0x80B, %ecx  // x2APIC EOI: write 0
+    xorl %eax, %eax
+    xorl %edx, %edx
+    wrmsr
+    popq %rcx
+    popq %rdx
+    popq %rax
+    iretq
+
+    .org CGUEST_LONG64_IRQ_OFFSET + CGUEST_LONG64_IRQ_STRIDE
+    pushq %rax
+    pushq %rdx
+    lfence
+    rdtsc
+    movl %eax, MB(IRQ_TSC)
+    incl MB(IRQ_COUNT)
+    movl $(CGUEST_APIC_BASE + 0xB0), %edx  // xAPIC EOI register
+    movl %eax, (%rdx)
+    popq %rdx
+    popq %rax
+    iretq
 
 // Stack: vector, error code, RIP, CS, RFLAGS, RSP, SS. Runs at CPL0 (from CPL3 on the TSS's RSP0).
 .Lexception:

@@ -84,6 +84,10 @@ extension KVMCapability {
     /// that keeps faulting on its own microcode assist (Intel notify VM exits).
     public static let notifyVMExit = KVMCapability(
         name: "KVM_CAP_X86_NOTIFY_VMEXIT", number: KVM_CAP_X86_NOTIFY_VMEXIT)
+    /// The local APIC's TSC-deadline timer mode (IA32_TSC_DEADLINE), emulated by KVM's in-kernel APIC; KVM
+    /// leaves its CPUID bit (leaf 1 ECX[24]) to user space.
+    public static let tscDeadlineTimer = KVMCapability(
+        name: "KVM_CAP_TSC_DEADLINE_TIMER", number: KVM_CAP_TSC_DEADLINE_TIMER)
     /// KVM_CHECK_EXTENSION works on VM descriptors too.
     public static let checkExtensionVM = KVMCapability(
         name: "KVM_CAP_CHECK_EXTENSION_VM", number: KVM_CAP_CHECK_EXTENSION_VM)
@@ -93,6 +97,6 @@ extension KVMCapability {
         .irqchip, .userMemory, .setTSSAddress, .extendedCPUID, .recommendedVCPUs, .maximumVCPUs, .memorySlots,
         .immediateExit, .getTSCKHz, .tscControl, .userSpaceMSR, .msrFilter, .nestedState, .msrFeatures, .hyperV,
         .hyperVEnlightenedVMCS, .disableExits, .syncRegisters, .adjustClock, .x2APICAPI, .tripleFaultEvent,
-        .vmTypes, .pit2, .ioeventfd, .readOnlyMemory, .notifyVMExit,
+        .vmTypes, .pit2, .ioeventfd, .readOnlyMemory, .notifyVMExit, .tscDeadlineTimer,
     ]
 }

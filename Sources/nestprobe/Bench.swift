@@ -18,7 +18,8 @@ extension Nestprobe {
                 """)
 
         @Option(help: ArgumentHelp(
-            "Cases to run, by name or id, comma-separated (cpuid,hypercall,pio-out-user/real); default all. "
+            "Cases to run, by name or id, comma-separated (cpuid,hypercall,pio-out-user/real); default all but "
+                + "the opt-in set interrupts (the local APIC's IPIs, EOIs, timer and interrupt window); all runs both. "
                 + "NAME! runs a case that may hang without probing it first; -NAME (as --cases=-NAME) leaves it out.",
             valueName: "list"))
         var cases: String?
@@ -83,7 +84,8 @@ extension Nestprobe {
         func run() throws {
             if list {
                 for exitCase in CaseRunner.catalogue {
-                    print("\(exitCase.id.padding(toLength: 34, withPad: " ", startingAt: 0)) \(exitCase.exitsTo.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0)) \(exitCase.mechanism)")
+                    let optIn = exitCase.optInSet.map { " [opt-in: --cases \($0)]" } ?? ""
+                    print("\(exitCase.id.padding(toLength: 34, withPad: " ", startingAt: 0)) \(exitCase.exitsTo.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0)) \(exitCase.mechanism)\(optIn)")
                 }
                 return
             }

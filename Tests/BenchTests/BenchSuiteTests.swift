@@ -40,7 +40,16 @@ struct BenchSuiteTests {
         let one = BenchSuite.select(["pio-out-user/real"], from: catalogue).cases.map(\.id)
         #expect(one.contains("pio-out-user/real") && !one.contains("pio-out-user/long64-cpl0"))
         #expect(BenchSuite.select(["warp-drive"], from: catalogue).unknown == ["warp-drive"])
-        #expect(BenchSuite.select([], from: catalogue).cases.count == catalogue.count)
+        // The default suite leaves the opt-in sets out; `all` and the set's name bring them in.
+        let optIn = catalogue.filter { $0.optInSet != nil }
+        #expect(!optIn.isEmpty && optIn.allSatisfy { $0.optInSet == ExitCase.interruptSet })
+        #expect(BenchSuite.select([], from: catalogue).cases.count == catalogue.count - optIn.count)
+        #expect(BenchSuite.select(["all"], from: catalogue).cases.count == catalogue.count)
+        let interrupts = BenchSuite.select(["interrupts"], from: catalogue).cases.map(\.id)
+        let baselines: Set = ["rdtsc/real", "rdtsc/long64-cpl0", "rdtsc/long64-cpl3"]
+        #expect(Set(interrupts) == Set(optIn.map(\.id)).union(baselines))
+        let single = BenchSuite.select(["ipi-self-x2apic/long64-cpl0"], from: catalogue).cases.map(\.id)
+        #expect(single == ["rdtsc/long64-cpl0", "ipi-self-x2apic/long64-cpl0"])
     }
 
     @Test("thinning keeps the first sample, the order, and at most the cap")

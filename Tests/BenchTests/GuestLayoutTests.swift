@@ -89,6 +89,30 @@ struct GuestLayoutTests {
         }
     }
 
+    @Test("the two APIC vectors' gates point at long64.S's handlers; the vectors between are not present")
+    func interruptGates() {
+        let idt = LongModeTables.idt()
+        #expect(idt.count == Int(CGUEST_LONG64_IDT_GATES) * 16)
+        for vector in 32..<Int(CGUEST_LONG64_IDT_GATES) {
+            let low = word(idt, at: vector * 16)
+            let high = word(idt, at: vector * 16 + 8)
+            guard vector == Int(CGUEST_VECTOR_X2APIC) || vector == Int(CGUEST_VECTOR_XAPIC) else {
+                #expect(low == 0 && high == 0, "gate \(vector)")
+                continue
+            }
+            let offset = low & 0xFFFF | (low >> 48) << 16 | high << 32
+            #expect(offset == GuestLayout.interruptHandlerAddress(vector: vector), "gate \(vector)")
+            #expect(low >> 40 & 0xFF == 0x8E, "gate \(vector)")
+        }
+        #expect(
+            GuestLayout.interruptHandlerAddress(vector: Int(CGUEST_VECTOR_XAPIC))
+                == GuestLayout.interruptHandlerAddress(vector: Int(CGUEST_VECTOR_X2APIC)) + 0x40)
+        // The handlers come after the 32 exception stubs.
+        #expect(
+            GuestLayout.interruptHandlerAddress(vector: Int(CGUEST_VECTOR_X2APIC))
+                >= GuestLayout.stubAddress(.long64, slot: 32))
+    }
+
     @Test("the page tables identity-map the first GiB with user-accessible 2 MiB pages")
     func pageTables() {
         let tables = LongModeTables.pageTables()
@@ -98,6 +122,13 @@ struct GuestLayoutTests {
         #expect(word(tables.pdpt, at: 0) == GuestLayout.pageDirectoryAddress | 0x7)
         #expect(word(tables.pageDirectory, at: 0) == 0x87)
         #expect(word(tables.pageDirectory, at: 511 * 8) == 511 << 21 | 0x87)
+        // The fourth GiB: only the local APIC's 2 MiB page, uncached.
+        #expect(word(tables.pdpt, at: 8) == 0 && word(tables.pdpt, at: 16) == 0)
+        #expect(word(tables.pdpt, at: 24) == GuestLayout.apicPageDirectoryAddress | 0x7)
+        let apicEntry = Int(GuestLayout.apicBase - 0xC000_0000) >> 21
+        #expect(apicEntry == 503)
+        #expect(word(tables.apicDirectory, at: apicEntry * 8) == 0xFEE0_0000 | 0x97)
+        #expect((0..<512).filter { word(tables.apicDirectory, at: $0 * 8) != 0 } == [apicEntry])
         let touch = GuestLayout.touchRegion(.long64)
         #expect(touch.address + UInt64(touch.maximumPages * GuestLayout.pageSize) <= 1 << 30)
     }

@@ -130,10 +130,11 @@ struct ConversionTests {
     @Test("every reported capability has a distinct KVM_CAP name and number")
     func capabilityTable() {
         let reported = KVMCapability.reported
-        #expect(reported.count == 26)
+        #expect(reported.count == 27)
         #expect(Set(reported.map(\.number)).count == reported.count)
         #expect(reported.allSatisfy { $0.name.hasPrefix("KVM_CAP_") && $0.number >= 0 })
         #expect(KVMCapability.irqchip.number == 0 && KVMCapability.userMemory.number == 3)
         #expect(KVMCapability.vmTypes.number == 235)
+        #expect(KVMCapability.tscDeadlineTimer.number == 72)
     }
 }

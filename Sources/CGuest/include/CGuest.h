@@ -66,8 +66,17 @@
 #define CGUEST_MB_FAULT_CR2 0x48
 /// 4 × u32, out: EAX, EBX, ECX, EDX of CPUID 0x4000_0000, run once before the loop at the loop's CPL.
 #define CGUEST_MB_CANARY 0x50
+/// u32, out: interrupts long64.S's APIC handlers took (each entry counts once).
+#define CGUEST_MB_IRQ_COUNT 0x60
+/// u32, out: the low half of the TSC read on entry to the last interrupt handler.
+#define CGUEST_MB_IRQ_TSC 0x64
+/// u32, out: iterations of the interrupt-window loop whose self-IPI was not taken in its `sti; nop` window.
+#define CGUEST_MB_WINDOW_MISSED 0x68
+/// u32, out: iterations of the interrupt-window loop whose self-IPI was not taken at all before the loop
+/// gave up waiting (about 2^24 compares with interrupts enabled).
+#define CGUEST_MB_WINDOW_LOST 0x6C
 /// Bytes of the mailbox the payloads use.
-#define CGUEST_MB_SIZE 0x60
+#define CGUEST_MB_SIZE 0x70
 
 // MARK: stages, flags, loops, ports
 
@@ -89,6 +98,22 @@
 #define CGUEST_PORT_USER 0xE8
 /// The in-kernel port: channel 0 of the i8254 that KVM_CREATE_PIT2 puts at 0x40–0x43.
 #define CGUEST_PORT_KERNEL 0x40
+/// The vector of long64.S's x2APIC handler (its EOI: WRMSR 0x80B): the x2APIC self-IPIs and the
+/// TSC-deadline timer.
+#define CGUEST_VECTOR_X2APIC 0x40
+/// The vector of long64.S's xAPIC handler (its EOI: a store to 0xFEE000B0): the xAPIC self-IPI.
+#define CGUEST_VECTOR_XAPIC 0x41
+/// Gates in long mode's IDT: the 32 exception vectors, then nothing up to the two APIC vectors.
+#define CGUEST_LONG64_IDT_GATES 0x42
+/// Offset, from the payload's start, of the x2APIC handler, right after the last exception stub
+/// (CGUEST_STUBS_OFFSET + 32 × CGUEST_LONG64_STUB_STRIDE; long64.S's .org fails should they overlap); the
+/// xAPIC handler follows one stride later.
+#define CGUEST_LONG64_IRQ_OFFSET 0x210
+/// Bytes between the two APIC handlers.
+#define CGUEST_LONG64_IRQ_STRIDE 0x40
+/// The local APIC's xAPIC registers (guest-physical, KVM's default base), mapped uncached by long mode's
+/// page tables.
+#define CGUEST_APIC_BASE 0xFEE00000
 /// The vector a real-mode guest reports for an interrupt outside 0–31 (stub 32).
 #define CGUEST_VECTOR_OTHER 0x100
 

@@ -43,7 +43,15 @@
     X(16, ud2, NONE, NONE, UD2_BODY, NONE)                                     \
     X(17, spin, NONE, NONE, SPIN_BODY, NONE)                                   \
     X(18, int3, NONE, NONE, INT3_BODY, NONE)                                   \
-    X(19, dr7_write, DR7_INIT, NONE, DR7_BODY, NONE)
+    X(19, dr7_write, DR7_INIT, NONE, DR7_BODY, NONE)                           \
+    X(20, x2apic_self_ipi, X2APIC_INIT, X2APIC_ICR_PREP, X2APIC_IPI_BODY, IRQ_ENTRY_NEXT) \
+    X(21, xapic_self_ipi, XAPIC_INIT, XAPIC_ICR_PREP, XAPIC_IPI_BODY, IRQ_ENTRY_NEXT)    \
+    X(22, x2apic_eoi, X2APIC_INIT, X2APIC_EOI_PREP, X2APIC_EOI_BODY, NONE)     \
+    X(23, xapic_eoi, XAPIC_INIT, XAPIC_EOI_PREP, XAPIC_EOI_BODY, NONE)         \
+    X(24, tsc_deadline, X2APIC_INIT, DEADLINE_PREP, DEADLINE_BODY, DEADLINE_NEXT)       \
+    X(25, tsc_deadline_arm, X2APIC_INIT, DEADLINE_ARM_PREP, DEADLINE_ARM_BODY, NONE)    \
+    X(26, sti_window, X2APIC_INIT, WINDOW_PREP, WINDOW_BODY, NONE)             \
+    X(27, sti_hlt, X2APIC_INIT, WINDOW_PREP, STI_HLT_BODY, NONE)
 
 /// The mini-hypervisor's own loops (svm64.S, role own), numbered after CGUEST_LOOPS. Its rdtsc is the same
 /// loop under the same number as CGUEST_LOOPS's, so the rdtsc case selects it in every payload.
@@ -215,6 +223,192 @@
 .macro INT3_BODY
     int3
 .endm
+
+// MARK: the local APIC's bodies (long64.S only)
+
+// The interrupt loops need the in-kernel local APIC (KVM_CREATE_IRQCHIP) and long64.S's two handlers
+// (vectors CGUEST_VECTOR_X2APIC and CGUEST_VECTOR_XAPIC), which store the TSC at their entry in
+// MB(IRQ_TSC), count themselves in MB(IRQ_COUNT) and EOI. Registers: ESI the handler count before the
+// event, EDI/RDI an xAPIC register's address or a deadline, R15 the deadline, ECX the MSR.
+#ifdef CGUEST_LONG_MODE_BODIES
+
+// x2APIC on (IA32_APIC_BASE EN | EXTD, from xAPIC as KVM resets it), the APIC software-enabled (SVR bit 8,
+// spurious vector 0xFF), the LVT timer in TSC-deadline mode (bits 18:17 = 10) on the x2APIC vector, and
+// interrupts on.
+.macro X2APIC_INIT
+    movl $0x1B, %ecx
+    rdmsr
+    orl $0xC00, %eax
+    wrmsr
+    movl $0x80F, %ecx
+    movl $0x1FF, %eax
+    xorl %edx, %edx
+    wrmsr
+    movl $0x832, %ecx
+    movl $(0x40000 | CGUEST_VECTOR_X2APIC), %eax
+    wrmsr
+    sti
+.endm
+// The xAPIC (as KVM resets it) software-enabled through its MMIO SVR, and interrupts on.
+.macro XAPIC_INIT
+    movl $(CGUEST_APIC_BASE + 0xF0), %edi
+    movl $0x1FF, (%rdi)
+    sti
+.endm
+
+// Self-IPI: the ICR with destination shorthand "self" (bits 19:18 = 01), fixed delivery, the vector; then
+// wait for the handler. The x2APIC ICR is MSR 0x830 (EDX, the destination, ignored with a shorthand); the
+// xAPIC's low half at offset 0x300 sends when written.
+.macro X2APIC_ICR_PREP
+    movl MB(IRQ_COUNT), %esi
+    movl $0x830, %ecx
+.endm
+.macro X2APIC_IPI_BODY
+    movl $(0x40000 | CGUEST_VECTOR_X2APIC), %eax
+    xorl %edx, %edx
+    wrmsr
+3:
+    cmpl MB(IRQ_COUNT), %esi
+    je 3b
+.endm
+.macro XAPIC_ICR_PREP
+    movl MB(IRQ_COUNT), %esi
+    movl $(CGUEST_APIC_BASE + 0x300), %edi
+.endm
+.macro XAPIC_IPI_BODY
+    movl $(0x40000 | CGUEST_VECTOR_XAPIC), (%rdi)
+3:
+    cmpl MB(IRQ_COUNT), %esi
+    je 3b
+.endm
+// The sample is the send-to-handler-entry time: the handler's TSC minus the region's start.
+.macro IRQ_ENTRY_NEXT
+    movl MB(IRQ_TSC), %eax
+    subl TSC_START, %eax
+.endm
+
+// EOI with nothing in service (KVM finds no ISR bit and does nothing more): the write alone. The x2APIC
+// EOI register must be written with 0.
+.macro X2APIC_EOI_PREP
+    movl $0x80B, %ecx
+.endm
+.macro X2APIC_EOI_BODY
+    xorl %eax, %eax
+    xorl %edx, %edx
+    wrmsr
+.endm
+.macro XAPIC_EOI_PREP
+    movl $(CGUEST_APIC_BASE + 0xB0), %edi
+.endm
+.macro XAPIC_EOI_BODY
+    movl %eax, (%rdi)
+.endm
+
+// TSC-deadline timer: arm IA32_TSC_DEADLINE (0x6E0) OPERAND_A cycles past now and wait for the handler; the
+// sample is deadline-to-handler-entry (the handler's TSC minus the deadline's low half).
+.macro DEADLINE_PREP
+    movl MB(IRQ_COUNT), %esi
+    movl $0x6E0, %ecx
+.endm
+.macro DEADLINE_BODY
+    rdtsc
+    shlq $32, %rdx
+    orq %rdx, %rax
+    movl OPERAND_A, %edi
+    addq %rdi, %rax
+    movq %rax, %r15
+    movq %rax, %rdx
+    shrq $32, %rdx
+    wrmsr
+3:
+    cmpl MB(IRQ_COUNT), %esi
+    je 3b
+.endm
+.macro DEADLINE_NEXT
+    movl MB(IRQ_TSC), %eax
+    subl %r15d, %eax
+.endm
+// Arming alone: a deadline 2^40 cycles away (minutes), rewritten each iteration; it never fires.
+.macro DEADLINE_ARM_PREP
+    rdtsc
+    addl $0x100, %edx
+    movl %eax, %edi
+    movl %edx, %r15d
+    movl $0x6E0, %ecx
+.endm
+.macro DEADLINE_ARM_BODY
+    movl %edi, %eax
+    movl %r15d, %edx
+    wrmsr
+.endm
+
+// Interrupt window: a self-IPI sent with interrupts off, then `sti; nop`: the interrupt is due right after
+// the nop (STI's shadow), which KVM delivers through an interrupt-window exit (or the CPU itself, with
+// virtual interrupt delivery). A self-IPI not taken there is counted in MB(WINDOW_MISSED); the loop then
+// waits for it with interrupts on, about 2^24 compares, and counts it in MB(WINDOW_LOST) if it never comes.
+.macro WINDOW_PREP
+    cli
+    movl MB(IRQ_COUNT), %esi
+    movl $0x830, %ecx
+.endm
+.macro WINDOW_BODY
+    movl $(0x40000 | CGUEST_VECTOR_X2APIC), %eax
+    xorl %edx, %edx
+    wrmsr
+    sti
+    nop
+    cli
+    cmpl MB(IRQ_COUNT), %esi
+    jne 4f
+    incl MB(WINDOW_MISSED)
+    movl $0x1000000, %edi
+    sti
+3:
+    cmpl MB(IRQ_COUNT), %esi
+    jne 4f
+    decl %edi
+    jnz 3b
+    incl MB(WINDOW_LOST)
+4:
+    cli
+.endm
+
+// `sti; hlt` with the self-IPI pending: the halt ends at once, the interrupt taken right after it (the wake-up
+// path of an idle guest; with an in-kernel LAPIC KVM handles the HLT itself).
+.macro STI_HLT_BODY
+    movl $(0x40000 | CGUEST_VECTOR_X2APIC), %eax
+    xorl %edx, %edx
+    wrmsr
+    sti
+    hlt
+    cli
+.endm
+
+#else
+// Every other payload (real16.S): no APIC handler, so the loops are a #UD the payload reports.
+.macro LONG_MODE_ONLY
+    ud2
+.endm
+#define X2APIC_INIT LONG_MODE_ONLY
+#define XAPIC_INIT LONG_MODE_ONLY
+#define X2APIC_ICR_PREP NONE
+#define X2APIC_IPI_BODY NONE
+#define XAPIC_ICR_PREP NONE
+#define XAPIC_IPI_BODY NONE
+#define IRQ_ENTRY_NEXT NONE
+#define X2APIC_EOI_PREP NONE
+#define X2APIC_EOI_BODY NONE
+#define XAPIC_EOI_PREP NONE
+#define XAPIC_EOI_BODY NONE
+#define DEADLINE_PREP NONE
+#define DEADLINE_BODY NONE
+#define DEADLINE_NEXT NONE
+#define DEADLINE_ARM_PREP NONE
+#define DEADLINE_ARM_BODY NONE
+#define WINDOW_PREP NONE
+#define WINDOW_BODY NONE
+#define STI_HLT_BODY NONE
+#endif
 
 // MARK: the bodies of CGUEST_SVM_LOOPS (svm64.S only)
 

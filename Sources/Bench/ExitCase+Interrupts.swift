@@ -1,0 +1,140 @@
+// The interrupt cases: the local APIC as a real VMM sets it up (KVM_CREATE_IRQCHIP, the guest enabling its
+// APIC and taking interrupts through an IDT gate whose handler takes the TSC and EOIs), timed in the guest
+// from the event — the IPI's send, the timer's deadline — to the handler's first instruction. They run in
+// long mode at CPL0 only; the other modes keep a row each that says why not.
+//
+// The handler counts itself in the mailbox; the runner checks that count against the iterations run, so a
+// case that succeeds took exactly one interrupt per iteration (or none, for the EOI and arm cases).
+//
+// They are an opt-in set (`--cases interrupts`), not in the default suite: where interrupts reach a guest
+// only at the host's next tick (kvm_pvm at CPL0: ~1.2 M cycles, 0.57 ms, per self-IPI or timer here, half a
+// 1 ms tick; more under load), the set takes ~1.2 s of five runs by itself, which would push the default
+// suite past its 3 s.
+
+import CGuest
+import KVM
+
+extension ExitCase.Body {
+    /// x2APIC self-IPI: `wrmsr` to the ICR (MSR 0x830, shorthand self), then a wait for the handler.
+    static let x2APICSelfIPI = Self(loop: "x2apic_self_ipi", needs: [.localAPIC], interruptsPerIteration: 1)
+
+    /// xAPIC self-IPI: a store to the ICR's low half at 0xFEE00300, then a wait for the handler.
+    static let xAPICSelfIPI = Self(loop: "xapic_self_ipi", needs: [.localAPIC], interruptsPerIteration: 1)
+
+    /// x2APIC EOI: `wrmsr` 0 to MSR 0x80B, nothing in service.
+    static let x2APICEOI = Self(loop: "x2apic_eoi", needs: [.localAPIC])
+
+    /// xAPIC EOI: a store to 0xFEE000B0, nothing in service.
+    static let xAPICEOI = Self(loop: "xapic_eoi", needs: [.localAPIC])
+
+    /// TSC-deadline timer: arm `lead` cycles ahead, wait for the handler; the sample is deadline → entry.
+    static func tscDeadline(lead: UInt32) -> Self {
+        Self(loop: "tsc_deadline", operandA: lead, needs: [.localAPIC], interruptsPerIteration: 1)
+    }
+
+    /// TSC-deadline timer, arming alone: a deadline minutes away, rewritten each iteration.
+    static let tscDeadlineArm = Self(loop: "tsc_deadline_arm", needs: [.localAPIC])
+
+    /// A self-IPI sent with interrupts off, then `sti; hlt`: the halt ends at once and the interrupt is taken.
+    static let stiHalt = Self(loop: "sti_hlt", needs: [.localAPIC], interruptsPerIteration: 1)
+
+    /// Interrupt window: a self-IPI sent with interrupts off, taken after `sti; nop`.
+    static let interruptWindow = Self(loop: "sti_window", needs: [.localAPIC], interruptsPerIteration: 1)
+}
+
+extension ExitCase {
+    /// How far ahead the TSC-deadline case arms its timer: far enough that arming (an exit, even a nested
+    /// one) is over before the deadline, so the sample is the timer's own latency. Where arming takes
+    /// longer, the timer is already due when the guest resumes and the sample is that resumption's delay.
+    static let deadlineLead: UInt32 = 20_000
+
+    /// Why the interrupt cases run only in long mode at CPL0, by mode.
+    static let interruptsRealModeNote =
+        "the real-mode payload has no interrupt handler for the APIC's vectors (its IVT sends every vector "
+        + "above 31 to the fault stub): run in long mode at CPL0"
+    static let interruptsCPL3Note =
+        "the body enables the APIC and interrupts with wrmsr and sti, which fault at CPL3 (IOPL 0): run in "
+        + "long mode at CPL0"
+
+    /// The opt-in set's name.
+    public static let interruptSet = "interrupts"
+
+    /// The interrupt cases: long mode at CPL0, and a row in real mode and at CPL3 that says why not.
+    static let interrupts: [ExitCase] =
+        (interruptRows(.long64, cpl: 0, requires: [])
+        + interruptRows(.real, cpl: 0, requires: [.notInThisMode(interruptsRealModeNote)])
+        + interruptRows(.long64, cpl: 3, requires: [.notInThisMode(interruptsCPL3Note)])).map { row in
+            var row = row
+            row.optInSet = interruptSet
+            return row
+        }
+
+    /// The interrupt cases in `mode` at `cpl`, each gated on `requires` besides what it needs of KVM.
+    static func interruptRows(_ mode: GuestMode, cpl: Int, requires: [Requirement]) -> [ExitCase] {
+        let apic: [Requirement] = requires + [.capability(.irqchip)]
+        return [
+            ExitCase(
+                "ipi-self-x2apic", mode, cpl: cpl, body: .x2APICSelfIPI, exitsTo: .kernel,
+                mechanism: "wrmsr 0x830 (x2APIC ICR, self, fixed), timed to the handler's entry; in-kernel LAPIC",
+                requires: apic),
+            ExitCase(
+                "ipi-self-xapic", mode, cpl: cpl, body: .xAPICSelfIPI, exitsTo: .kernel,
+                mechanism: "mov dword [0xfee00300], 0x40041 (xAPIC ICR, self, fixed), timed to the handler's "
+                    + "entry; in-kernel LAPIC",
+                requires: apic),
+            ExitCase(
+                "eoi-x2apic", mode, cpl: cpl, body: .x2APICEOI, exitsTo: .kernel,
+                mechanism: "wrmsr 0x80b, 0 (x2APIC EOI, nothing in service)", requires: apic),
+            ExitCase(
+                "eoi-xapic", mode, cpl: cpl, body: .xAPICEOI, exitsTo: .kernel,
+                mechanism: "mov [0xfee000b0], eax (xAPIC EOI, nothing in service)", requires: apic),
+            ExitCase(
+                "tsc-deadline", mode, cpl: cpl, body: .tscDeadline(lead: deadlineLead), exitsTo: .kernel,
+                mechanism: "wrmsr 0x6e0 (IA32_TSC_DEADLINE) \(deadlineLead) cycles ahead, timed from the deadline "
+                    + "to the handler's entry",
+                requires: apic + [.capability(.tscDeadlineTimer)]),
+            ExitCase(
+                "tsc-deadline-arm", mode, cpl: cpl, body: .tscDeadlineArm, exitsTo: .kernel,
+                mechanism: "wrmsr 0x6e0 (IA32_TSC_DEADLINE) with a deadline 2^40 cycles away: arming alone",
+                requires: apic + [.capability(.tscDeadlineTimer)]),
+            ExitCase(
+                "interrupt-window", mode, cpl: cpl, body: .interruptWindow, exitsTo: .kernel,
+                mechanism: "cli; wrmsr 0x830 (x2APIC self-IPI); sti; nop: the interrupt taken after STI's shadow "
+                    + "(an interrupt-window exit, or virtual interrupt delivery)",
+                requires: apic),
+            ExitCase(
+                "ipi-self-sti-hlt", mode, cpl: cpl, body: .stiHalt, exitsTo: .kernel,
+                mechanism: "cli; wrmsr 0x830 (x2APIC self-IPI); sti; hlt: the halt woken at once by the pending "
+                    + "interrupt (HLT handled by the in-kernel LAPIC)",
+                requires: apic),
+        ]
+    }
+}
+
+extension CaseRunner {
+    /// Why a guest that said done did not take the interrupts its body asks for (`perIteration` per
+    /// iteration, warm-up included), or nil when it took exactly those. A self-IPI that missed the
+    /// interrupt-window loop's `sti; nop` is a divergence of this host's interrupt delivery, reported as a
+    /// skip with its reason rather than as samples of something else.
+    static func interruptFailure(
+        _ report: MailboxReport, perIteration: Int, counts: (iterations: Int, warmup: Int)
+    ) -> CaseFailure? {
+        let iterations = counts.iterations + counts.warmup
+        if report.windowMissed > 0 {
+            var reason =
+                "interrupt delivery diverges here: \(report.windowMissed) of \(iterations) self-IPIs were not "
+                + "taken in the sti; nop window they were due in"
+            if report.windowLost > 0 {
+                reason += ", and \(report.windowLost) not at all while the guest waited with interrupts on"
+            } else {
+                reason += " (each was taken later, with interrupts on)"
+            }
+            return CaseFailure(kind: .skipped, reason: reason)
+        }
+        let expected = iterations * perIteration
+        guard Int(report.interrupts) != expected else { return nil }
+        return CaseFailure(
+            kind: .unexpected,
+            reason: "the guest's interrupt handler ran \(report.interrupts) times, not \(expected)")
+    }
+}
