@@ -45,9 +45,11 @@ bed: release
 fuzz-smoke: setup
 	Fuzz/run.sh 20
 
-# swift-format with the repository's .swift-format, every finding an error (part of `test`). The rules and why
-# some are off: docs/ARCHITECTURE.md, "Style and lint". `scripts/format-all.sh` formats every file in place.
+# swift-format with the repository's .swift-format, every finding an error, and where unsafe code may stand
+# (part of `test`). The rules and why some are off: docs/ARCHITECTURE.md, "Style and lint".
+# `scripts/format-all.sh` formats every file in place.
 lint:
+	python3 scripts/check-unsafe.py
 	SWIFT=$(SWIFT) ./scripts/format-all.sh --check
 
 clean:
