@@ -41,6 +41,11 @@ public struct HostTimer: Sendable {
             pinnedCPU: pinned?.cpu, tsc: tsc)
     }
 
+    /// Sleeps the calling thread for `duration`, the rest of it again after a signal.
+    public static func sleep(_ duration: Duration) {
+        SystemDoor.sleep(duration)
+    }
+
     /// CLOCK_MONOTONIC_RAW in nanoseconds.
     public static func monotonicNanoseconds() -> UInt64 {
         SystemDoor.monotonicNanoseconds()

@@ -187,6 +187,15 @@ enum SystemDoor {
         return mask
     }
 
+    /// nanosleep(2) for `duration`, restarted with the time remaining after a signal.
+    static func sleep(_ duration: Duration) {
+        let (seconds, attoseconds) = duration.components
+        var request = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
+        var remaining = timespec()
+        // SAFETY: both pointers are to locals alive for the call.
+        while unsafe nanosleep(&request, &remaining) == -1 && errno == EINTR { request = remaining }
+    }
+
     /// CLOCK_MONOTONIC_RAW in nanoseconds.
     static func monotonicNanoseconds() -> UInt64 {
         var spec = timespec()
