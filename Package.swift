@@ -64,7 +64,7 @@ let package = Package(
         .testTarget(name: "BenchTests", dependencies: ["Bench", "KVM", "Probe", "Report", "TestSupport"],
             swiftSettings: strict),
         .testTarget(
-            name: "ReportTests", dependencies: ["Documents", "Report", "Bench", "Probe", "TestSupport"], resources: [.copy("Fixtures")],
+            name: "ReportTests", dependencies: ["Documents", "Report", "TestSupport"], resources: [.copy("Fixtures")],
             swiftSettings: strict),
         .testTarget(
             name: "ProbeTests",

@@ -78,26 +78,3 @@ public struct RunOrder: Sendable {
         return result
     }
 }
-
-/// SplitMix64 (Steele, Lea and Flood 2014): small, fast, and fully specified, so a seed means one order.
-struct SplitMix64 {
-    private var state: UInt64
-
-    init(seed: UInt64) {
-        state = seed
-    }
-
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-
-    /// A value in 0..<bound (bound > 0) by the high half of a 128-bit product (Lemire's method, without
-    /// its rejection step: the bias is below 2^-50 for the bounds a case list has).
-    mutating func next(below bound: UInt64) -> UInt64 {
-        next().multipliedFullWidth(by: bound).high
-    }
-}

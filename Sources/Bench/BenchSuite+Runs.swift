@@ -101,9 +101,10 @@ extension BenchSuite {
         return injected
     }
 
-    /// The CPU the first successful sample set was pinned to.
+    /// The CPU the first successful sample set was pinned to, the cases taken in the order of their ids (not
+    /// the dictionary's, which follows the hash seed).
     static func firstPinnedCPU(_ outcomes: [String: [CaseOutcome]]) -> Int? {
-        outcomes.values.lazy.flatMap { $0 }.compactMap { outcome -> Int? in
+        outcomes.sorted { $0.key < $1.key }.lazy.flatMap { $0.value }.compactMap { outcome -> Int? in
             if case .success(let samples) = outcome.result { samples.pinnedCPU } else { nil }
         }.first
     }

@@ -14,11 +14,7 @@ public enum CaseAnalysis {
 
     /// Statistics of `cycles` in cycles and, at `hz`, nanoseconds.
     public static func dual(_ cycles: [UInt64], hz: Double) -> DualStatistics? {
-        let values = cycles.map { Double($0) }
-        guard let inCycles = SampleStatistics(values),
-            let inNanoseconds = SampleStatistics(values.map { hz > 0 ? $0 / hz * 1e9 : 0 })
-        else { return nil }
-        return DualStatistics(cycles: inCycles, nanoseconds: inNanoseconds)
+        DualStatistics(cycles: cycles, hz: hz)
     }
 
     /// Every `count`-th of the samples so that at most `limit` remain, first and order kept.

@@ -5,6 +5,7 @@
 
 import Glibc
 import KVM
+import Probe
 
 extension CaseRunner {
     /// How KVM_RUN's EAGAIN is retried: up to `attempts` tries in all, sleeping `firstWait` before the
@@ -58,13 +59,9 @@ extension CaseRunner {
         throw KVMError(operation: "KVM_RUN", errno: EAGAIN)
     }
 
-    /// Sleeps the calling thread for `duration` (nanosleep, restarted after a signal).
+    /// Sleeps the calling thread for `duration` (nanosleep through Probe's door, restarted after a signal).
     static func sleep(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        var request = timespec(tv_sec: Int(seconds), tv_nsec: Int(attoseconds / 1_000_000_000))
-        var remaining = timespec()
-        // SAFETY: both pointers are to locals alive for the call.
-        while unsafe nanosleep(&request, &remaining) == -1 && errno == EINTR { request = remaining }
+        HostTimer.sleep(duration)
     }
 
     /// The failure for a KVM error that ended a run: EAGAIN from KVM_RUN says what limit to look at.

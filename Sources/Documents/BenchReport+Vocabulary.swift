@@ -40,6 +40,7 @@ public enum Attribution: String, Codable, Sendable {
 
 /// Why a case did not produce samples.
 public struct CaseFailure: Codable, Sendable, Equatable, Error {
+    /// What went wrong, as the report's `failure.kind` names it.
     public enum Kind: String, Codable, Sendable {
         /// Not run, by its validity gate (wrong vendor, capability missing, known to hang here).
         case skipped
@@ -57,6 +58,7 @@ public struct CaseFailure: Codable, Sendable, Equatable, Error {
         case unexpected
     }
 
+    /// What went wrong.
     public var kind: Kind
     /// One line a person can act on.
     public var reason: String
@@ -65,6 +67,7 @@ public struct CaseFailure: Codable, Sendable, Equatable, Error {
     /// The guest RIP when it stopped, if read.
     public var guestRIP: UInt64?
 
+    /// Every field, as a report holds it.
     public init(kind: Kind, reason: String, exitReason: String? = nil, guestRIP: UInt64? = nil) {
         self.kind = kind
         self.reason = reason

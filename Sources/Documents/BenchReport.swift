@@ -130,6 +130,16 @@ public struct DualStatistics: Codable, Sendable, Equatable {
         self.cycles = cycles
         self.nanoseconds = nanoseconds
     }
+
+    /// The statistics of TSC samples `cycles`, in cycles and in nanoseconds at `hz` (0 when `hz` is not
+    /// positive); nil for no samples.
+    public init?(cycles: [UInt64], hz: Double) {
+        let values = cycles.map { Double($0) }
+        guard let inCycles = SampleStatistics(values),
+            let inNanoseconds = SampleStatistics(values.map { hz > 0 ? $0 / hz * 1e9 : 0 })
+        else { return nil }
+        self.init(cycles: inCycles, nanoseconds: inNanoseconds)
+    }
 }
 
 /// One of this level's own measurements.

@@ -6,6 +6,7 @@ import Foundation
 
 /// Bad input: a one-line message naming the file and what is wrong.
 public struct InputError: Error, CustomStringConvertible, Equatable {
+    /// Which of the two documented exit codes the error maps to.
     public enum Kind: Sendable, Equatable {
         /// The file does not exist or cannot be read (sysexits EX_NOINPUT, 66).
         case noInput
@@ -13,14 +14,18 @@ public struct InputError: Error, CustomStringConvertible, Equatable {
         case badData
     }
 
+    /// Missing or unreadable, or readable but wrong.
     public var kind: Kind
+    /// One line naming the file and what is wrong, as the CLI prints it.
     public var message: String
 
+    /// An error of `kind` saying `message`.
     public init(_ kind: Kind, _ message: String) {
         self.kind = kind
         self.message = message
     }
 
+    /// The message.
     public var description: String { message }
 }
 

@@ -14,8 +14,9 @@ public struct GuestHypervisorFacts: Codable, Sendable, Equatable {
     public var innerSignature: String?
     /// Every #VMEXIT the mini-hypervisor took.
     public var exits: Int
-    /// The intercepts it handled, by exit name ("VMEXIT_CPUID"), and how many the loop had to cause.
+    /// The intercepts it handled, by exit name ("VMEXIT_CPUID").
     public var intercepts: [String: Int]
+    /// How many of each the loop had to cause, by the same names.
     public var expectedIntercepts: [String: Int]
     /// How it stepped over an intercepted instruction: "nrip" (the VMCB's next RIP, where KVM offers NRIPS)
     /// or "length" (the known instruction lengths; port I/O always by EXITINFO2).
@@ -24,6 +25,7 @@ public struct GuestHypervisorFacts: Codable, Sendable, Equatable {
     /// handle); nil when it finished.
     public var stoppedBy: VMCBExit?
 
+    /// Every field, as a report holds it.
     public init(
         role: String, guestSignature: String?, innerSignature: String?, exits: Int, intercepts: [String: Int],
         expectedIntercepts: [String: Int], resumedBy: String, stoppedBy: VMCBExit? = nil
@@ -48,14 +50,18 @@ public struct VMCBExit: Codable, Sendable, Equatable {
     public var code: Int64
     /// Its name ("VMEXIT_SHUTDOWN").
     public var name: String
-    /// EXITINFO1, EXITINFO2 and EXITINTINFO (the event being delivered when it happened, bit 31 = valid).
+    /// EXITINFO1: the exit's first qualification (the port and direction of an IOIO exit, say).
     public var exitInfo1: UInt64
+    /// EXITINFO2: its second (the next RIP of an IOIO exit, the faulting address of a #PF).
     public var exitInfo2: UInt64
+    /// EXITINTINFO: the event being delivered when it happened, bit 31 = valid.
     public var exitIntInfo: UInt64
-    /// The guest's guest's RIP, and the VMCB's nRIP (0 without NRIPS).
+    /// The guest's guest's RIP.
     public var guestRIP: UInt64
+    /// The VMCB's nRIP, the instruction after the one that exited (0 without NRIPS).
     public var nextRIP: UInt64
 
+    /// Every field, as a report holds it.
     public init(
         code: Int64, name: String, exitInfo1: UInt64, exitInfo2: UInt64, exitIntInfo: UInt64, guestRIP: UInt64,
         nextRIP: UInt64

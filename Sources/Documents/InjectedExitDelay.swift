@@ -5,11 +5,13 @@
 public struct InjectedExitDelay: Codable, Sendable, Equatable {
     /// As given on the command line ("2us", "10%").
     public var requested: String
-    /// For a percentage: the case whose net cost per exit it is a share of, and that cost in cycles.
+    /// For a percentage: the case whose net cost per exit it is a share of.
     public var referenceCaseID: String?
+    /// For a percentage: that case's net cost per exit, TSC cycles.
     public var referenceCycles: Double?
-    /// The busy-wait added to every user-space exit, TSC cycles, and nanoseconds at this level's TSC rate.
+    /// The busy-wait added to every user-space exit, TSC cycles.
     public var delayCycles: Double
+    /// The same in nanoseconds at this level's TSC rate.
     public var delayNanoseconds: Double
     /// One sentence for the report's notes and the table.
     public var note: String

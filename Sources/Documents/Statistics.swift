@@ -6,12 +6,19 @@
 
 /// Summary statistics of a sample set.
 public struct SampleStatistics: Codable, Sendable, Equatable {
+    /// How many samples.
     public var count: Int
+    /// The smallest sample.
     public var min: Double
+    /// The median (nearest rank).
     public var p50: Double
+    /// The 90th percentile (nearest rank).
     public var p90: Double
+    /// The 99th percentile (nearest rank).
     public var p99: Double
+    /// The largest sample.
     public var max: Double
+    /// The arithmetic mean.
     public var mean: Double
     /// Sample standard deviation (n − 1).
     public var stddev: Double

@@ -3,6 +3,7 @@
 
 /// The TSC frequency and its source.
 public struct TSCFrequency: Codable, Sendable, Equatable {
+    /// Where a frequency was read or how it was measured, in the order of trust.
     public enum Source: String, Codable, Sendable {
         /// CPUID 0x15 (TSC/crystal ratio times the crystal clock, Intel SDM vol. 3 §19.7.3).
         case cpuid15 = "cpuid-0x15"
@@ -18,10 +19,12 @@ public struct TSCFrequency: Codable, Sendable, Equatable {
 
     /// Hertz.
     public var hz: Double
+    /// Where it came from.
     public var source: Source
     /// How it was derived, in words.
     public var detail: String
 
+    /// Every field, as a document holds it.
     public init(hz: Double, source: Source, detail: String) {
         self.hz = hz
         self.source = source

@@ -2,10 +2,14 @@
 
 /// The program that wrote a snapshot or a report.
 public struct ToolInfo: Codable, Sendable, Equatable {
+    /// The program's name ("nestprobe").
     public var name: String
+    /// Its version (`NestprobeVersion.string`).
     public var version: String
+    /// The short git revision it was built from, when the build knew it.
     public var gitRevision: String?
 
+    /// Every field, as a document holds it.
     public init(name: String, version: String, gitRevision: String?) {
         self.name = name
         self.version = version

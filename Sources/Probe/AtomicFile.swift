@@ -33,30 +33,30 @@ public enum AtomicFile {
             throw fail("names a directory, not a file: \(Errno(EISDIR).description)")
         }
         if let fd = standardDescriptor(path) {
-            guard OutputDoor.isOpen(fd) else {
+            guard SystemDoor.isOpen(fd) else {
                 throw fail("descriptor \(fd) is not open: \(Errno(EBADF).description)")
             }
-            do { try OutputDoor.writeAll(fd, bytes) } catch { throw fail("cannot write: \(error.text)") }
+            do { try SystemDoor.writeAll(fd, bytes) } catch { throw fail("cannot write: \(error.description)") }
             return
         }
         let link: FileStatus
-        do { link = try OutputDoor.status(path, followingLinks: false) } catch {
-            guard error.code == ENOENT else { throw fail("cannot examine: \(error.text)") }
+        do { link = try SystemDoor.status(path, followingLinks: false) } catch {
+            guard error.rawValue == ENOENT else { throw fail("cannot examine: \(error.description)") }
             try replace(path, with: bytes, keeping: nil)
             return
         }
         var target = link
         if link.kind == .symbolicLink {
-            do { target = try OutputDoor.status(path, followingLinks: true) } catch {
-                throw fail("a symbolic link that cannot be followed: \(error.text)")
+            do { target = try SystemDoor.status(path, followingLinks: true) } catch {
+                throw fail("a symbolic link that cannot be followed: \(error.description)")
             }
         }
         switch target.kind {
         case .regular:
             var resolved = path
             if link.kind == .symbolicLink {
-                do { resolved = try OutputDoor.resolve(path) } catch {
-                    throw fail("cannot resolve the link: \(error.text)")
+                do { resolved = try SystemDoor.resolve(path) } catch {
+                    throw fail("cannot resolve the link: \(error.description)")
                 }
             }
             try replace(resolved, with: bytes, keeping: target, named: path)
@@ -100,22 +100,22 @@ public enum AtomicFile {
         }
         let fd: Int32
         // O_NONBLOCK: a FIFO without a reader fails with ENXIO instead of blocking the open for ever.
-        do { fd = try OutputDoor.open(path, flags: O_WRONLY | O_NONBLOCK) } catch {
-            if error.code == ENXIO && status.kind == .fifo { throw fail("a FIFO with no reader: \(error.text)") }
-            throw fail("cannot open: \(error.text)")
+        do { fd = try SystemDoor.open(path, flags: O_WRONLY | O_NONBLOCK) } catch {
+            if error.rawValue == ENXIO && status.kind == .fifo { throw fail("a FIFO with no reader: \(error.description)") }
+            throw fail("cannot open: \(error.description)")
         }
         do {
-            let opened = try OutputDoor.status(fd)
+            let opened = try SystemDoor.status(fd)
             guard opened.kind == .characterDevice || opened.kind == .fifo else {
-                _ = try? OutputDoor.close(fd)
+                _ = try? SystemDoor.close(fd)
                 throw fail("changed while it was being opened; not written")
             }
-            try OutputDoor.clearNonBlocking(fd)
-            try OutputDoor.writeAll(fd, bytes)
-            try OutputDoor.close(fd)
-        } catch let error as SystemError {
-            _ = try? OutputDoor.close(fd)
-            throw fail("cannot write: \(error.text)")
+            try SystemDoor.clearNonBlocking(fd)
+            try SystemDoor.writeAll(fd, bytes)
+            try SystemDoor.close(fd)
+        } catch let error as Errno {
+            _ = try? SystemDoor.close(fd)
+            throw fail("cannot write: \(error.description)")
         } catch let error as InputError {
             throw error
         } catch {
@@ -131,47 +131,47 @@ public enum AtomicFile {
     ) throws(InputError) {
         let shown = named ?? path
         let (folder, name) = split(path)
-        do throws(SystemError) {
-            try TemporaryFileCleanup.guarding { () throws(SystemError) in
+        do throws(Errno) {
+            try TemporaryFileCleanup.guarding { () throws(Errno) in
                 let (fd, temporary) = try TemporaryFileCleanup.makeTemporary(template(folder: folder, name: name))
-                do throws(SystemError) {
+                do throws(Errno) {
                     if let existing {
-                        if OutputDoor.isRoot {
-                            try OutputDoor.setOwner(fd, owner: existing.owner, group: existing.group)
+                        if SystemDoor.isRoot {
+                            try SystemDoor.setOwner(fd, owner: existing.owner, group: existing.group)
                         }
-                        try OutputDoor.setPermissions(fd, existing.permissions)
+                        try SystemDoor.setPermissions(fd, existing.permissions)
                     } else {
-                        try OutputDoor.setPermissions(fd, 0o666 & ~OutputDoor.fileCreationMask)
+                        try SystemDoor.setPermissions(fd, 0o666 & ~SystemDoor.fileCreationMask)
                     }
-                    try OutputDoor.writeAll(fd, bytes)
-                    try OutputDoor.sync(fd)
-                    try OutputDoor.close(fd)
+                    try SystemDoor.writeAll(fd, bytes)
+                    try SystemDoor.sync(fd)
+                    try SystemDoor.close(fd)
                 } catch {
-                    _ = try? OutputDoor.close(fd)
-                    try? TemporaryFileCleanup.finish { () throws(SystemError) in OutputDoor.unlink(temporary) }
+                    _ = try? SystemDoor.close(fd)
+                    try? TemporaryFileCleanup.finish { () throws(Errno) in SystemDoor.unlink(temporary) }
                     throw error
                 }
-                try TemporaryFileCleanup.finish { () throws(SystemError) in
-                    do throws(SystemError) { try OutputDoor.rename(temporary, to: path) } catch {
-                        OutputDoor.unlink(temporary)
+                try TemporaryFileCleanup.finish { () throws(Errno) in
+                    do throws(Errno) { try SystemDoor.rename(temporary, to: path) } catch {
+                        SystemDoor.unlink(temporary)
                         throw error
                     }
                 }
             }
         } catch {
-            if error.code == ENOENT || error.code == ENOTDIR {
-                throw InputError(.noInput, "\(shown): cannot create a file in \(folder): \(error.text)")
+            if error.rawValue == ENOENT || error.rawValue == ENOTDIR {
+                throw InputError(.noInput, "\(shown): cannot create a file in \(folder): \(error.description)")
             }
-            throw InputError(.noInput, "\(shown): cannot write: \(error.text)")
+            throw InputError(.noInput, "\(shown): cannot write: \(error.description)")
         }
         // The rename is durable only once the folder is on disk; filesystems that cannot sync a folder
         // say EINVAL, which leaves nothing to do.
-        do throws(SystemError) {
-            let fd = try OutputDoor.open(folder, flags: O_RDONLY | O_DIRECTORY)
-            defer { _ = try? OutputDoor.close(fd) }
-            do { try OutputDoor.sync(fd) } catch  where error.code == EINVAL {}
+        do throws(Errno) {
+            let fd = try SystemDoor.open(folder, flags: O_RDONLY | O_DIRECTORY)
+            defer { _ = try? SystemDoor.close(fd) }
+            do { try SystemDoor.sync(fd) } catch  where error.rawValue == EINVAL {}
         } catch {
-            throw InputError(.noInput, "\(shown): written, but syncing the folder \(folder) failed: \(error.text)")
+            throw InputError(.noInput, "\(shown): written, but syncing the folder \(folder) failed: \(error.description)")
         }
     }
 

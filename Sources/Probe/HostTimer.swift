@@ -7,10 +7,6 @@
 import CKVM
 import Foundation
 
-#if canImport(Glibc)
-    import Glibc
-#endif
-
 /// Samples the host-level CPUID cost.
 public struct HostTimer: Sendable {
     /// Iterations thrown away before sampling (caches, branch predictors, the exit path itself).
@@ -45,12 +41,14 @@ public struct HostTimer: Sendable {
             pinnedCPU: pinned?.cpu, tsc: tsc)
     }
 
+    /// Sleeps the calling thread for `duration`, the rest of it again after a signal.
+    public static func sleep(_ duration: Duration) {
+        SystemDoor.sleep(duration)
+    }
+
     /// CLOCK_MONOTONIC_RAW in nanoseconds.
     public static func monotonicNanoseconds() -> UInt64 {
-        var spec = timespec()
-        // SAFETY: `spec` is a local timespec that outlives the call; clock_gettime writes only that struct.
-        _ = unsafe clock_gettime(CLOCK_MONOTONIC_RAW, &spec)
-        return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
+        SystemDoor.monotonicNanoseconds()
     }
 }
 
@@ -124,31 +122,5 @@ public enum TSCFrequencyFinder {
             hz: hz, source: .calibration,
             detail: "calibrated against CLOCK_MONOTONIC_RAW, 3 × 20 ms, median, spread "
                 + "\(String(format3: spread)) %")
-    }
-}
-
-/// Pins the calling thread to the CPU it is on, so every sample is taken on one CPU.
-public enum CPUAffinity {
-    /// Where the thread was pinned and the mask to restore.
-    public struct Pinned {
-        public var cpu: Int
-        var previous: ckvm_cpu_mask
-    }
-
-    /// Pins to the current CPU; nil when the kernel refuses (a restricted container, say).
-    public static func pinToCurrentCPU() -> Pinned? {
-        let cpu = ckvm_current_cpu()
-        guard cpu >= 0 else { return nil }
-        var previous = ckvm_cpu_mask()
-        // SAFETY: `previous` is a local cpu mask that outlives the call, which writes only that struct.
-        guard unsafe ckvm_save_affinity(&previous) == 0, ckvm_pin_thread(cpu) == 0 else { return nil }
-        return Pinned(cpu: Int(cpu), previous: previous)
-    }
-
-    /// Gives the thread back the affinity it had before `pinToCurrentCPU`.
-    public static func restore(_ pinned: Pinned) {
-        var mask = pinned.previous
-        // SAFETY: `mask` is a local copy of the saved mask that outlives the call, which only reads it.
-        _ = unsafe ckvm_restore_affinity(&mask)
     }
 }

@@ -113,13 +113,10 @@ public struct LiveCapture: Sendable {
     }
 
     func processInfo() -> ProcessInfo {
-        var groups = [gid_t](repeating: 0, count: 256)
-        // SAFETY: getgroups writes at most `groups.count` gids into the array, which outlives the call.
-        let count = unsafe getgroups(Int32(groups.count), &groups)
         let capabilities = reader.readText("/proc/self/status").value.flatMap { status in
             status.split(separator: "\n").first { $0.hasPrefix("CapEff:") }.map { $0.dropFirst(7).trimmed }
         }
-        return ProcessInfo(euid: geteuid(), groups: Array(groups.prefix(max(0, Int(count)))),
+        return ProcessInfo(euid: SystemDoor.effectiveUserID, groups: SystemDoor.groups(),
             effectiveCapabilities: capabilities)
     }
 

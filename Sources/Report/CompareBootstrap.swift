@@ -102,18 +102,11 @@ struct Xoshiro256StarStar: RandomNumberGenerator {
     private var s3: UInt64
 
     init(seed: UInt64) {
-        var x = seed
-        func splitMix() -> UInt64 {
-            x = x &+ 0x9e37_79b9_7f4a_7c15
-            var z = x
-            z = (z ^ (z >> 30)) &* 0xbf58_476d_1ce4_e5b9
-            z = (z ^ (z >> 27)) &* 0x94d0_49bb_1331_11eb
-            return z ^ (z >> 31)
-        }
-        s0 = splitMix()
-        s1 = splitMix()
-        s2 = splitMix()
-        s3 = splitMix()
+        var seeder = SplitMix64(seed: seed)
+        s0 = seeder.next()
+        s1 = seeder.next()
+        s2 = seeder.next()
+        s3 = seeder.next()
     }
 
     mutating func next() -> UInt64 {

@@ -108,7 +108,8 @@ public struct Thresholds: Sendable, Equatable {
             guard case .object(let entries) = value else {
                 throw InputError(.badData, "\(name): cases: expected an object of case id to percent")
             }
-            for (id, entry) in entries {
+            // In key order, so that of two bad entries the same one is named whatever the hash seed.
+            for (id, entry) in entries.sorted(by: { $0.key < $1.key }) {
                 guard !id.isEmpty else { throw InputError(.badData, "\(name): cases: an empty case id") }
                 cases[id] = try percent(entry, field: "cases.\(id)", name: name)
             }

@@ -43,7 +43,7 @@ struct PolicyJudge {
         let position = Dictionary(known.enumerated().map { ($1, $0) }, uniquingKeysWith: { a, _ in a })
         return ids.sorted { a, b in
             switch (position[a], position[b]) {
-            case let (x?, y?): return x < y
+            case (let x?, let y?): return x < y
             case (.some, nil): return true
             case (nil, .some): return false
             case (nil, nil): return a < b

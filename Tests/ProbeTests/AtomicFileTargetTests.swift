@@ -25,7 +25,7 @@ private func runTool(_ path: String, _ arguments: [String]) throws -> Bool {
 
 /// lstat(2) of a path, as AtomicFile sees it.
 private func kind(_ path: String) throws -> FileStatus {
-    try OutputDoor.status(path, followingLinks: false)
+    try SystemDoor.status(path, followingLinks: false)
 }
 
 @Suite("AtomicFile: what stands at the output path")

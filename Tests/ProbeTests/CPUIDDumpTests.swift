@@ -373,6 +373,7 @@ struct CPUIDDumpErrorTests {
 
     @Test("random damage to the real dumps parses or throws, and never traps")
     func fuzz() throws {
+        // Documents' seeded generator, so a failing fuzz case can be replayed.
         var random = SplitMix64(seed: 0x6E65_7374_7072_6F62)
         for name in [CPUIDDumpFixture.cpuidTool, CPUIDDumpFixture.libcpuidRaw] {
             let original = Array(try CPUIDDumpFixture.text(name).utf8)
@@ -396,18 +397,5 @@ struct CPUIDDumpErrorTests {
                 }
             }
         }
-    }
-}
-
-/// A small deterministic generator, so a failing fuzz case can be replayed.
-struct SplitMix64: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
     }
 }

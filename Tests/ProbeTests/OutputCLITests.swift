@@ -75,7 +75,7 @@ struct OutputCLITests {
         #expect(toFull.status == 73)
         #expect(toFull.err == "nestprobe: fakefull: cannot write: ENOSPC (No space left on device)\n")
         for name in ["fakenull", "fakefull"] {
-            #expect(try OutputDoor.status(scratch.path(name), followingLinks: false).kind == .characterDevice)
+            #expect(try SystemDoor.status(scratch.path(name), followingLinks: false).kind == .characterDevice)
         }
         #expect(try scratch.names() == ["fakefull", "fakenull"])
     }
@@ -87,7 +87,7 @@ struct OutputCLITests {
         let result = try NestprobeRunner.run(
             ["diagnose", "--snapshot", try fixturePath(Self.snapshot), "-o", "new.txt"], in: scratch.path, umask: mask)
         #expect(result.status == 0, "\(result.err)")
-        #expect(try OutputDoor.status(scratch.path("new.txt"), followingLinks: false).permissions == mode_t(expected))
+        #expect(try SystemDoor.status(scratch.path("new.txt"), followingLinks: false).permissions == mode_t(expected))
     }
 
     static var straceUsable: Bool {

@@ -356,4 +356,16 @@ struct AtomicFileTests {
         try AtomicFile.write(try DocumentFile.encodeJSON(snapshot), to: path)
         #expect(try SnapshotFile.load(path) == snapshot)
     }
+
+    @Test("a key written twice in a snapshot is refused with its path")
+    func duplicateKeyInSnapshot() throws {
+        let snapshot = Snapshot(capturedAt: nil, origin: Origin(kind: .live, detail: "test"), cpuid: .available([]))
+        let text = String(decoding: try DocumentFile.encodeJSON(snapshot), as: UTF8.self)
+        let doubled = text.replacingOccurrences(of: "\"detail\" : \"test\"", with: "\"detail\" : \"test\", \"detail\" : \"other\"")
+        #expect(doubled != text)
+        #expect(throws: InputError(.badData, "s.json: origin.detail: the key appears twice in one object (JSON keeps only one)")) {
+            try SnapshotFile.parse(Array(doubled.utf8), name: "s.json")
+        }
+        #expect(throws: Never.self) { try SnapshotFile.parse(Array(text.utf8), name: "s.json") }
+    }
 }

@@ -1,9 +1,8 @@
 // `nestprobe compare` end to end through the built executable: exit codes 0, 2, 4, 5, 64, 65, 66, 73, the
 // text and JSON outputs, -o, --force and its warnings, and one-line errors for bad files.
 
-import Bench
+import Documents
 import Foundation
-import Probe
 import Report
 import TestSupport
 import Testing

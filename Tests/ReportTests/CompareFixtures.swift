@@ -1,9 +1,8 @@
 // The real bench report from this machine (AMD EPYC Genoa under kvm_pvm) and reports crafted from it by
 // scaling samples, for the compare, render and bound tests.
 
-import Bench
+import Documents
 import Foundation
-import Probe
 import Report
 import Testing
 
@@ -37,7 +36,7 @@ enum CompareFixtures {
         func scale(_ samples: [UInt64]) -> [UInt64] { samples.map { UInt64((Double($0) * factor).rounded()) } }
         for index in out.hostLevel.indices where ids?.contains(out.hostLevel[index].id) ?? true {
             out.hostLevel[index].samplesCycles = scale(out.hostLevel[index].samplesCycles)
-            out.hostLevel[index].statistics = CaseAnalysis.dual(out.hostLevel[index].samplesCycles, hz: hz)!
+            out.hostLevel[index].statistics = DualStatistics(cycles: out.hostLevel[index].samplesCycles, hz: hz)!
             // The timing overhead scales with the rest, so the net figure does too.
             out.hostLevel[index].netMedianCycles *= factor
             out.hostLevel[index].netMedianNanoseconds *= factor
@@ -45,7 +44,7 @@ enum CompareFixtures {
         for index in out.cases.indices
         where out.cases[index].status == .ok && (ids?.contains(out.cases[index].id) ?? true) {
             out.cases[index].samplesCycles = scale(out.cases[index].samplesCycles)
-            out.cases[index].statistics = CaseAnalysis.dual(out.cases[index].samplesCycles, hz: hz)
+            out.cases[index].statistics = DualStatistics(cycles: out.cases[index].samplesCycles, hz: hz)
         }
         let medians = Dictionary(out.cases.compactMap { c in c.statistics.map { (c.id, $0.cycles.p50) } }) { a, _ in a }
         for index in out.cases.indices where out.cases[index].status == .ok {
@@ -63,6 +62,11 @@ enum CompareFixtures {
 }
 
 extension PolicyVocabulary {
-    /// The case ids of this build's catalogue, as the CLI checks a policy against them.
-    static let catalogue = PolicyVocabulary(caseIDs: ExitCase.catalogue.map(\.id))
+    /// The case ids of the real reports committed from a machine (Reports/pvm-host-genoa/bench.json and the
+    /// fixture copy). Report's tests do not build Bench, where the catalogue lives beside the guests: the
+    /// CLI checks a policy against the catalogue itself, and BenchTests checks the example policies there.
+    static let catalogue = PolicyVocabulary(
+        caseIDs: [QualifyFixtures.root.appendingPathComponent("Reports/pvm-host-genoa/bench.json").path]
+            .compactMap { try? ReportFile.load($0) }.flatMap { $0.cases.map(\.id) }
+            + ((try? CompareFixtures.real())?.cases.map(\.id) ?? []))
 }

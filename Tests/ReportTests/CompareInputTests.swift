@@ -2,9 +2,8 @@
 // with fields of the wrong type or broken promises, and threshold files and arguments that cannot be
 // used. Each is one InputError line naming the file and the field, never a crash.
 
-import Bench
+import Documents
 import Foundation
-import Probe
 import Report
 import Testing
 

@@ -2,9 +2,8 @@
 // own power check is what such reports are for), and qualify refuses it (exit 65) — a machine must never be
 // admitted or rejected on a slowdown nestprobe added itself.
 
-import Bench
+import Documents
 import Foundation
-import Probe
 import TestSupport
 import Testing
 

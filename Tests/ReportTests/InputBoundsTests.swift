@@ -3,9 +3,8 @@
 // (a confidence of 1e17, 5,000 samples in one case, a key written twice, a threshold for a case id
 // that no report has) and later either crashed, was silently dropped or was silently ignored.
 
-import Bench
+import Documents
 import Foundation
-import Probe
 import Report
 import TestSupport
 import Testing
@@ -139,18 +138,6 @@ struct InputBoundsTests {
         #expect(throws: InputError(.badData, "r.json: createdAt: the key appears twice in one object (JSON keeps only one)")) {
             try ReportFile.parse(Array(escaped.utf8), name: "r.json")
         }
-    }
-
-    @Test("a key written twice in a snapshot is refused with its path")
-    func duplicateKeyInSnapshot() throws {
-        let snapshot = Snapshot(capturedAt: nil, origin: Origin(kind: .live, detail: "test"), cpuid: .available([]))
-        let text = String(decoding: try DocumentFile.encodeJSON(snapshot), as: UTF8.self)
-        let doubled = text.replacingOccurrences(of: "\"detail\" : \"test\"", with: "\"detail\" : \"test\", \"detail\" : \"other\"")
-        #expect(doubled != text)
-        #expect(throws: InputError(.badData, "s.json: origin.detail: the key appears twice in one object (JSON keeps only one)")) {
-            try SnapshotFile.parse(Array(doubled.utf8), name: "s.json")
-        }
-        #expect(throws: Never.self) { try SnapshotFile.parse(Array(text.utf8), name: "s.json") }
     }
 
     @Test("a threshold file with a key twice, or a case id no report has: exit 65 naming them")

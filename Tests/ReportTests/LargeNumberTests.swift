@@ -3,9 +3,8 @@
 // JSON output. Each of these stopped the program (SIGILL, exit 132) before arithmetic went through
 // CheckedNumber; now each gives an answer or a one-line input error.
 
-import Bench
+import Documents
 import Foundation
-import Probe
 @testable import Report
 import TestSupport
 import Testing

@@ -2,9 +2,8 @@
 // JSONDecoder, which needed ~500 MB and seconds for a 64 MiB report. These tests hold the fast path to
 // the decoder's answer, sample for sample, and check what it leaves to the decoder.
 
-import Bench
+import Documents
 import Foundation
-import Probe
 import Testing
 
 @testable import Report

@@ -3,9 +3,8 @@
 // does not clear that shift is inconclusive, not regressed; a row that moved on its own beyond the shift of
 // the rest is still regressed; and the shift is reported.
 
-import Bench
+import Documents
 import Foundation
-import Probe
 import Report
 import Testing
 

@@ -2,8 +2,8 @@
 // limit, an unknown name, a key given twice, the wrong schema or version, and files that are empty, huge,
 // truncated or a directory are each one InputError line of kind .badData naming the file and the field.
 
+import Documents
 import Foundation
-import Probe
 import Report
 import Testing
 

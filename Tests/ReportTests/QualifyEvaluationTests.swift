@@ -2,9 +2,8 @@
 // that pass and fail on level, on a p99 limit, on a multiplier, on hypervisors; skipped and missing
 // cases; the text within 80 columns; the JUnit XML well formed whatever the names hold.
 
-import Bench
+import Documents
 import Foundation
-import Probe
 import Report
 import Testing
 

@@ -2,9 +2,8 @@
 // format, never as a measured 0 or negative figure: the bench table, Markdown, HTML and JUnit say "below
 // resolution", and OpenMetrics leaves the net samples out rather than publishing a free exit.
 
-import Bench
+import Documents
 import Foundation
-import Probe
 import Testing
 
 @testable import Report

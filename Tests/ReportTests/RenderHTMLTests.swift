@@ -2,9 +2,8 @@
 // measured case with this level's CPUID beside the guest's, the multipliers, the cases that did not run,
 // and report strings that stay text whatever they hold.
 
-import Bench
+import Documents
 import Foundation
-import Probe
 import Testing
 
 @testable import Report

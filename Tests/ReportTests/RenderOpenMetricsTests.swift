@@ -2,9 +2,8 @@
 // escaping, float syntax, families contiguous with HELP and TYPE, summaries complete), the figures it
 // carries checked against the report, and — where promtool is installed — `promtool check metrics`.
 
-import Bench
+import Documents
 import Foundation
-import Probe
 import Testing
 
 @testable import Report

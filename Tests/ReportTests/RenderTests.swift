@@ -2,9 +2,8 @@
 // detail: the same bytes every time, every case present, report strings escaped, JUnit well-formed XML
 // with skipped and failed cases marked the way CI systems read them.
 
-import Bench
+import Documents
 import Foundation
-import Probe
 import Testing
 
 @testable import Report

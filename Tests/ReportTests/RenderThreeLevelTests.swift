@@ -2,9 +2,8 @@
 // table of their own with the guest's guest and both multipliers, a figure with the same exit one level
 // down beside it, `level="inner"` in the metrics. The report is the real one with such a case added.
 
-import Bench
+import Documents
 import Foundation
-import Probe
 import Testing
 
 @testable import Report

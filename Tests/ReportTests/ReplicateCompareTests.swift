@@ -2,9 +2,8 @@
 // machine that moves between reports stay clean; a slowdown of some rows is caught on those rows only;
 // a machine that moved as a whole between the sides is inconclusive, not same; --pool turns it off.
 
-import Bench
+import Documents
 import Foundation
-import Probe
 import Testing
 
 @testable import Report
@@ -17,7 +16,7 @@ enum ReplicateFixtures {
         by factor: Double = 1, machine: Double = 1
     ) throws -> [NamedReport] {
         let real = try CompareFixtures.real()
-        var generator = SplitMix(seed: seed)
+        var generator = SplitMix64(seed: seed)
         let ids = real.hostLevel.map(\.id) + real.cases.filter { $0.status == .ok }.map(\.id)
         return (0..<count).map { index in
             var report = CompareFixtures.scaled(real, nil, by: machine * (1 + level * (2 * generator.unit() - 1)))
@@ -39,17 +38,8 @@ enum ReplicateFixtures {
     }
 }
 
-/// A small seeded generator (SplitMix64), so the fixtures are the same on every run.
-struct SplitMix {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
+/// Draws for the fixtures from Documents' seeded generator, so they are the same on every run.
+extension SplitMix64 {
     mutating func unit() -> Double { Double(next() >> 11) / Double(1 << 53) }
     /// A standard normal draw (Box–Muller).
     mutating func normal() -> Double {

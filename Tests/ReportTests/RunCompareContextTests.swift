@@ -3,9 +3,8 @@
 // WARNING; a TSC source or KVM parameter that differs only warns; cases added, failed or skipped are
 // listed, not judged; and a result JSON cannot hold is a one-line error naming the inputs.
 
-import Bench
+import Documents
 import Foundation
-import Probe
 import Report
 import Testing
 

@@ -3,9 +3,8 @@
 // lost in the new reports are missing; patterns choose the rows; net below resolution falls back to gross;
 // and every format renders.
 
-import Bench
+import Documents
 import Foundation
-import Probe
 import Report
 import Testing
 

@@ -72,6 +72,8 @@ public enum LevelAnalysis {
             note: "a VM inside a VM needs a host that offers nesting and someone who asked for it, so L2+ starts a "
                 + "little behind: enough to break a tie, never to outweigh an observation"))
 
+        // Summed in the evidence's order and the levels' order, never in a dictionary's: floating-point sums
+        // depend on their order, and a dictionary's follows the per-process hash seed.
         var totals: [Level: Double] = [.l0: 0, .l1: 0, .l2OrDeeper: 0]
         for item in evidence {
             for level in Level.allCases { totals[level, default: 0] += item.weights[level.rawValue] ?? 0 }

@@ -372,9 +372,14 @@ def firmware_fixtures():
     return out
 
 
-if __name__ == "__main__":
-    for name, doc in build().items():
+def write_snapshots(docs):
+    """Writes each snapshot as NAME.json beside this script, keys sorted, one space of indent."""
+    for name, doc in docs.items():
         with open(os.path.join(HERE, name + ".json"), "w") as f:
             json.dump(doc, f, indent=1, sort_keys=True)
             f.write("\n")
         print("wrote", name + ".json")
+
+
+if __name__ == "__main__":
+    write_snapshots(build())

@@ -12,12 +12,11 @@ provider; the AMD APM (0x8000_0001 EAX repeats the signature); QEMU's CPU models
 version 2.5+"); Linux-VServer's VxID line in /proc/self/status. Every register value is written here.
 Run it again after changing it: `python3 make_unmet_fixtures.py`.
 """
-import json
 import os
 
 from make_fixtures import (HERE, HYPERVISOR, LEAF1_EDX, NO_KVM, SSE3_ETC, VMX, available, brand_leaves, dmi,
                            intel_cpu, kvm_device, kvm_facts, kvm_leaves, leaf, merge, module, no_dmi, signature_eax,
-                           snapshot, timing, unavailable, vendor_leaf, INTEL_NESTED_PARAMS)
+                           snapshot, timing, unavailable, vendor_leaf, write_snapshots, INTEL_NESTED_PARAMS)
 
 LONG_MODE = 1 << 29
 
@@ -150,10 +149,6 @@ def dumps():
 
 
 if __name__ == "__main__":
-    for name, doc in build().items():
-        with open(os.path.join(HERE, name + ".json"), "w") as f:
-            json.dump(doc, f, indent=1, sort_keys=True)
-            f.write("\n")
-        print("wrote", name + ".json")
+    write_snapshots(build())
     dumps()
     print("wrote the dumps")

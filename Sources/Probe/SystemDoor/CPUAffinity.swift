@@ -1,0 +1,30 @@
+// CPUAffinity: the scheduler calls behind pinning the timing thread (sched_getaffinity, sched_setaffinity),
+// part of Probe's door to the operating system (SystemDoor.swift).
+
+import CKVM
+
+/// Pins the calling thread to the CPU it is on, so every sample is taken on one CPU.
+public enum CPUAffinity {
+    /// Where the thread was pinned and the mask to restore.
+    public struct Pinned {
+        public var cpu: Int
+        var previous: ckvm_cpu_mask
+    }
+
+    /// Pins to the current CPU; nil when the kernel refuses (a restricted container, say).
+    public static func pinToCurrentCPU() -> Pinned? {
+        let cpu = ckvm_current_cpu()
+        guard cpu >= 0 else { return nil }
+        var previous = ckvm_cpu_mask()
+        // SAFETY: `previous` is a local cpu mask that outlives the call, which writes only that struct.
+        guard unsafe ckvm_save_affinity(&previous) == 0, ckvm_pin_thread(cpu) == 0 else { return nil }
+        return Pinned(cpu: Int(cpu), previous: previous)
+    }
+
+    /// Gives the thread back the affinity it had before `pinToCurrentCPU`.
+    public static func restore(_ pinned: Pinned) {
+        var mask = pinned.previous
+        // SAFETY: `mask` is a local copy of the saved mask that outlives the call, which only reads it.
+        _ = unsafe ckvm_restore_affinity(&mask)
+    }
+}
