@@ -58,6 +58,12 @@ extension RunComparison {
                 "\(emulatedLeft) in-kernel exits of emulated guest modes not judged (the figure is the emulator's); "
                     + "--judge-all judges them")
         }
+        let calibrationLeft = rows.filter { $0.reason == .notAnExit }.count
+        if calibrationLeft > 0 {
+            notes.append(
+                "\(calibrationLeft) rows that time no exit (the empty loop, the timing baseline) not judged; "
+                    + "--judge-all judges them")
+        }
         if judged.isEmpty {
             notes.append("no row was judged: a gate that judges nothing passes nothing (exit 5)")
         }

@@ -102,6 +102,8 @@ public enum RowReason: String, Codable, Sendable {
     case notSelected = "not-selected"
     /// An in-kernel exit of an emulated guest: the figure is the emulator's, not the exit's.
     case emulatedInKernel = "emulated-in-kernel"
+    /// A row that times no exit (the empty loop, the timing baseline): shown, not judged by default.
+    case notAnExit = "not-an-exit"
     /// In the base reports, absent from the new ones.
     case absentInNew = "absent-in-new"
     /// In the base reports, skipped or failed in the new ones.

@@ -102,6 +102,7 @@ public enum RunCompareText {
         case .belowThreshold: return "same: within the threshold (\(runs))"
         case .notSelected: return "not judged: left out by --cases/--exclude"
         case .emulatedInKernel: return "not judged: in-kernel exit of an emulated guest"
+        case .notAnExit: return "not judged: times no exit (a calibration row)"
         case .machineShift:
             let interval = row.changeCI95Percent.map { "\(CompareNumbers.percent($0[0]))…\(CompareNumbers.percent($0[1]))" }
             return "inconclusive: significant (\(runs), \(p ?? "no p")), but its change \(interval ?? "") does not clear "
@@ -157,7 +158,7 @@ public enum RunCompareText {
         case .inconclusive: "inconclusive"
         case .same: "same"
         case .missing: "MISSING"
-        case .notJudged: row.reason == .emulatedInKernel ? "not judged" : "left out"
+        case .notJudged: row.reason == .emulatedInKernel || row.reason == .notAnExit ? "not judged" : "left out"
         }
     }
 
