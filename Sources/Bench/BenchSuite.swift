@@ -67,7 +67,8 @@ public struct BenchSuite: Sendable {
 
     /// The cases a `--cases` list selects, in catalogue order. Each entry is a case id ("hypercall/real"), a
     /// name ("cpuid-0"), a family prefix ("cpuid") or `all`; `NAME!` selects and forces (runs a case that may
-    /// hang without probing it first); `-NAME` excludes. A list of exclusions alone starts from every case.
+    /// hang without probing it first); `-NAME` excludes. An empty list, or one of exclusions alone, starts
+    /// from the default suite (every case but those outside it: `ExitCase.inDefaultSuite`).
     /// The rdtsc baselines and three-level counterparts of what is chosen always come along.
     public static func selection(_ names: [String], from catalogue: [ExitCase]) -> CaseSelection {
         var unknown: [String] = []
@@ -93,7 +94,7 @@ public struct BenchSuite: Sendable {
             chosen.formUnion(matches)
             if forces { forced.formUnion(matches) }
         }
-        if !included { chosen = Set(catalogue.map(\.id)) }
+        if !included { chosen = Set(catalogue.filter(\.inDefaultSuite).map(\.id)) }
         chosen.subtract(excluded)
         // A three-level case's counterpart one level down goes along: its row sets the two side by side.
         chosen.formUnion(catalogue.filter { chosen.contains($0.id) }.compactMap(\.counterpart))

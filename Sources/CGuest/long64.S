@@ -40,6 +40,7 @@
 .macro TOUCH_NEXT
     addq $4096, %r11
 .endm
+#define CGUEST_LONG_MODE_BODIES 1
 #include "CGuestLoops.h"
 
     .section .rodata.cguest_long64, "a"

@@ -40,7 +40,22 @@ struct BenchSuiteTests {
         let one = BenchSuite.select(["pio-out-user/real"], from: catalogue).cases.map(\.id)
         #expect(one.contains("pio-out-user/real") && !one.contains("pio-out-user/long64-cpl0"))
         #expect(BenchSuite.select(["warp-drive"], from: catalogue).unknown == ["warp-drive"])
-        #expect(BenchSuite.select([], from: catalogue).cases.count == catalogue.count)
+        #expect(BenchSuite.select(["all"], from: catalogue).cases.count == catalogue.count)
+    }
+
+    @Test("no list runs the default suite; a case outside it runs when named, or with all")
+    func defaultSuite() {
+        let byDefault = Set(BenchSuite.select([], from: catalogue).cases.map(\.id))
+        #expect(byDefault == Set(catalogue.filter(\.inDefaultSuite).map(\.id)))
+        #expect(!byDefault.contains("xsetbv/long64-cpl0") && byDefault.contains("cpuid-0/real"))
+        #expect(!byDefault.contains("pio-out-kernel/real") && byDefault.contains("mmio-write-ioeventfd/long64-cpl3"))
+        // Exclusions alone start from the default suite too.
+        let lessOne = Set(BenchSuite.select(["-cpuid-0"], from: catalogue).cases.map(\.id))
+        let cpuid0 = ["cpuid-0/real", "cpuid-0/long64-cpl0", "cpuid-0/long64-cpl3", "cpuid-0/svm-inner"]
+        #expect(lessOne == byDefault.subtracting(cpuid0))
+        let named = BenchSuite.select(["xsetbv"], from: catalogue).cases.map(\.id)
+        #expect(named.contains("xsetbv/real") && named.contains("xsetbv/long64-cpl0"))
+        #expect(named.contains("rdtsc/real"), "its baseline comes along")
     }
 
     @Test("thinning keeps the first sample, the order, and at most the cap")

@@ -89,6 +89,9 @@
 #define CGUEST_PORT_USER 0xE8
 /// The in-kernel port: channel 0 of the i8254 that KVM_CREATE_PIT2 puts at 0x40–0x43.
 #define CGUEST_PORT_KERNEL 0x40
+/// The in-kernel PIC's ELCR (edge/level control of IRQ 0–7), which KVM_CREATE_IRQCHIP's i8259 answers: the
+/// port the in-kernel port write targets.
+#define CGUEST_PORT_ELCR 0x4D0
 /// The vector a real-mode guest reports for an interrupt outside 0–31 (stub 32).
 #define CGUEST_VECTOR_OTHER 0x100
 
