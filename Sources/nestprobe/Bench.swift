@@ -18,7 +18,8 @@ extension Nestprobe {
                 """)
 
         @Option(help: ArgumentHelp(
-            "Cases to run, by name or id, comma-separated (cpuid,hypercall,pio-out-user/real); default all. "
+            "Cases to run, by name or id, comma-separated (cpuid,hypercall,pio-out-user/real); default the default "
+                + "suite (--list marks the others +), all for every case. "
                 + "NAME! runs a case that may hang without probing it first; -NAME (as --cases=-NAME) leaves it out.",
             valueName: "list"))
         var cases: String?
@@ -82,8 +83,10 @@ extension Nestprobe {
 
         func run() throws {
             if list {
+                // A case outside the default suite is marked "+": it runs when named, or with --cases all.
                 for exitCase in CaseRunner.catalogue {
-                    print("\(exitCase.id.padding(toLength: 34, withPad: " ", startingAt: 0)) \(exitCase.exitsTo.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0)) \(exitCase.mechanism)")
+                    let mark = exitCase.inDefaultSuite ? " " : "+"
+                    print("\(mark) \(exitCase.id.padding(toLength: 34, withPad: " ", startingAt: 0)) \(exitCase.exitsTo.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0)) \(exitCase.mechanism)")
                 }
                 return
             }
