@@ -25,7 +25,7 @@ public struct BenchOptions: Sendable {
     public var devicePath = "/dev/kvm"
 
     /// The default number of runs: five keep the default bench within about 3 s on the kvm_pvm machine the
-    /// project is built on; a regression gate takes 10 (README).
+    /// project is built on; a regression gate takes four such reports of 4 runs a side (README).
     public static let defaultRuns = 5
 
     /// The most runs accepted.

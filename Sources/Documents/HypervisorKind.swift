@@ -17,5 +17,17 @@ public enum HypervisorKind: String, Codable, Sendable, CaseIterable {
     case kvmtool
     case openBSD = "OpenBSD vmm"
     case pvm = "PVM"
+    /// Intel's evmm (the Kernel-Guard Technology hypervisor), signature "EVMMEVMMEVMM".
+    case intelEVMM = "Intel evmm"
+    /// Intel HAXM, signature "HAXMHAXMHAXM".
+    case haxm = "HAXM"
+    /// NetBSD's NVMM, signature "___ NVMM ___".
+    case nvmm = "NVMM"
+    /// The Jailhouse partitioning hypervisor, signature "Jailhouse".
+    case jailhouse = "Jailhouse"
+    /// Lockheed Martin's Hardened Security for Intel Processors, signature "SRESRESRESRE".
+    case sre = "SRE"
+    /// Apple's Virtualization framework, signature "Apple VZ".
+    case appleVZ = "Apple Virtualization"
     case unknown
 }

@@ -15,7 +15,7 @@ public struct KernelLog: Sendable {
     public static let keywords: [String] = [
         "hypervisor", "kvm", "hyper-v", "vmx", "svm", "pvm", "nested", "tsc:", "dmi:", "virtualization",
         "paravirt", "xen", "vmware", "firecracker", "gvisor", "bhyve", "acrn", "microsoft", "amazon", "google",
-        "x86/cpu", "vt-x", "amd-v", "bios", "msr",
+        "x86/cpu", "vt-x", "amd-v", "bios", "msr", "memory encryption", "sev:", "sev-", "amd sev", "tdx",
     ]
 
     /// The kept lines, message text only (the "pri,seq,time,flags;" prefix removed), at most 300.

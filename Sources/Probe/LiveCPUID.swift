@@ -13,8 +13,14 @@ public enum LiveCPUID {
         0x1F: 6, 0x24: 2, 0x8000_001D: 8, 0x8000_0020: 4, 0x8000_0026: 4,
     ]
 
-    /// Hypervisor leaf ranges scanned: 0x4000_0000 + n·0x100 for n below this.
-    static let hypervisorRanges: UInt32 = 16
+    /// Hypervisor leaf ranges scanned: 0x4000_0000 + n·0x100 for n below this (0x4000_0000–0x4000_FF00).
+    static let hypervisorRanges: UInt32 = 256
+    /// Ranges whose head leaf is kept even when it names no range (what the CPU echoes there is evidence
+    /// too); above them only heads whose max-leaf word points into their own range are kept.
+    static let keptHeads: UInt32 = 16
+    /// Intel TDX's leaf: a TD guest reads "IntelTDX    " in EBX, EDX, ECX (the TDX module answers it, Intel
+    /// TDX Module spec §CPUID virtualization); read even when the maximum basic leaf is below it.
+    static let tdxLeaf: UInt32 = 0x21
 
     /// One leaf, executed on this CPU.
     public static func read(_ leaf: UInt32, _ subleaf: UInt32 = 0) -> CPUIDLeaf {
@@ -27,6 +33,7 @@ public enum LiveCPUID {
         var leaves: [CPUIDLeaf] = []
         let maxBasic = min(read(0).eax, 0x3F)
         appendRange(0, maxBasic, to: &leaves)
+        if maxBasic < tdxLeaf { leaves.append(read(tdxLeaf)) }
         let maxExtended = read(0x8000_0000).eax
         if maxExtended >= 0x8000_0000 {
             appendRange(0x8000_0000, min(maxExtended, 0x8000_003F), to: &leaves)
@@ -37,8 +44,9 @@ public enum LiveCPUID {
         for n in 0..<hypervisorRanges {
             let base = 0x4000_0000 + n * 0x100
             let head = read(base)
-            leaves.append(head)
-            guard head.eax > base, head.eax < base + 0x100 else { continue }
+            let inRange = head.eax > base && head.eax < base + 0x100
+            if n < keptHeads || inRange { leaves.append(head) }
+            guard inRange else { continue }
             appendRange(base + 1, min(head.eax, base + 0x20), to: &leaves)
         }
         return leaves

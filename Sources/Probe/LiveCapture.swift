@@ -39,7 +39,8 @@ public struct LiveCapture: Sendable {
 
     /// Module names worth recording from /sys/module.
     static func isVirtualizationModule(_ name: String) -> Bool {
-        ["kvm", "msr", "vhost", "hv_", "hyperv", "xen", "vmw", "vbox", "virtio", "irqbypass", "ccp"]
+        ["kvm", "msr", "vhost", "hv_", "hyperv", "xen", "vmw", "vbox", "virtio", "irqbypass", "ccp", "qemu_fw_cfg",
+            "sev", "tdx"]
             .contains { name.hasPrefix($0) }
     }
 
@@ -56,6 +57,7 @@ public struct LiveCapture: Sendable {
             text.split(separator: "\n").filter { Self.isVirtualizationModule(String($0)) }.joined(separator: "\n")
         }
         for folder in Self.listedFolders { snapshot.directories[folder] = reader.list(folder) }
+        captureDevices(into: &snapshot)
         let modules = reader.list("/sys/module").map { $0.filter(Self.isVirtualizationModule) }
         snapshot.directories["/sys/module"] = modules
         for module in modules.value ?? [] where module.hasPrefix("kvm") {

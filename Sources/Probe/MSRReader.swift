@@ -31,6 +31,8 @@ public struct MSRDefinition: Sendable, Equatable {
         MSRDefinition(0xC000_0080, "EFER", .any),
         MSRDefinition(0xC001_0114, "VM_CR", .amd),
         MSRDefinition(0xC001_0117, "VM_HSAVE_PA", .amd),
+        // APM vol. 2 §15.34.10: which of SEV, SEV-ES and SEV-SNP are active in this guest (0 on a host).
+        MSRDefinition(0xC001_0131, "SEV_STATUS", .amd),
     ]
 }
 

@@ -17,8 +17,12 @@ extension RunComparison {
         guard options.replicates, base.count >= minimumReplicates, new.count >= minimumReplicates else {
             return nil
         }
+        var runLevelReports = 0
         let reports = (base + new).map { named in
-            Dictionary(RunExtraction.rows(named.report).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            var rows = Dictionary(
+                RunExtraction.rows(named.report).map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+            if ReplicateJudge.correctRunLevels(&rows) { runLevelReports += 1 }
+            return rows
         }
         func logFigure(_ row: ReportRowRuns?, net: Bool) -> Double {
             guard let row, row.status == "ok", let figure = RunStatistics.figure(net ? row.net : row.gross),
@@ -54,7 +58,8 @@ extension RunComparison {
                     id: rows[index].id, base: Array(corrected[..<base.count]), new: Array(corrected[base.count...]),
                     thresholdPercent: rows[index].thresholdPercent))
         }
-        let (results, prior) = ReplicateJudge.judge(inputs, alpha: options.alpha)
+        let slopes = shifts.count >= ReplicateJudge.covariateReports
+        let (results, prior) = ReplicateJudge.judge(inputs, covariate: slopes ? shifts : nil, alpha: options.alpha)
         for (index, result) in zip(judgedIndex, results) {
             rows[index].changePercent = result.changePercent
             rows[index].changeCI95Percent = result.interval
@@ -105,7 +110,7 @@ extension RunComparison {
             priorDegreesOfFreedom: prior.flatMap { $0.degrees.isFinite ? $0.degrees : nil },
             priorSDPercent: prior.map { ReplicateJudge.percent($0.variance.squareRoot()) } ?? 0,
             reportShiftPercent: shifts.map(ReplicateJudge.percent), shiftRows: shiftRows,
-            machineMovedP: levelP.isNaN ? 1 : levelP, machineMoved: moved)
+            runLevelReports: runLevelReports, levelSlope: slopes, machineMovedP: levelP.isNaN ? 1 : levelP, machineMoved: moved)
         let shift = MachineShift(
             percent: ReplicateJudge.percent(newShift - baseShift), rows: shiftRows,
             pathSpreadPercent: spread.isFinite ? spread : 0)

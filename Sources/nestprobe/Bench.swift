@@ -30,7 +30,7 @@ extension Nestprobe {
         var budget: String = "60s"
 
         @Option(help: ArgumentHelp(
-            "Independent runs (fresh guests, cases shuffled per run); a regression gate takes 10.", valueName: "n"))
+            "Independent runs (fresh guests, cases shuffled per run); a regression gate takes four reports of 4 a side (README).", valueName: "n"))
         var runs: Int = BenchOptions.defaultRuns
 
         @Option(help: ArgumentHelp("Seed of the per-run case order (the report records the one used).", valueName: "n"))

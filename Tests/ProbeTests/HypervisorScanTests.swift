@@ -122,14 +122,15 @@ struct HypervisorScanTests {
         #expect(!findings.pvmGuest)
     }
 
-    @Test("ranges are scanned up to 0x40000F00 and no further")
-    func sixteenRanges() {
+    @Test("ranges are scanned at every 0x100 stride up to 0x4000FF00 and no further")
+    func everyStride() {
         let findings = HV.scan([
             HV.leaf1(hypervisorBit: true), HV.head(0x4000_0F00, maxLeaf: 0x4000_0F01, "KVMKVMKVM"),
             HV.head(0x4000_1000, maxLeaf: 0x4000_1001, "XenVMMXenVMM"),
+            HV.head(0x4001_0000, maxLeaf: 0x4001_0001, "VMwareVMware"),
         ])
-        #expect(findings.kinds == [.kvm])
-        #expect(findings.ranges.first?.base == "0x40000f00")
+        #expect(findings.kinds == [.kvm, .xen])
+        #expect(findings.ranges.map(\.base) == ["0x40000f00", "0x40001000"])
     }
 
     @Test("the real AMD Genoa KVM dump: one KVM range")
@@ -259,5 +260,42 @@ struct HypervisorSignatureTests {
         #expect(HypervisorKind.recognise("") == nil)
         #expect(HypervisorKind.recognise("    ") == nil)
         #expect(HypervisorKind.recognise("GenuineIntel") == .unknown)
+    }
+}
+
+@Suite("HypervisorScan: every 0x100 stride up to 0x4000_FF00, and interface signatures")
+struct HypervisorStrideTests {
+    @Test("a signature at the last stride (0x4000_FF00) is found, as at the first")
+    func lastStride() {
+        let found = HV.scan([HV.leaf1(hypervisorBit: true), HV.head(0x4000_FF00, maxLeaf: 0x4000_FF01, "Jailhouse")])
+        #expect(found.ranges.map(\.base) == ["0x4000ff00"])
+        #expect(found.primary == .jailhouse)
+    }
+
+    @Test("the newer signatures are recognised: evmm, HAXM, NVMM, Jailhouse, SRE, Apple VZ")
+    func newSignatures() {
+        let cases: [(String, HypervisorKind)] = [
+            ("EVMMEVMMEVMM", .intelEVMM), ("HAXMHAXMHAXM", .haxm), ("___ NVMM ___", .nvmm), ("Jailhouse", .jailhouse),
+            ("SRESRESRESRE", .sre), ("Apple VZ", .appleVZ), ("Linux KVM Hv", .kvmHyperVInterface),
+            ("LKVMLKVMLKVM", .kvmtool), ("ACRNACRNACRN", .acrn),
+        ]
+        for (signature, kind) in cases {
+            let found = HV.scan([HV.leaf1(hypervisorBit: true), HV.head(0x4000_0000, maxLeaf: 0x4000_0001, signature)])
+            #expect(found.primary == kind, "\(signature)")
+        }
+    }
+
+    @Test("a printable base+1 EAX is reported as the interface signature; KVM's feature bits are not")
+    func interfaceSignature() {
+        let hv = HV.scan([
+            HV.leaf1(hypervisorBit: true), HV.head(0x4000_0000, maxLeaf: 0x4000_0001, "Linux KVM Hv"),
+            HV.leaf(0x4000_0001, eax: HV.hvInterface),
+        ])
+        #expect(hv.ranges.first?.features.contains("interface \"Hv#1\" (0x40000001 EAX)") == true)
+        let kvm = HV.scan([
+            HV.leaf1(hypervisorBit: true), HV.head(0x4000_0000, maxLeaf: 0x4000_0001, "KVMKVMKVM"),
+            HV.leaf(0x4000_0001, eax: 0x0100_7AFB),
+        ])
+        #expect(kvm.ranges.first?.features.contains { $0.hasPrefix("interface") } == false)
     }
 }

@@ -352,7 +352,7 @@ struct MSRReaderTests {
         #expect(intel.first { $0.name == "EFER" }?.value.missing?.reason == .failed)
         #expect(intel.allSatisfy { $0.cpu == 0 })
         let amd = try #require(msr.readCatalogue(vendor: .amd).value)
-        #expect(amd.map(\.name) == ["EFER", "VM_CR", "VM_HSAVE_PA"])
+        #expect(amd.map(\.name) == ["EFER", "VM_CR", "VM_HSAVE_PA", "SEV_STATUS"])
         #expect(try #require(msr.readCatalogue(vendor: .any).value).count == MSRDefinition.catalogue.count)
     }
 

@@ -71,6 +71,7 @@ struct ReplicateOracle: Decodable {
         }
         var alpha: Double
         var rows: [Row]
+        var covariate: [Double]?
         var result: Result
     }
     struct Shifts: Decodable {
@@ -86,7 +87,25 @@ struct ReplicateOracle: Decodable {
     var shorth: [ShorthCase]
     var prior: [PriorCase]
     var judgement: Judgement
+    var judgementWithLevel: Judgement
     var reportShifts: Shifts
+    var runLevels: RunLevels
+
+    struct RunLevels: Decodable {
+        struct Row: Decodable {
+            var id: String
+            var gross: [Double]
+            var net: [Double]
+        }
+        struct Figure: Decodable {
+            var id: String
+            var gross: Double
+            var net: Double
+        }
+        var rows: [Row]
+        var levels: [Double]
+        var figures: [Figure]
+    }
 
     static func load() throws -> ReplicateOracle {
         let url = try #require(
@@ -173,12 +192,39 @@ func close(_ a: Double, _ b: Double, _ relative: Double) -> Bool {
         for (a, b) in zip(ours, shifts.shifts) { #expect(close(a, b, 1e-10)) }
     }
 
-    @Test func judgementAgreesWithSciPy() throws {
-        let oracle = try ReplicateOracle.load().judgement
+    @Test func runLevelsAgreeWithNumPy() throws {
+        let oracle = try ReplicateOracle.load().runLevels
+        var rows = Dictionary(
+            uniqueKeysWithValues: oracle.rows.map { row in
+                (
+                    row.id,
+                    ReportRowRuns(
+                        id: row.id, level: "L2", source: "case", status: "ok", reason: nil, exitsTo: "kernel",
+                        emulated: false, gross: row.gross.compactMap { RunValues(median: $0) },
+                        net: row.net.compactMap { RunValues(median: $0) }, netBelowResolution: false)
+                )
+            })
+        #expect(ReplicateJudge.correctRunLevels(&rows))
+        for expected in oracle.figures {
+            let row = try #require(rows[expected.id])
+            #expect(close(try #require(RunStatistics.figure(row.gross)), expected.gross, 1e-9), "\(expected.id)")
+            #expect(close(try #require(RunStatistics.figure(row.net)), expected.net, 1e-9), "\(expected.id) net")
+        }
+        // One run, or fewer than three rows run in every run: nothing to correct.
+        var first = try #require(rows["run-row-00"])
+        first.gross = Array(first.gross.prefix(1))
+        var single = ["a": first]
+        #expect(!ReplicateJudge.correctRunLevels(&single))
+    }
+
+    @Test(arguments: [false, true]) func judgementAgreesWithSciPy(withLevel: Bool) throws {
+        let loaded = try ReplicateOracle.load()
+        let oracle = withLevel ? loaded.judgementWithLevel : loaded.judgement
+        #expect((oracle.covariate != nil) == withLevel)
         let rows = oracle.rows.map {
             ReplicateRow(id: $0.id, base: $0.base, new: $0.new, thresholdPercent: $0.thresholdPercent)
         }
-        let (results, prior) = ReplicateJudge.judge(rows, alpha: oracle.alpha)
+        let (results, prior) = ReplicateJudge.judge(rows, covariate: oracle.covariate, alpha: oracle.alpha)
         let fitted = try #require(prior)
         if let d0 = oracle.result.priorDegrees { #expect(close(fitted.degrees, d0, 1e-6)) }
         #expect(close(fitted.variance, oracle.result.priorVariance, 1e-6))
@@ -200,6 +246,32 @@ func close(_ a: Double, _ b: Double, _ relative: Double) -> Bool {
             if !moved { #expect(result.verdict != .regressed && result.verdict != .improved, "\(row.id)") }
             if result.verdict == .regressed { #expect(moved) }
         }
-        #expect(results.filter { $0.verdict == .regressed }.count >= 3)
+        #expect(results.filter { $0.verdict == .regressed }.count >= (withLevel ? 1 : 3))
+    }
+
+    /// An A/A pair whose sides were taken at different machine levels, with one row that follows the
+    /// machine less than in proportion (slope 0.75): the fixed correction alone calls it regressed; with the
+    /// level as a covariate the row's slope is fitted, its change is near 0, and no row is called changed.
+    @Test func levelCovariateKeepsAnUnderproportionalRowSame() {
+        let levels = [0.30, 0.25, 0.10, 0.20, -0.10, -0.05, 0.0, -0.08]
+        // Fixed pseudo-random noise within ±0.8 % (a hash of the row and report, not smooth in either).
+        func noise(_ r: Int, _ j: Int) -> Double {
+            let x = sin(12.9898 * Double(r) + 78.233 * Double(j) + 1) * 43758.5453
+            return 0.008 * (2 * (x - x.rounded(.down)) - 1)
+        }
+        let rows = (0..<12).map { r -> ReplicateRow in
+            let slope = r == 0 ? 0.75 : 1.0
+            let figures = levels.indices.map { j in
+                // After the report's level is taken out, what is left is (slope − 1) · level and noise.
+                (slope - 1) * levels[j] + noise(r, j)
+            }
+            return ReplicateRow(
+                id: "row-\(r)", base: Array(figures[..<4]), new: Array(figures[4...]), thresholdPercent: 5)
+        }
+        let fixed = ReplicateJudge.judge(rows, alpha: 0.05).results
+        #expect(fixed[0].verdict == .regressed)
+        let sloped = ReplicateJudge.judge(rows, covariate: levels, alpha: 0.05).results
+        #expect(sloped.allSatisfy { $0.verdict != .regressed && $0.verdict != .improved })
+        #expect(abs(sloped[0].changePercent ?? 100) < 2)
     }
 }

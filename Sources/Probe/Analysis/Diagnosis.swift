@@ -38,6 +38,14 @@ public struct Diagnosis: Codable, Sendable {
     public var msrs: Fact<[String]>
     /// Everything the probe could not read, with the reason.
     public var missing: [MissingFact]
+    /// ACPI table headers, the SMBIOS virtual-machine bit, QEMU's fw_cfg: nil when none was captured.
+    public var firmware: FirmwareFindings?
+    /// PCI functions and network cards: nil when neither was captured.
+    public var devices: DeviceFindings?
+    /// Confidential-guest state or capability: nil when nothing shows either.
+    public var confidential: ConfidentialFindings?
+    /// Where the sources disagree and what that implies: nil when they agree.
+    public var disagreements: [String]?
 }
 
 /// Runs every analysis over a snapshot.
@@ -49,12 +57,19 @@ public enum Analyzer {
         let leaves = snapshot.cpuid.value ?? []
         let table = CPUIDTable(leaves)
         let hypervisors = HypervisorScan.scan(table)
-        let platform = PlatformAnalysis.analyse(snapshot)
+        var platform = PlatformAnalysis.analyse(snapshot)
         let emulation = EmulationFinding.detect(cpuid: table, kernel: platform.kernelCPU)
         let cost = snapshot.hostTiming.value.flatMap(HostExitCost.init)
+        let machine = machineEvidence(snapshot, cpuid: table)
+        if platform.xen == nil,
+            platform.microVM != nil || machine.firmware?.acpiVMM == "Firecracker"
+                || machine.devices?.virtualFunctions.contains(where: { $0.vendor == 0x8086 && $0.device == 0x0D57 }) == true
+        {
+            platform.microVM = PlatformAnalysis.microVM(snapshot, dmi: platform.dmi, machine: machine)
+        }
         let level = LevelAnalysis.estimate(
             hypervisors: hypervisors, platform: platform, cost: cost, timing: snapshot.hostTiming,
-            cpuidCaptured: !leaves.isEmpty, emulation: emulation)
+            cpuidCaptured: !leaves.isEmpty, emulation: emulation, machine: machine)
         let cpu: Fact<CPUIdentity>
         if leaves.isEmpty {
             cpu = snapshot.cpuid.missingOr(.unavailable(.notCaptured, "the snapshot holds no CPUID leaves"))
@@ -81,9 +96,23 @@ public enum Analyzer {
             capturedAt: snapshot.capturedAt, summary: [], level: level, cpu: cpu, cpuCaveats: CPUCaveats.check(table),
             microcode: cpuinfoField(snapshot, "microcode"), hypervisors: hypervisors, identity: identity,
             emulation: emulation, platform: platform, hosting: hosting, hostExitCost: exitCost, msrs: msrs,
-            missing: missing)
+            missing: missing, firmware: machine.firmware, devices: machine.devices, confidential: machine.confidential)
+        let disagreements = SourceDisagreement.find(
+            hypervisors: hypervisors, platform: platform, emulation: emulation, machine: machine)
+        diagnosis.disagreements = disagreements.isEmpty ? nil : disagreements
         diagnosis.summary = Summary.lines(diagnosis)
         return diagnosis
+    }
+
+    /// The firmware, device and confidential-guest findings; each nil when none of its sources was captured.
+    static func machineEvidence(_ snapshot: Snapshot, cpuid: CPUIDTable) -> MachineEvidence {
+        let firmwareCaptured = [LiveCapture.acpiTablesFolder, LiveCapture.fwCfgFolder]
+            .contains { snapshot.directory($0).isCaptured } || snapshot.file(LiveCapture.smbiosType0Path).isCaptured
+        let devicesCaptured = [LiveCapture.pciFolder, LiveCapture.netFolder].contains { snapshot.directory($0).isCaptured }
+        return MachineEvidence(
+            firmware: firmwareCaptured ? FirmwareAnalysis.analyse(snapshot) : nil,
+            devices: devicesCaptured ? DeviceAnalysis.analyse(snapshot) : nil,
+            confidential: ConfidentialAnalysis.analyse(snapshot, cpuid: cpuid))
     }
 
     /// A field of the first processor in /proc/cpuinfo.
@@ -113,6 +142,21 @@ public enum Analyzer {
         add("kernel log", snapshot.kernelLog)
         add("host CPUID timing", snapshot.hostTiming)
         add("DMI", snapshot.directory("/sys/class/dmi/id"))
+        for (name, path) in [("ACPI tables", LiveCapture.acpiTablesFolder), ("PCI devices", LiveCapture.pciFolder)] {
+            if case .unavailable(let reason, let detail) = snapshot.directory(path), reason != .notCaptured, reason != .absent {
+                missing.append(MissingFact(fact: name, reason: reason, detail: detail))
+            }
+        }
+        if let tables = snapshot.directory(LiveCapture.acpiTablesFolder).value,
+            let denied = tables.first(where: { snapshot.file("\(LiveCapture.acpiTablesFolder)/\($0)").missing?.reason == .permissionDenied })
+        {
+            missing.append(MissingFact(fact: "ACPI table headers", reason: .permissionDenied,
+                detail: "\(LiveCapture.acpiTablesFolder)/\(denied) and the others are readable by root only"))
+        }
+        if let smbios = snapshot.file(LiveCapture.smbiosType0Path).missing, smbios.reason == .permissionDenied {
+            missing.append(MissingFact(fact: "SMBIOS BIOS information (virtual-machine bit)", reason: smbios.reason,
+                detail: "\(smbios.detail); readable by root only"))
+        }
         for (path, device) in snapshot.devices.sorted(by: { $0.key < $1.key }) { add(path, device) }
         return missing
     }

@@ -59,6 +59,7 @@ public struct DiagnosisText {
             let keys = ["sys_vendor", "product_name", "bios_vendor"].compactMap { k in dmi.fields[k].map { "\(k)=\($0)" } }
             out += wrap("DMI: " + keys.joined(separator: ", "), indent: "  ")
         }
+        out += firmwareLines(d)
         if let type = d.platform.sysHypervisorType { out.append("  /sys/hypervisor/type: \(type)") }
         if let xen = d.platform.xen {
             out += wrap("Xen: \(xen.role.rawValue)\(xen.guestType.map { ", \($0)" } ?? "") — "
@@ -68,6 +69,53 @@ public struct DiagnosisText {
         if let source = d.platform.clocksource { out.append("  clock source: \(source)") }
         if let release = d.platform.kernelRelease { out.append("  kernel: \(release)") }
         out.append("")
+        return out
+    }
+
+    /// ACPI headers, the SMBIOS bit, fw_cfg, PCI, network cards and confidential computing, when captured.
+    func firmwareLines(_ d: Diagnosis) -> [String] {
+        var out: [String] = []
+        if let firmware = d.firmware {
+            if firmware.acpiTables.isEmpty {
+                if let missing = firmware.acpiMissing { out += wrap("ACPI: \(missing)", indent: "  ") }
+            } else {
+                let headers = firmware.acpiTables.sorted { $0.key < $1.key }.map { name, h in
+                    "\(name) \(h.oemID)/\(h.oemTableID)/\(h.creatorID)"
+                }
+                out += wrap("ACPI (OEM/table/creator): " + headers.joined(separator: ", ")
+                    + (firmware.acpiVMM.map { " — \($0)" } ?? firmware.acpiCloud.map { " — \($0)" } ?? ""), indent: "  ")
+            }
+            if let detail = firmware.smbiosDetail { out += wrap("SMBIOS VM bit: \(detail)", indent: "  ") }
+            if let fwCfg = firmware.fwCfg {
+                out.append("  QEMU fw_cfg: " + (fwCfg ? "present" : "absent (or its driver is not loaded)"))
+            }
+        }
+        if let devices = d.devices {
+            if let pci = devices.pci {
+                let virtual = devices.virtualFunctions.map {
+                    "\($0.address) \(DeviceAnalysis.ids($0)) \($0.platform ?? "")"
+                }
+                out += wrap("PCI: \(pci.count) functions" + (virtual.isEmpty ? ", none virtual" : "; virtual: "
+                    + virtual.joined(separator: ", ")), indent: "  ")
+            } else if let missing = devices.pciMissing {
+                out += wrap("PCI: \(missing)", indent: "  ")
+            }
+            if devices.nicsCaptured {
+                let named = devices.nics.map { "\($0.interface) \($0.oui) \($0.platform)" }
+                out += wrap("NIC OUIs: " + (named.isEmpty ? "none a virtual platform's" : named.joined(separator: ", "))
+                    + (devices.locallyAdministered.isEmpty ? "" : " (locally administered, not counted: "
+                        + devices.locallyAdministered.joined(separator: ", ") + ")"), indent: "  ")
+            }
+        }
+        if let confidential = d.confidential {
+            if let guest = confidential.guest {
+                out += wrap("confidential guest: \(guest) — " + confidential.proof.joined(separator: "; "), indent: "  ")
+            }
+            if !confidential.capability.isEmpty {
+                out += wrap("confidential computing capability: " + confidential.capability.joined(separator: "; "),
+                    indent: "  ")
+            }
+        }
         return out
     }
 

@@ -11,6 +11,8 @@ extension HypervisorKind {
         ("VMwareVMware", .vmware), ("XenVMMXenVMM", .xen), ("TCGTCGTCGTCG", .qemuTCG), ("bhyve bhyve", .bhyve),
         ("ACRNACRNACRN", .acrn), ("QNXQVMBSQG", .qnx), ("VBoxVBoxVBox", .virtualBox), ("lrpepyh vr", .parallels),
         ("LKVMLKVMLKVM", .kvmtool), ("OpenBSDVMM58", .openBSD), ("PVMPVMPVM", .pvm),
+        ("EVMMEVMMEVMM", .intelEVMM), ("HAXMHAXMHAXM", .haxm), ("___ NVMM ___", .nvmm), ("Jailhouse", .jailhouse),
+        ("SRESRESRESRE", .sre), ("Apple VZ", .appleVZ),
     ]
 
     /// The kind for a signature text, nil when it is empty or not a signature at all.
@@ -66,7 +68,10 @@ public struct HypervisorFindings: Codable, Sendable, Equatable {
 
 /// Reads hypervisor ranges out of a CPUID table.
 public enum HypervisorScan {
-    /// Scans 0x4000_0000 + n·0x100 for n < 16.
+    /// Ranges scanned: 0x4000_0000 + n·0x100 for n below this (up to 0x4000_FF00).
+    static let rangeCount: UInt32 = 256
+
+    /// Scans 0x4000_0000 + n·0x100 for n < 256.
     public static func scan(_ cpuid: CPUIDTable) -> HypervisorFindings {
         let bit = (cpuid[1]?.ecx ?? 0) & (1 << 31) != 0
         var ranges: [HypervisorRange] = []
@@ -74,7 +79,7 @@ public enum HypervisorScan {
         var hvRoot = false
         var hvEVMCS = false
         var pvm = false
-        for n in UInt32(0)..<16 {
+        for n in UInt32(0)..<rangeCount {
             let base = 0x4000_0000 + n * 0x100
             guard let head = cpuid[base] else { continue }
             let signature = head.signatureEBXECXEDX
@@ -106,6 +111,9 @@ public enum HypervisorScan {
             default:
                 break
             }
+            if let interface = interfaceSignature(cpuid, base: base, maxLeaf: maxLeaf), kind != .hyperV {
+                features.append("interface \"\(interface)\" (\(HexWord.format32(base + 1)) EAX)")
+            }
             ranges.append(
                 HypervisorRange(
                     base: base, signature: signature, kind: effectiveKind, maxLeaf: maxLeaf, features: features))
@@ -113,6 +121,16 @@ public enum HypervisorScan {
         return HypervisorFindings(
             leaf1Present: cpuid.hasLeaf1, hypervisorBit: bit, ranges: ranges, hyperVNested: hvNested, hyperVRootPartition: hvRoot,
             hyperVEnlightenedVMCS: hvEVMCS, pvmGuest: pvm)
+    }
+
+    /// The interface signature in EAX of base+1, when it is four printable characters ("Hv#1": the Microsoft
+    /// hypervisor interface, which KVM, Xen and VirtualBox offer too). KVM and most others put feature bits
+    /// there instead, which rarely read as text.
+    static func interfaceSignature(_ cpuid: CPUIDTable, base: UInt32, maxLeaf: UInt32) -> String? {
+        guard maxLeaf >= base + 1, let leaf = cpuid[base + 1] else { return nil }
+        let bytes = (0..<4).map { UInt8((leaf.eax >> UInt32(8 * $0)) & 0xff) }
+        guard bytes.allSatisfy({ $0 >= 0x21 && $0 < 0x7f }) else { return nil }
+        return CPUIDLeaf.text([leaf.eax])
     }
 
     /// KVM's feature leaf base+1 (Documentation/virt/kvm/x86/cpuid.rst).

@@ -55,7 +55,7 @@ public enum LevelAnalysis {
 
     public static func estimate(
         hypervisors: HypervisorFindings, platform: PlatformFindings, cost: HostExitCost?, timing: Fact<HostTiming>,
-        cpuidCaptured: Bool, emulation: EmulationFinding? = nil
+        cpuidCaptured: Bool, emulation: EmulationFinding? = nil, machine: MachineEvidence = MachineEvidence()
     ) -> LevelEstimate {
         var evidence: [Evidence]
         if let emulation {
@@ -66,6 +66,7 @@ public enum LevelAnalysis {
         evidence += timingEvidence(
             hypervisors: hypervisors, platform: platform, cost: cost, timing: timing, emulation: emulation)
         evidence += platformEvidence(platform)
+        evidence += machineEvidence(machine, root: isRootDomain(hypervisors, platform))
         evidence.append(Evidence("prior.nesting", source: "prior", observation: "nested VMs are the exception",
             l0: 0, l1: 0, l2: -0.25,
             note: "a VM inside a VM needs a host that offers nesting and someone who asked for it, so L2+ starts a "
@@ -77,7 +78,7 @@ public enum LevelAnalysis {
         }
         // The lower bound is proven, so the levels below it are out: the shares are the model's, conditioned
         // on the bound, and the verdict is the largest of them. The confidence is then that same share.
-        let bound = lowerBound(hypervisors: hypervisors, platform: platform, emulation: emulation)
+        let bound = lowerBound(hypervisors: hypervisors, platform: platform, emulation: emulation, machine: machine)
         let boundIndex = Level.allCases.firstIndex(of: bound.level) ?? 0
         let allowed = Array(Level.allCases[boundIndex...])
         let top = allowed.map { totals[$0] ?? 0 }.max() ?? 0
@@ -195,9 +196,10 @@ public enum LevelAnalysis {
         return evidence
     }
 
-    static func lowerBound(hypervisors: HypervisorFindings, platform: PlatformFindings, emulation: EmulationFinding?)
-        -> (level: Level, reason: String)
-    {
+    static func lowerBound(
+        hypervisors: HypervisorFindings, platform: PlatformFindings, emulation: EmulationFinding?,
+        machine: MachineEvidence = MachineEvidence()
+    ) -> (level: Level, reason: String) {
         let trusted = emulation == nil
         if (trusted && hypervisors.hyperVNested) || platform.kernelSaysNested {
             return (.l2OrDeeper, "Hyper-V reports that this partition runs nested")
@@ -215,7 +217,9 @@ public enum LevelAnalysis {
         if platform.kernelCPU?.seesHypervisor == true {
             return (.l1, "the kernel's /proc/cpuinfo has the hypervisor flag")
         }
+        if let proven = machineLowerBound(machine) { return proven }
         if let platform = platform.dmi.virtualPlatform { return (.l1, "DMI names a virtual platform (\(platform))") }
+        if let signed = acpiLowerBound(machine) { return signed }
         if platform.xen != nil { return (.l1, "Xen shows itself (\(platform.xen?.evidence.first ?? "xen"))") }
         if platform.sysHypervisorType != nil { return (.l1, "/sys/hypervisor reports a hypervisor") }
         if platform.wsl2 { return (.l1, "the kernel is WSL 2's, which runs in a Hyper-V VM") }

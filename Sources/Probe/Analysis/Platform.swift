@@ -144,9 +144,29 @@ public enum PlatformAnalysis {
             missing: missing, captured: captured)
     }
 
-    static func microVM(_ snapshot: Snapshot, dmi: DMIFindings) -> String? {
+    static func microVM(_ snapshot: Snapshot, dmi: DMIFindings, machine: MachineEvidence = MachineEvidence()) -> String? {
         let cmdline = snapshot.text("/proc/cmdline") ?? ""
-        if cmdline.contains("firecracker") { return "Firecracker (named on the kernel command line)" }
+        // Firecracker is named by its ACPI tables (root only), its PCI bus (8086:0d57, which Cloud Hypervisor
+        // shares, with virtio functions) and, when its init put it there, the command line; each source is said.
+        let acpi = machine.firmware?.acpiVMM == "Firecracker"
+        let virtual = machine.devices?.virtualFunctions ?? []
+        let bridge = virtual.contains { $0.vendor == 0x8086 && $0.device == 0x0D57 }
+        let virtio = virtual.filter { $0.vendor == 0x1AF4 }.count
+        let named = cmdline.contains("firecracker")
+        if acpi || (named && bridge) {
+            var sources: [String] = []
+            if acpi { sources.append("ACPI \(machine.firmware?.acpiBasis ?? "")") }
+            if bridge {
+                sources.append("PCI: the virtual host bridge 8086:0d57" + (virtio > 0 ? " and \(virtio) virtio functions" : ""))
+            }
+            if !acpi, let missing = machine.firmware?.acpiMissing { sources.append("ACPI \(missing)") }
+            if named { sources.append((acpi ? "also " : "") + "named on the kernel command line") }
+            return "Firecracker (" + sources.joined(separator: "; ") + ")"
+        }
+        if named { return "Firecracker (named on the kernel command line)" }
+        if bridge && dmi.fields.isEmpty {
+            return "Firecracker or Cloud Hypervisor (PCI: the virtual host bridge 8086:0d57 and \(virtio) virtio functions, no DMI)"
+        }
         guard dmi.fields.isEmpty, dmi.missing?.hasPrefix("/sys/class/dmi/id does not exist") == true else {
             return nil
         }

@@ -34,6 +34,12 @@ public struct HypervisorIdentity: Codable, Sendable, Equatable {
         case .parallels: return "parallels"
         case .openBSD: return "vmm"
         case .pvm: return "pvm"
+        case .intelEVMM: return "evmm"
+        case .haxm: return "haxm"
+        case .nvmm: return "nvmm"
+        case .jailhouse: return "jailhouse"
+        case .sre: return "sre"
+        case .appleVZ: return "apple"
         case .unknown: return "unknown"
         }
     }
@@ -45,6 +51,7 @@ public struct HypervisorIdentity: Codable, Sendable, Equatable {
             ("virtualbox", "oracle"), ("parallels", "parallels"), ("vmware", "vmware"), ("hyper-v", "microsoft"),
             ("microsoft", "microsoft"), ("xen", "xen"), ("bochs", "bochs"), ("bhyve", "bhyve"), ("acrn", "acrn"),
             ("apple", "apple"), ("qemu", "qemu"), ("kvm", "kvm"), ("openstack", "kvm"), ("cloud hypervisor", "kvm"),
+            ("firecracker", "kvm"), ("libkrun", "kvm"),
             ("jailhouse", "jailhouse"),
         ]
         return table.first { lower.contains($0.0) }?.1 ?? "unknown"

@@ -11,6 +11,10 @@ public enum Summary {
                 + emulation.conflicts.joined(separator: "; ") + "); an emulator adds no level, so the kernel's view is used")
         }
         if let reconciliation = d.identity.reconciliation { lines.append("Reconciled: " + reconciliation) }
+        for disagreement in d.disagreements ?? [] { lines.append("Sources disagree: " + disagreement) }
+        if let guest = d.confidential?.guest {
+            lines.append("Confidential guest: \(guest) (" + (d.confidential?.proof ?? []).joined(separator: "; ") + ")")
+        }
         if let container = d.platform.container {
             lines.append("Container: \(container.kind) (\(container.evidence.joined(separator: ", "))); "
                 + "a container adds no hypervisor level")
@@ -70,7 +74,11 @@ public enum Summary {
         if let xen = d.platform.xen, d.emulation == nil, !d.hypervisors.ranges.isEmpty {
             parts.append("Xen \(xen.role.rawValue)" + (xen.guestType.map { " \($0)" } ?? ""))
         }
-        if let microVM = d.platform.microVM { parts.append(microVM) }
+        if let microVM = d.platform.microVM {
+            parts.append(microVM)
+        } else if let vmm = MachineEvidence(firmware: d.firmware, devices: d.devices).vmmNamed {
+            parts.append("VMM \(vmm.name) (\(vmm.basis.joined(separator: "; ")))")
+        }
         if let sandbox = d.platform.sandbox { parts.append("sandbox: \(sandbox)") }
         if d.platform.wsl2 { parts.append("WSL 2") }
         return parts.joined(separator: "; ")

@@ -272,6 +272,103 @@ def build():
     files, dirs = dmi("Dell Inc.", "Precision 7960 Tower", "Dell Inc.")
     out["hyperv-root-partition"] = snapshot("Hyper-V root partition", cpu, files, dirs, dict(NO_KVM), None, None,
                                             [], timing(1200, 100))
+
+    # 13–15 (issue 16): firmware, PCI and confidential-guest facts as a live capture records them (ACPI headers
+    # and SMBIOS type 0 as hex, PCI IDs, NIC OUIs only), built with the platform trees' header helpers.
+    out.update(firmware_fixtures())
+    return out
+
+
+def _trees():
+    import importlib.util
+    spec = importlib.util.spec_from_file_location(
+        "trees", os.path.join(HERE, "..", "platforms", "make_platform_trees.py"))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def acpi(headers):
+    folder = "/sys/firmware/acpi/tables"
+    files = {"%s/%s" % (folder, name): available(h.hex()) for name, h in headers.items()}
+    return files, {folder: available(sorted(headers))}
+
+
+def pci_bus(functions):
+    folder = "/sys/bus/pci/devices"
+    files = {}
+    for address, (vendor, device, sub_vendor, sub_device, klass) in functions.items():
+        for name, value in [("vendor", vendor), ("device", device), ("subsystem_vendor", sub_vendor),
+                            ("subsystem_device", sub_device)]:
+            files["%s/%s/%s" % (folder, address, name)] = available("0x%04x\n" % value)
+        files["%s/%s/class" % (folder, address)] = available("0x%06x\n" % klass)
+    return files, {folder: available(sorted(functions))}
+
+
+def nics(addresses):
+    files = {"/sys/class/net/%s/address" % n: available(oui) for n, oui in addresses.items()}
+    return files, {"/sys/class/net": available(sorted(addresses))}
+
+
+def firmware_fixtures():
+    t = _trees()
+    out = {}
+    no_smbios = ({"/sys/firmware/dmi/entries/0-0/raw": unavailable("absent", "open /sys/firmware/dmi/entries/0-0/raw: ENOENT (No such file or directory)")}, {})
+    no_fw_cfg = ({}, {"/sys/firmware/qemu_fw_cfg": unavailable("absent", "opendir /sys/firmware/qemu_fw_cfg: ENOENT (No such file or directory)")})
+
+    # 13. Firecracker with PCI, root: its signed ACPI tables, no SMBIOS, the 8086:0d57 bridge and virtio functions.
+    cpu = intel_cpu(0xCF, 2, "Intel(R) Xeon(R) Processor", vmx=False, hypervisor=True) + kvm_leaves()
+    files, dirs = merge(no_dmi(), no_smbios, no_fw_cfg,
+                        acpi({n: t.acpi_header(n, "FIRECK", "FCVM" + i, "FCAT") for n, i in
+                              [("DSDT", "DSDT"), ("FACP", "FADT"), ("APIC", "MADT"), ("MCFG", "MCFG")]}),
+                        pci_bus({"0000:00:00.0": (0x8086, 0x0D57, 0, 0, 0x060000),
+                                 "0000:00:01.0": (0x1AF4, 0x1041, 0x1AF4, 0x1041, 0x020000),
+                                 "0000:00:02.0": (0x1AF4, 0x1042, 0x1AF4, 0x1042, 0x018000)}),
+                        nics({"eth0": "02:fc:00"}))
+    files["/proc/cmdline"] = available("console=ttyS0 reboot=k panic=1 pci=realloc\n")
+    out["firecracker-acpi-pci"] = snapshot("Firecracker with PCI, read as root", cpu, files, dirs, dict(NO_KVM), None, None,
+                                           ["Hypervisor detected: KVM"], timing(1500, 120))
+
+    # 14. An SEV-SNP guest under QEMU/KVM on Genoa: QEMU's tables, the SMBIOS VM bit, fw_cfg, SEV_STATUS = 0x7
+    # (SEV, SEV-ES, SNP active), the guest driver's node and the kernel's line.
+    cpu = amd_cpu(0x19, 0x11, 1, "AMD EPYC 9654 96-Core Processor", svm=False, hypervisor=True) + kvm_leaves()
+    cpu.append(leaf(0x8000001F, 0x0001001B, 0x00000033))
+    files, dirs = merge(dmi("QEMU", "Standard PC (Q35 + ICH9, 2009)", "EFI Development Kit II / OVMF"),
+                        acpi({n: t.acpi_header(n, "BOCHS", "BXPC" + n, "BXPC") for n in ["DSDT", "FACP", "APIC"]}),
+                        pci_bus({"0000:00:00.0": (0x8086, 0x29C0, 0x1AF4, 0x1100, 0x060000),
+                                 "0000:00:02.0": (0x1AF4, 0x1041, 0x1AF4, 0x1100, 0x020000)}),
+                        nics({"enp0s2": "52:54:00"}))
+    files["/sys/firmware/dmi/entries/0-0/raw"] = available(t.smbios_type0(0x14).hex())
+    dirs["/sys/firmware/qemu_fw_cfg"] = available(["by_key", "by_name", "rev"])
+    dirs["/dev"] = available(["sev-guest"])
+    snap = snapshot("SEV-SNP guest", cpu, files, dirs, dict(NO_KVM),
+                    msrs([(0xC0000080, "EFER", 0xD01), (0xC0010131, "SEV_STATUS", 0x7)]), None,
+                    ["Memory Encryption Features active: AMD SEV SEV-ES SEV-SNP", "Hypervisor detected: KVM"],
+                    timing(2400, 200))
+    out["sev-snp-guest"] = snap
+
+    # 15. A TDX guest that is read without root: ACPI and SMBIOS are permission-denied; the TDX leaf 0x21
+    # signature, the tdx_guest flag and /dev/tdx_guest prove the TD.
+    cpu = intel_cpu(0x8F, 8, "Intel(R) Xeon(R) Platinum 8480+", vmx=False, hypervisor=True) + kvm_leaves()
+    b, d, c = regs_from_text("IntelTDX    ")
+    cpu.append(leaf(0x21, 0, b, c, d))
+    denied = "open %s: EACCES (Permission denied)"
+    files = {"/sys/firmware/acpi/tables/%s" % n: unavailable("permission-denied", denied % ("/sys/firmware/acpi/tables/" + n))
+             for n in ["APIC", "DSDT", "FACP"]}
+    files["/sys/firmware/dmi/entries/0-0/raw"] = unavailable("permission-denied", denied % "/sys/firmware/dmi/entries/0-0/raw")
+    files["/proc/cpuinfo"] = available("processor\t: 0\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 143\n"
+                                       "flags\t\t: fpu tsc msr hypervisor tdx_guest\n")
+    f2, d2 = merge(dmi("QEMU", "Standard PC (Q35 + ICH9, 2009)", "EFI Development Kit II / OVMF"),
+                   pci_bus({"0000:00:00.0": (0x8086, 0x29C0, 0x1AF4, 0x1100, 0x060000)}), nics({"eth0": "52:54:00"}))
+    files.update(f2)
+    dirs = dict(d2)
+    dirs["/sys/firmware/acpi/tables"] = available(["APIC", "DSDT", "FACP"])
+    dirs["/dev"] = available(["tdx_guest"])
+    snap = snapshot("TDX guest, unprivileged", cpu, files, dirs, dict(NO_KVM), None, None, None, timing(2600, 200))
+    snap["kernelLog"] = unavailable("permission-denied", "open /dev/kmsg: EPERM (Operation not permitted)")
+    snap["process"] = available({"euid": 1000, "groups": [1000]})
+    snap["msrs"] = unavailable("permission-denied", "open /dev/cpu/0/msr: EACCES (Permission denied); reading MSRs needs root (CAP_SYS_RAWIO)")
+    out["tdx-guest-unprivileged"] = snap
     return out
 
 

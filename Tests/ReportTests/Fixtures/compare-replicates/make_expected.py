@@ -7,8 +7,11 @@ computed independently with SciPy and NumPy into expected.json beside this file.
 - Student's t: scipy.stats.t.sf (two-sided p) and t.isf (quantile); the incomplete beta:
   scipy.special.betainc;
 - the shorth (mean of the shortest half) by brute force over every window;
+- the run levels within one report (the same shorth over its runs) and the rows' figures corrected by them;
 - the empirical-Bayes prior (Smyth 2004's method of moments, limma's fitFDist) and a whole replicate
-  judgement of fixed rows: report shifts, moderated t, Holm, interval and detectable change.
+  judgement of fixed rows: report shifts, moderated t, Holm, interval and detectable change — once as
+  two groups, once with the machine's level as a covariate (least squares on the full design matrix with
+  numpy.linalg, where the Swift code uses the closed form of the analysis of covariance).
 Rerun by scripts/check-oracles.py, which fails when the committed file and a fresh run disagree.
 """
 import json
@@ -54,23 +57,33 @@ def holm(p):
     return out
 
 
-def judge(rows, alpha):
-    nb, nn = len(rows[0]["base"]), len(rows[0]["new"])
-    d = nb + nn - 2
-    variances = []
-    for r in rows:
-        b, n = np.array(r["base"]), np.array(r["new"])
-        variances.append(float((((b - b.mean()) ** 2).sum() + ((n - n.mean()) ** 2).sum()) / d))
+def fit(r, covariate):
+    """A row's change, its variance factor, residual variance and degrees of freedom, by least squares on
+    the design matrix [1, side, level] (numpy.linalg.lstsq and the inverse of X'X), or [1, side]."""
+    y = np.array(r["base"] + r["new"])
+    side = np.array([0.0] * len(r["base"]) + [1.0] * len(r["new"]))
+    columns = [np.ones(len(y)), side] + ([np.array(covariate)] if covariate is not None else [])
+    x = np.vstack(columns).T
+    beta, _, _, _ = np.linalg.lstsq(x, y, rcond=None)
+    residual = y - x @ beta
+    d = len(y) - x.shape[1]
+    factor = float(np.linalg.inv(x.T @ x)[1, 1])
+    return float(beta[1]), factor, float(residual @ residual / d), d
+
+
+def judge(rows, alpha, covariate=None):
+    fits = [fit(r, covariate) for r in rows]
+    d = fits[0][3]
+    variances = [f[2] for f in fits]
     d0, s0 = prior(variances, d)
     level = alpha / len(rows)
     out = []
-    for r, v in zip(rows, variances):
-        diff = float(np.mean(r["new"]) - np.mean(r["base"]))
+    for r, (diff, factor, v, _) in zip(rows, fits):
         if math.isinf(d0):
             var, df = s0, math.inf
         else:
             var, df = (d0 * s0 + d * v) / (d0 + d), d0 + d
-        se = math.sqrt(var * (1 / nb + 1 / nn))
+        se = math.sqrt(var * factor)
         t = diff / se
         dist = stats.norm if math.isinf(df) else stats.t(df)
         p = float(2 * dist.sf(abs(t)))
@@ -121,6 +134,32 @@ def main():
     for j in range(8):
         means = [float(np.mean(r)) for r in raw]
         shifts.append(shorth([r[j] - m for r, m in zip(raw, means)]))
+    # One report's runs: 12 rows × 5 runs, each run with its own machine level; row 10 lacks its last run
+    # (left as it is) and row 11 has a run at 0 (not used for the levels, still corrected).
+    run_levels = [0.0, 0.15, -0.12, 0.05, 0.2]
+    run_rows = []
+    for i in range(12):
+        runs = 5 if i != 10 else 4
+        gross = [float(round(math.exp(math.log(2000 + 700 * i) + run_levels[k] + rng.normal(0, 0.03)), 3))
+                 for k in range(runs)]
+        if i == 11:
+            gross[2] = 0.0
+        net = [round(g - 40.0, 3) for g in gross]
+        run_rows.append({"id": f"run-row-{i:02d}", "gross": gross, "net": net})
+    complete = sorted((r for r in run_rows if len(r["gross"]) == 5 and all(g > 0 for g in r["gross"])),
+                      key=lambda r: r["id"])
+    logs = [np.log(r["gross"]) for r in complete]
+    means = [float(np.mean(x)) for x in logs]
+    fitted = [shorth([x[k] - m for x, m in zip(logs, means)]) for k in range(5)]
+    corrected = []
+    for r in run_rows:
+        if len(r["gross"]) == 5:
+            scale = [math.exp(-c) for c in fitted]
+            gross = float(np.median([g * s for g, s in zip(r["gross"], scale)]))
+            net = float(np.median([g * s for g, s in zip(r["net"], scale)]))
+        else:
+            gross, net = float(np.median(r["gross"])), float(np.median(r["net"]))
+        corrected.append({"id": r["id"], "gross": gross, "net": net})
     document = {
         "polygamma": polygamma, "trigammaInverse": inverse, "tTwoSided": t_cases, "tQuantile": quantiles,
         "incompleteBeta": beta, "shorth": shorths,
@@ -128,6 +167,9 @@ def main():
                    "result": dict(zip(["d0", "s0"], prior([0.0004, 0.0009, 0.0016, 0.0001, 0.0025, 0.0012], 6)))}],
         "judgement": {"alpha": 0.05, "rows": flat, "result": judge(flat, 0.05)},
         "reportShifts": {"raw": raw, "shifts": shifts},
+        "judgementWithLevel": {"alpha": 0.05, "rows": flat, "covariate": levels,
+                               "result": judge(flat, 0.05, levels)},
+        "runLevels": {"rows": run_rows, "levels": fitted, "figures": corrected},
     }
     with open(os.path.join(HERE, "expected.json"), "w") as f:
         json.dump(document, f, indent=1, allow_nan=False, default=lambda v: None)
