@@ -139,7 +139,8 @@ extension BenchSuite {
     public static let seedMask: UInt64 = (1 << 53) - 1
 
     /// Runs the selection `options.runs` times (fewer when the budget runs out) and returns each case's
-    /// outcomes in run order. `betweenRuns` is called before every run after the first.
+    /// outcomes in run order. The budget is shared only among the cases that run: a run starts when the
+    /// previous one's time, less what its skipped cases took (they are not asked again), still fits. `betweenRuns` is called before every run after the first.
     func runs(
         _ selection: CaseSelection, runner: CaseRunner, seed: UInt64, started: UInt64,
         progress: @Sendable (BenchProgress) -> Void, betweenRuns: () -> Void
@@ -161,6 +162,9 @@ extension BenchSuite {
                 }
                 betweenRuns()
             }
+            // What skipped cases cost in this run (gates, hang probes): not repeated in the next, so not part
+            // of the time the budget expects it to take.
+            var skippedTime: UInt64 = 0
             for exitCase in order.order(selection.cases, run: run) {
                 // A case skipped by its gate or probe is skipped in every run: no need to ask again.
                 if let previous = outcomes[exitCase.id]?.last, case .failure(let failure) = previous.result,
@@ -169,16 +173,21 @@ extension BenchSuite {
                     continue
                 }
                 let sampling = exitCase.runSampling(in: runner.environment)
+                let caseStart = HostTimer.monotonicNanoseconds()
                 let outcome = runner.run(
                     exitCase, iterations: sampling.iterations, warmup: sampling.warmup,
                     timeout: options.guestTimeout, forced: selection.forced.contains(exitCase.id), baseline: true)
+                if case .failure(let failure) = outcome.result, failure.kind == .skipped {
+                    skippedTime += HostTimer.monotonicNanoseconds() - caseStart
+                }
                 outcomes[exitCase.id, default: []].append(outcome)
             }
-            lastRun = HostTimer.monotonicNanoseconds() - runStart
+            let runWall = HostTimer.monotonicNanoseconds() - runStart
+            lastRun = runWall - min(skippedTime, runWall)
             progress(
                 .note(
                     "run \(run) of \(total) (order seed \(seed)): \(selection.cases.count) cases in "
-                        + "\(String(format3: Double(lastRun) / 1e9)) s"))
+                        + "\(String(format3: Double(runWall) / 1e9)) s"))
         }
         Self.lendBaselines(&outcomes, cases: selection.cases)
         return outcomes

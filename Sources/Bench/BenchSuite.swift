@@ -69,7 +69,7 @@ public struct BenchSuite: Sendable {
     /// name ("cpuid-0"), a family prefix ("cpuid"), an opt-in set ("interrupts") or `all` (every case, the
     /// opt-in sets' too); `NAME!` selects and forces (runs a case that may hang without probing it first);
     /// `-NAME` excludes. An empty list, or one of exclusions alone, starts from the default suite: every case
-    /// outside the opt-in sets.
+    /// in it (`ExitCase.inDefaultSuite`) outside the opt-in sets.
     /// The rdtsc baselines and three-level counterparts of what is chosen always come along.
     public static func selection(_ names: [String], from catalogue: [ExitCase]) -> CaseSelection {
         var unknown: [String] = []
@@ -96,7 +96,7 @@ public struct BenchSuite: Sendable {
             chosen.formUnion(matches)
             if forces { forced.formUnion(matches) }
         }
-        if !included { chosen = Set(catalogue.filter { $0.optInSet == nil }.map(\.id)) }
+        if !included { chosen = Set(catalogue.filter { $0.inDefaultSuite && $0.optInSet == nil }.map(\.id)) }
         chosen.subtract(excluded)
         // A three-level case's counterpart one level down goes along: its row sets the two side by side.
         chosen.formUnion(catalogue.filter { chosen.contains($0.id) }.compactMap(\.counterpart))

@@ -27,10 +27,15 @@ extension CaseRunner {
         if case .msrRead = body.completion { plan.userSpaceMSR = exitCase.exitsTo == .userSpace }
         plan.inKernelPIT = body.needs.contains(.inKernelPIT)
         plan.emptyIDT = body.needs.contains(.emptyIDT)
-        if body.needs.contains(.localAPIC) {
-            plan.localAPIC = true
-            plan.cpuid = CPUIDCanary.withLocalAPIC(
-                plan.cpuid, tscDeadline: environment.has(.tscDeadlineTimer))
+        for need in body.needs {
+            switch need {
+            case .cr4(let bits): plan.cr4Bits |= bits
+            case .ioEventFD(let space): plan.ioEventFD = space
+            case .localAPIC:
+                plan.localAPIC = true
+                plan.cpuid = CPUIDCanary.withLocalAPIC(plan.cpuid, tscDeadline: environment.has(.tscDeadlineTimer))
+            case .inKernelPIT, .emptyIDT: break
+            }
         }
         plan.parameters = parameters
         return plan
@@ -58,7 +63,7 @@ extension CaseRunner {
         let ending = try drive(machine.cpu, exitCase: exitCase, plan: plan, watchdog: watchdog)
         watchdog.disarm()
         let report = try MailboxReport.read(from: machine.memory)
-        let result: Result<CaseSamples, CaseFailure>
+        var result: Result<CaseSamples, CaseFailure>
         switch ending.end {
         case .failed(var failure):
             let rip = try? machine.cpu.registers().rip
@@ -72,6 +77,15 @@ extension CaseRunner {
             result = try samples(
                 exitCase, report: report, memory: machine.memory, counts: counts, userExits: ending.userExits,
                 pinnedCPU: pinnedCPU)
+            if case .success = result, let signals = try machine.counter?.take(),
+                signals != UInt64(counts.iterations + counts.warmup)
+            {
+                result = .failure(
+                    CaseFailure(
+                        kind: .unexpected,
+                        reason: "expected \(counts.iterations + counts.warmup) eventfd signals from KVM_IOEVENTFD, "
+                            + "saw \(signals)"))
+            }
         }
         return GuestRun(
             result: result, signatureRegisters: report.canarySignatureRegisters, baselineCycles: baselineCycles)

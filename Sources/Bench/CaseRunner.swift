@@ -76,6 +76,11 @@ public struct CaseRunner: Sendable {
             return (run, HostTimer.monotonicNanoseconds() - start)
         }
         outcome.result = run.result
+        if case .failure(let failure) = run.result, failure.kind == .guestException,
+            let unavailable = exitCase.body.faultMeansUnavailable
+        {
+            outcome.result = .failure(CaseFailure(kind: .skipped, reason: "\(unavailable): \(failure.reason)"))
+        }
         outcome.baselineCycles = run.baselineCycles
         outcome.guestSignature = run.signature
         if exitCase.body.loop == ExitCase.Body.cpuidLoop, let signature = run.signatureRegisters {

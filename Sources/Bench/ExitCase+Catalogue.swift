@@ -40,8 +40,8 @@ extension ExitCase {
 
     /// The cases every host gets, in report order.
     public static let catalogue: [ExitCase] =
-        [GuestMode.real, .long64].flatMap { mode in privileged(mode) }
-        + unprivileged(.long64, cpl: 3)
+        [GuestMode.real, .long64].flatMap { mode in privileged(mode) + instructionCases(mode) }
+        + unprivileged(.long64, cpl: 3) + unprivilegedInstructionCases(.long64, cpl: 3)
         + interrupts
         + [
             ExitCase(

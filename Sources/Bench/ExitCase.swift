@@ -24,6 +24,8 @@ public struct ExitCase: Sendable, Hashable, Identifiable {
     /// The opt-in set the case belongs to ("interrupts"), run only when `--cases` names it, the case, or
     /// `all`; nil for the default suite's cases.
     public internal(set) var optInSet: String? = nil
+    /// Whether a bench without `--cases` runs it (false: only when named, or with `--cases all`).
+    public let inDefaultSuite: Bool
 
     /// The stable identifier: name, then mode and privilege ("cpuid-0/real", "cpuid-0/long64-cpl3"), or
     /// "/host" for a case timed on the host.
@@ -62,7 +64,7 @@ public struct ExitCase: Sendable, Hashable, Identifiable {
 
     init(
         _ name: String, _ mode: GuestMode, cpl: Int = 0, body: Body, exitsTo: ExitTarget, mechanism: String,
-        requires requirements: [Requirement] = []
+        requires requirements: [Requirement] = [], inDefaultSuite: Bool = true
     ) {
         self.name = name
         self.mode = mode
@@ -71,6 +73,7 @@ public struct ExitCase: Sendable, Hashable, Identifiable {
         self.exitsTo = exitsTo
         self.mechanism = mechanism
         self.requirements = requirements
+        self.inDefaultSuite = inDefaultSuite
     }
 }
 
@@ -105,6 +108,9 @@ extension ExitCase {
         var interruptsPerIteration = 0
         /// Whether the guest takes the samples (false: the host, around KVM_RUN).
         var timedInGuest = true
+        /// Where an exception in the loop means that the host does not offer the instruction's resource (an
+        /// RDPMC counter without a virtual PMU): why, and the case is then skipped with it; nil: a fault fails.
+        var faultMeansUnavailable: String? = nil
 
         /// Where the body's memory access goes; the runner fills the mailbox's ADDRESS and SEGMENT with it.
         enum Target: Sendable, Hashable {
@@ -124,6 +130,11 @@ extension ExitCase {
             /// KVM's in-kernel irqchip (KVM_CREATE_IRQCHIP: a local APIC per vCPU) and x2APIC and the
             /// TSC-deadline timer in the guest's CPUID.
             case localAPIC
+            /// CR4 bits set before the guest starts (CR4.OSXSAVE for XSETBV, CR4.PCE for RDPMC at CPL3).
+            case cr4(UInt64)
+            /// A KVM_IOEVENTFD registration on the body's own address (GuestPort.user for a port, the MMIO
+            /// address for MMIO) with an eventfd: each write completes in the kernel and is counted there.
+            case ioEventFD(VirtualMachine.IOSpace)
         }
 
         /// An exit to user space the body causes on purpose, and how the runner answers it.

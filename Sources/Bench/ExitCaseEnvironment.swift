@@ -46,11 +46,16 @@ public struct ExitCaseEnvironment: Sendable, Equatable {
     /// Whether KVM_GET_SUPPORTED_CPUID offers SVM (CPUID 0x8000_0001 ECX[2]): then a guest can be a hypervisor
     /// itself, and the three-level cases run.
     public var guestHasSVM: Bool
+    /// The CPU features KVM_GET_SUPPORTED_CPUID offers guests that some cases need (an MSR exists only where
+    /// its feature bit says so).
+    public var guestFeatures: Set<GuestFeature>
 
-    /// An environment from its parts (tests, replays).
+    /// An environment from its parts (tests, replays); without `guestFeatures`, guests are taken to have
+    /// every one.
     public init(
         vendor: Vendor, module: Module, capabilities: Set<KVMCapability>, guestHasRDTSCP: Bool,
-        hostHypervisorRegisters: [UInt32], guestHasSVM: Bool = false
+        hostHypervisorRegisters: [UInt32], guestHasSVM: Bool = false,
+        guestFeatures: Set<GuestFeature> = Set(GuestFeature.allCases)
     ) {
         self.vendor = vendor
         self.module = module
@@ -58,6 +63,7 @@ public struct ExitCaseEnvironment: Sendable, Equatable {
         self.guestHasRDTSCP = guestHasRDTSCP
         self.hostHypervisorRegisters = hostHypervisorRegisters
         self.guestHasSVM = guestHasSVM
+        self.guestFeatures = guestFeatures
     }
 
     /// Reads this host: opens `devicePath`, asks KVM, looks for the vendor module under `sysModulePath`, and
@@ -76,7 +82,8 @@ public struct ExitCaseEnvironment: Sendable, Equatable {
             capabilities: capabilities,
             guestHasRDTSCP: (extended?.edx ?? 0) & CPUIDCanary.rdtscpBit != 0,
             hostHypervisorRegisters: [host.ebx, host.ecx, host.edx],
-            guestHasSVM: NestedSVM.offersSVM(supported))
+            guestHasSVM: NestedSVM.offersSVM(supported),
+            guestFeatures: GuestFeature.offered(in: supported))
     }
 
     /// Whether `capability` is offered.
@@ -89,6 +96,55 @@ public struct ExitCaseEnvironment: Sendable, Equatable {
     /// real mode and long mode at CPL0 under kvm_pvm.
     public func isEmulated(_ mode: GuestMode, cpl: Int) -> Bool {
         module == .kvmPVM && (mode == .real || cpl == 0)
+    }
+}
+
+/// A CPU feature a case needs in the guest's CPUID, read from KVM_GET_SUPPORTED_CPUID (the table the guests get).
+public enum GuestFeature: String, CaseIterable, Sendable {
+    /// XSAVE (CPUID 1 ECX[26]): XSETBV and CR4.OSXSAVE.
+    case xsave
+    /// Long mode (CPUID 0x8000_0001 EDX[29]): IA32_KERNEL_GS_BASE (0xC000_0102) exists.
+    case longMode
+    /// TSC_ADJUST (CPUID 7.0 EBX[1]): IA32_TSC_ADJUST (0x3B) exists.
+    case tscAdjust
+    /// IA32_SPEC_CTRL (0x48) exists: CPUID 7.0 EDX[26] (IBRS/IBPB), or AMD's 0x8000_0008 EBX[14] (IBRS),
+    /// [15] (STIBP) or [24] (SSBD), as KVM's guest_has_spec_ctrl_msr reads them.
+    case specCtrl
+    /// IA32_PRED_CMD (0x49) exists: CPUID 7.0 EDX[26], or AMD's 0x8000_0008 EBX[12] (IBPB).
+    case predCmd
+
+    /// The features `supported` (KVM_GET_SUPPORTED_CPUID) offers.
+    static func offered(in supported: [KVMCPUIDEntry]) -> Set<GuestFeature> {
+        func leaf(_ function: UInt32, _ index: UInt32 = 0) -> KVMCPUIDEntry? {
+            supported.first { $0.function == function && $0.index == index }
+                ?? supported.first { $0.function == function }
+        }
+        let basic = leaf(1)
+        let extended = leaf(0x8000_0001)
+        let structured = leaf(7, 0)
+        let amd = leaf(0x8000_0008)
+        let intelSpec = (structured?.edx ?? 0) & (1 << 26) != 0
+        let amdSpec = (amd?.ebx ?? 0) & (1 << 14 | 1 << 15 | 1 << 24) != 0
+        var features = Set<GuestFeature>()
+        if (basic?.ecx ?? 0) & (1 << 26) != 0 { features.insert(.xsave) }
+        if (extended?.edx ?? 0) & (1 << 29) != 0 { features.insert(.longMode) }
+        if (structured?.ebx ?? 0) & (1 << 1) != 0 { features.insert(.tscAdjust) }
+        if intelSpec || amdSpec { features.insert(.specCtrl) }
+        if intelSpec || (amd?.ebx ?? 0) & (1 << 12) != 0 { features.insert(.predCmd) }
+        return features
+    }
+
+    /// Why a case that needs this feature cannot run when guests lack it.
+    var missingReason: String {
+        switch self {
+        case .xsave: "KVM offers guests no XSAVE (CPUID 1 ECX[26]): no CR4.OSXSAVE, no XSETBV"
+        case .longMode: "KVM offers guests no long mode (CPUID 0x80000001 EDX[29]): no IA32_KERNEL_GS_BASE"
+        case .tscAdjust: "KVM offers guests no TSC_ADJUST (CPUID 7.0 EBX[1]): no IA32_TSC_ADJUST"
+        case .specCtrl:
+            "KVM offers guests no IBRS, STIBP or SSBD (CPUID 7.0 EDX[26], 0x80000008 EBX[14,15,24]): no "
+                + "IA32_SPEC_CTRL"
+        case .predCmd: "KVM offers guests no IBPB (CPUID 7.0 EDX[26], 0x80000008 EBX[12]): no IA32_PRED_CMD"
+        }
     }
 }
 
@@ -143,6 +199,8 @@ extension ExitCase {
         case svmOfferedToGuests
         /// The case has no meaning in its mode or privilege level, for the reason given: a row that says why.
         case notInThisMode(String)
+        /// KVM offers guests the CPU feature (the MSR or instruction the case uses exists only with it).
+        case guestFeature(GuestFeature)
 
         /// Why `exitCase` cannot run in `environment`, or nil.
         func unmet(in environment: ExitCaseEnvironment, by exitCase: ExitCase) -> String? {
@@ -158,6 +216,8 @@ extension ExitCase {
                 return environment.guestHasSVM ? nil : NestedSVM.notOfferedReason
             case .notInThisMode(let reason):
                 return reason
+            case .guestFeature(let feature):
+                return environment.guestFeatures.contains(feature) ? nil : feature.missingReason
             }
         }
     }

@@ -1,6 +1,6 @@
 // GuestSetup: builds the VM one case runs in — low RAM with the payload, the mailbox and the mode's tables,
-// the first-touch region when the case needs one, the in-kernel irqchip and PIT or user-space MSR exits
-// when it needs those, and one vCPU with the canary CPUID table, set up for real mode or for long mode at
+// the first-touch region when the case needs one, the in-kernel irqchip and PIT, user-space MSR exits, an
+// ioeventfd or extra CR4 bits when it needs those, and one vCPU with the canary CPUID table, set up for real mode or for long mode at
 // CPL0 or CPL3. A fresh VM per case: nothing one case does can leak into the next.
 
 import CGuest
@@ -25,6 +25,10 @@ struct GuestPlan: Sendable {
     var userSpaceMSR = false
     /// An IDT (long mode) of limit 0: any exception triple-faults (tests).
     var emptyIDT = false
+    /// CR4 bits set on top of the mode's own.
+    var cr4Bits: UInt64 = 0
+    /// A KVM_IOEVENTFD registration for the body's writes, in this address space.
+    var ioEventFD: VirtualMachine.IOSpace? = nil
     /// The vCPU's CPUID table (the canary installed).
     var cpuid: [KVMCPUIDEntry]
 }
@@ -35,6 +39,8 @@ struct GuestMachine: ~Copyable {
     let vm: VirtualMachine
     let memory: GuestMemory
     let cpu: VirtualCPU
+    /// The eventfd behind the plan's KVM_IOEVENTFD registration, when it has one.
+    let counter: EventCounter?
 }
 
 /// Builds guests.
@@ -61,6 +67,15 @@ enum GuestSetup {
         if plan.userSpaceMSR {
             try vm.enableCapability(.userSpaceMSR, args: [userSpaceMSRReasons])
         }
+        var counter: EventCounter? = nil
+        if let space = plan.ioEventFD {
+            let made = try EventCounter()
+            switch space {
+            case .port: try vm.assignIOEventFD(made, space: .port, address: UInt64(GuestPort.user), length: 1)
+            case .mmio: try vm.assignIOEventFD(made, space: .mmio, address: GuestLayout.mmioAddress, length: 4)
+            }
+            counter = consume made
+        }
         let memory = try GuestMemory(size: GuestLayout.ramSize(plan.mode))
         try vm.setUserMemoryRegion(slot: GuestLayout.ramSlot, guestPhysicalAddress: 0, memory: memory)
         if plan.touchPages > 0 {
@@ -77,7 +92,12 @@ enum GuestSetup {
         case .real: try enterRealMode(cpu)
         case .long64, .svmInner, .svmHypervisor: try enterLongMode(cpu, cpl: plan.cpl, emptyIDT: plan.emptyIDT)
         }
-        return GuestMachine(vm: vm, memory: memory, cpu: cpu)
+        if plan.cr4Bits != 0 {
+            var sregs = try cpu.specialRegisters()
+            sregs.cr4 |= plan.cr4Bits
+            try cpu.setSpecialRegisters(sregs)
+        }
+        return GuestMachine(vm: vm, memory: memory, cpu: cpu, counter: counter)
     }
 
     /// Writes the payload, the mode's tables and the mailbox into low RAM.

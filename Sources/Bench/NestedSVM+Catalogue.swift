@@ -6,7 +6,7 @@
 
 extension ExitCase {
     /// The three-level cases, in report order.
-    static let nestedSVM: [ExitCase] = nestedSVMInner + nestedSVMOwn
+    static let nestedSVM: [ExitCase] = nestedSVMInner + nestedSVMInstructions + nestedSVMOwn
 
     /// What exits the guest's guest causes, and the mini-hypervisor answers.
     static let nestedSVMInner: [ExitCase] = [

@@ -4,7 +4,7 @@
 import CKVM
 import Glibc
 
-/// The module's only door to the C library: open, close, ioctl, mmap, munmap.
+/// The module's only door to the C library: open, close, ioctl, mmap, munmap, eventfd and its read.
 enum Syscall {
     /// Calls `body` until it returns something other than -1 with `EINTR`; -1 with any other errno throws
     /// `KVMError(operation, errno)`. Not for KVM_RUN, where `EINTR` is an answer (see `kvmRun`).
@@ -92,6 +92,28 @@ enum Syscall {
     static func munmap(_ address: UnsafeMutableRawPointer, size: Int) {
         // SAFETY: the caller's promise above; munmap itself only changes the address space.
         _ = unsafe Glibc.munmap(address, size)
+    }
+
+    /// eventfd(2) at 0, close-on-exec and non-blocking; returns the new descriptor.
+    static func eventfd() throws(KVMError) -> Int32 {
+        try retryingInterrupts("eventfd") { CKVM.eventfd(0, Int32(EFD_CLOEXEC | EFD_NONBLOCK)) }
+    }
+
+    /// read(2) of an eventfd's 8-byte counter, which resets it; 0 when it is 0 (EAGAIN, non-blocking).
+    static func readCounter(_ descriptor: Int32) throws(KVMError) -> UInt64 {
+        var value: UInt64 = 0
+        while true {
+            // SAFETY: the buffer is `value`, exclusively borrowed for the call and 8 bytes long, which is all
+            // an eventfd read ever writes.
+            let count = unsafe withUnsafeMutableBytes(of: &value) { bytes in
+                unsafe Glibc.read(descriptor, bytes.baseAddress, 8)
+            }
+            if count == 8 { return value }
+            let code = errno
+            if count == -1 && code == EINTR { continue }
+            if count == -1 && code == EAGAIN { return 0 }
+            throw KVMError(operation: "read(eventfd)", errno: count == -1 ? code : EIO)
+        }
     }
 
     /// The host's page size.

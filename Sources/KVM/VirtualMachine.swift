@@ -1,4 +1,5 @@
-// VirtualMachine: one KVM VM descriptor; its memory slots, its in-kernel devices, and the maker of vCPUs.
+// VirtualMachine: one KVM VM descriptor; its memory slots, its in-kernel devices and I/O event registrations,
+// and the maker of vCPUs.
 
 import CKVM
 import Glibc
@@ -100,6 +101,30 @@ public struct VirtualMachine: ~Copyable {
         var config = kvm_pit_config()
         // SAFETY: `config` is a kvm_pit_config, the struct this ioctl is defined with.
         _ = try unsafe Syscall.ioctl(descriptor, CKVM_CREATE_PIT2, "KVM_CREATE_PIT2", argument: &config)
+    }
+
+    /// Where a KVM_IOEVENTFD registration listens: the port or MMIO address space.
+    public enum IOSpace: Sendable, Hashable {
+        /// Port I/O (`out`): KVM_IOEVENTFD_FLAG_PIO.
+        case port
+        /// Memory-mapped I/O (a store to an address no memory slot backs).
+        case mmio
+    }
+
+    /// KVM_IOEVENTFD: from now on a guest write of `length` bytes (1, 2, 4 or 8) to `address` in `space`
+    /// adds 1 to `counter` in the kernel and resumes the guest, without an exit to user space (needs
+    /// `KVMCapability.ioeventfd`). Any value matches (no datamatch). KVM drops the registration with the VM.
+    public func assignIOEventFD(
+        _ counter: borrowing EventCounter, space: IOSpace, address: UInt64, length: UInt32
+    ) throws(KVMError) {
+        var request = kvm_ioeventfd()
+        request.addr = address
+        request.len = length
+        request.fd = counter.descriptor
+        request.flags = space == .port ? CKVM_IOEVENTFD_FLAG_PIO : 0
+        // SAFETY: `request` is a kvm_ioeventfd, the struct this ioctl is defined with; the eventfd it names
+        // is open for the call, and KVM takes its own reference to it.
+        _ = try unsafe Syscall.ioctl(descriptor, CKVM_IOEVENTFD, "KVM_IOEVENTFD", argument: &request)
     }
 
     /// KVM_CHECK_EXTENSION on the VM: like `KVMDevice.checkExtension`, but for this VM's type (needs

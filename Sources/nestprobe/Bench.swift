@@ -18,8 +18,9 @@ extension Nestprobe {
                 """)
 
         @Option(help: ArgumentHelp(
-            "Cases to run, by name or id, comma-separated (cpuid,hypercall,pio-out-user/real); default all but "
-                + "the opt-in set interrupts (the local APIC's IPIs, EOIs, timer and interrupt window); all runs both. "
+            "Cases to run, by name or id, comma-separated (cpuid,hypercall,pio-out-user/real); default the default "
+                + "suite (--list marks the others +); interrupts for the opt-in set of the local APIC's IPIs, EOIs, "
+                + "timer and interrupt window; all for every case. "
                 + "NAME! runs a case that may hang without probing it first; -NAME (as --cases=-NAME) leaves it out.",
             valueName: "list"))
         var cases: String?
@@ -83,9 +84,11 @@ extension Nestprobe {
 
         func run() throws {
             if list {
+                // A case outside the default suite is marked "+": it runs when named, or with --cases all.
                 for exitCase in CaseRunner.catalogue {
+                    let mark = exitCase.inDefaultSuite && exitCase.optInSet == nil ? " " : "+"
                     let optIn = exitCase.optInSet.map { " [opt-in: --cases \($0)]" } ?? ""
-                    print("\(exitCase.id.padding(toLength: 34, withPad: " ", startingAt: 0)) \(exitCase.exitsTo.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0)) \(exitCase.mechanism)\(optIn)")
+                    print("\(mark) \(exitCase.id.padding(toLength: 34, withPad: " ", startingAt: 0)) \(exitCase.exitsTo.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0)) \(exitCase.mechanism)\(optIn)")
                 }
                 return
             }

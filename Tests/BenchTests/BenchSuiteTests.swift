@@ -43,13 +43,28 @@ struct BenchSuiteTests {
         // The default suite leaves the opt-in sets out; `all` and the set's name bring them in.
         let optIn = catalogue.filter { $0.optInSet != nil }
         #expect(!optIn.isEmpty && optIn.allSatisfy { $0.optInSet == ExitCase.interruptSet })
-        #expect(BenchSuite.select([], from: catalogue).cases.count == catalogue.count - optIn.count)
         #expect(BenchSuite.select(["all"], from: catalogue).cases.count == catalogue.count)
         let interrupts = BenchSuite.select(["interrupts"], from: catalogue).cases.map(\.id)
         let baselines: Set = ["rdtsc/real", "rdtsc/long64-cpl0", "rdtsc/long64-cpl3"]
         #expect(Set(interrupts) == Set(optIn.map(\.id)).union(baselines))
         let single = BenchSuite.select(["ipi-self-x2apic/long64-cpl0"], from: catalogue).cases.map(\.id)
         #expect(single == ["rdtsc/long64-cpl0", "ipi-self-x2apic/long64-cpl0"])
+    }
+
+    @Test("no list runs the default suite; a case outside it runs when named, or with all")
+    func defaultSuite() {
+        let byDefault = Set(BenchSuite.select([], from: catalogue).cases.map(\.id))
+        #expect(byDefault == Set(catalogue.filter { $0.inDefaultSuite && $0.optInSet == nil }.map(\.id)))
+        #expect(!byDefault.contains("xsetbv/long64-cpl0") && byDefault.contains("cpuid-0/real"))
+        #expect(!byDefault.contains("ipi-self-x2apic/long64-cpl0"))
+        #expect(!byDefault.contains("pio-out-kernel/real") && byDefault.contains("mmio-write-ioeventfd/long64-cpl3"))
+        // Exclusions alone start from the default suite too.
+        let lessOne = Set(BenchSuite.select(["-cpuid-0"], from: catalogue).cases.map(\.id))
+        let cpuid0 = ["cpuid-0/real", "cpuid-0/long64-cpl0", "cpuid-0/long64-cpl3", "cpuid-0/svm-inner"]
+        #expect(lessOne == byDefault.subtracting(cpuid0))
+        let named = BenchSuite.select(["xsetbv"], from: catalogue).cases.map(\.id)
+        #expect(named.contains("xsetbv/real") && named.contains("xsetbv/long64-cpl0"))
+        #expect(named.contains("rdtsc/real"), "its baseline comes along")
     }
 
     @Test("thinning keeps the first sample, the order, and at most the cap")

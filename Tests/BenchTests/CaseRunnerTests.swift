@@ -76,6 +76,37 @@ struct CaseRunnerTests {
         #expect(outcome.exitsTo == .userSpace)
     }
 
+    @Test(
+        "the in-kernel port and the ioeventfd writes complete without an exit to user space, one signal each",
+        arguments: [
+            "pio-out-kernel/real", "pio-out-kernel/long64-cpl0", "pio-out-ioeventfd/real",
+            "pio-out-ioeventfd/long64-cpl0", "mmio-write-ioeventfd/real", "mmio-write-ioeventfd/long64-cpl0",
+            "mmio-write-ioeventfd/long64-cpl3",
+        ])
+    func inKernelIO(_ id: String) throws {
+        let exitCase = try #require(ExitCase.catalogue.first { $0.id == id })
+        // The runner fails a run on any exit the body does not cause (a write KVM left to user space is one),
+        // and an ioeventfd run whose eventfd did not count every write, warm-up included.
+        let outcome = withGuestSlot { GuestKVM.runner.run(exitCase, iterations: 97, warmup: 13) }
+        print(CaseRunnerTests.line(outcome))
+        if case .failure(let failure) = outcome.result, failure.kind == .skipped {
+            #expect(!failure.reason.isEmpty)
+            return
+        }
+        let samples = try outcome.result.get()
+        #expect(samples.cycles.count == 97)
+        #expect(outcome.exitsTo == .kernel)
+    }
+
+    @Test("the same MMIO store without the ioeventfd exits to user space every time (what the count checks)")
+    func mmioWithoutEventFD() throws {
+        let plain = try #require(ExitCase.catalogue.first { $0.id == "mmio-write-user/long64-cpl0" })
+        let withEventFD = try #require(ExitCase.catalogue.first { $0.id == "mmio-write-ioeventfd/long64-cpl0" })
+        #expect(plain.body.loop == withEventFD.body.loop && plain.body.target == withEventFD.body.target)
+        let outcome = withGuestSlot { GuestKVM.runner.run(plain, iterations: 50, warmup: 5) }
+        #expect(throws: Never.self) { try outcome.result.get() }
+    }
+
     @Test("a guest that executes ud2 is reported as #UD (vector 6) at the ud2", arguments: [GuestMode.real, .long64])
     func undefinedOpcode(_ mode: GuestMode) throws {
         let exitCase = ExitCase("ud2", mode, body: .undefinedOpcode, exitsTo: .none, mechanism: "ud2")

@@ -47,9 +47,13 @@ struct ExitCaseCatalogueTests {
         let long3 = Set(
             ExitCase.catalogue.filter { $0.mode == .long64 && $0.cpl == 3 && $0.notInThisModeReason == nil }
                 .map(\.name))
-        #expect(real == long0)
+        // CR8 exists only in 64-bit mode.
+        #expect(real == long0.subtracting(["cr8-read", "cr8-write"]))
         #expect(
-            long3 == ["null", "rdtsc", "cpuid-0", "cpuid-hv", "page-fault-first-touch", "mmio-write-user", "mmio-read-user"])
+            long3 == [
+                "null", "rdtsc", "cpuid-0", "cpuid-hv", "page-fault-first-touch", "mmio-write-user", "mmio-read-user",
+                "mmio-write-ioeventfd", "pause", "rdpmc",
+            ])
         let required: Set = [
             "null", "rdtsc", "cpuid-0", "cpuid-hv", "hypercall", "pio-out-user", "pio-in-user", "pio-kernel",
             "mmio-write-user", "mmio-read-user", "msr-kernel", "msr-user", "msr-write-kernel", "hlt", "cr0-write",
@@ -94,6 +98,33 @@ struct ExitCaseCatalogueTests {
         #expect(try Self.exitCase("kvm-run-fixed/host").gate(bare) == "KVM does not offer KVM_CAP_IMMEDIATE_EXIT here")
         #expect(try Self.exitCase("hypercall/long64-cpl0").gate(bare)?.contains("neither an Intel nor an AMD") == true)
         #expect(try Self.exitCase("cpuid-0/real").gate(bare) == nil)
+    }
+
+    @Test("an MSR or instruction the guests' CPUID does not offer gates its case, naming the feature bit")
+    func missingGuestFeatures() throws {
+        var bare = Self.environment(.kvmIntel, vendor: .intel)
+        bare.guestFeatures = []
+        #expect(try Self.exitCase("xsetbv/real").gate(bare)?.contains("CPUID 1 ECX[26]") == true)
+        #expect(try Self.exitCase("msr-tsc-adjust-read/long64-cpl0").gate(bare)?.contains("IA32_TSC_ADJUST") == true)
+        #expect(try Self.exitCase("msr-spec-ctrl-write/real").gate(bare)?.contains("IA32_SPEC_CTRL") == true)
+        #expect(try Self.exitCase("msr-pred-cmd-write/real").gate(bare)?.contains("IA32_PRED_CMD") == true)
+        #expect(
+            try Self.exitCase("msr-kernel-gs-base-write/long64-cpl0").gate(bare)?.contains("KERNEL_GS_BASE") == true)
+        #expect(try Self.exitCase("cr8-read/long64-cpl0").gate(bare) == nil)
+    }
+
+    @Test("the features come from KVM's supported CPUID, AMD's spec-control bits included")
+    func guestFeaturesFromCPUID() {
+        func entry(_ function: UInt32, ebx: UInt32 = 0, ecx: UInt32 = 0, edx: UInt32 = 0) -> KVMCPUIDEntry {
+            KVMCPUIDEntry(function: function, eax: 0, ebx: ebx, ecx: ecx, edx: edx)
+        }
+        #expect(GuestFeature.offered(in: []).isEmpty)
+        let intel = [entry(1, ecx: 1 << 26), entry(7, ebx: 1 << 1, edx: 1 << 26), entry(0x8000_0001, edx: 1 << 29)]
+        #expect(GuestFeature.offered(in: intel) == Set(GuestFeature.allCases))
+        // AMD: IBRS without IBPB gives SPEC_CTRL and no PRED_CMD; IBPB alone gives PRED_CMD only.
+        #expect(GuestFeature.offered(in: [entry(0x8000_0008, ebx: 1 << 14)]) == [.specCtrl])
+        #expect(GuestFeature.offered(in: [entry(0x8000_0008, ebx: 1 << 12)]) == [.predCmd])
+        #expect(GuestFeature.offered(in: [entry(0x8000_0008, ebx: 1 << 24)]) == [.specCtrl])
     }
 
     @Test("the hypercall is vmcall on Intel and vmmcall on AMD")

@@ -246,3 +246,41 @@ final class SafetyNet: Sendable {
         }
     }
 }
+
+@Suite(
+    "KVM_IOEVENTFD: writes completed in the kernel", .requiresKVM,
+    .enabled(if: KVMAvailability.has(.ioeventfd), "KVM_CAP_IOEVENTFD is not offered here"))
+struct IOEventFDTests {
+    @Test("a port write and an MMIO write to registered addresses signal their eventfds; the next ones exit")
+    func portAndMMIO() throws {
+        // Two outs to 0x3f8 and two stores to 0x20010, then one of each to addresses nobody registered.
+        let code =
+            Code.movDX(0x3f8) + Code.movAL(0x41) + Code.outDXAL + Code.outDXAL + Code.movAX(0x2000) + Code.movDSAX
+            + Code.storeByte(0x42, at: 0x10) + Code.storeByte(0x43, at: 0x10) + Code.movDX(0x3f9) + Code.outDXAL
+            + Code.storeByte(0x44, at: 0x11) + Code.hlt
+        let guest = try RealModeGuest(code: code)
+        let port = try EventCounter()
+        let mmio = try EventCounter()
+        #expect(try port.take() == 0)
+        try guest.vm.assignIOEventFD(port, space: .port, address: 0x3f8, length: 1)
+        try guest.vm.assignIOEventFD(mmio, space: .mmio, address: 0x20010, length: 1)
+        // AL is 0x00 by then: mov ax, 0x2000 set it.
+        #expect(try guest.cpu.run() == .io(direction: .out, port: 0x3f9, size: 1, count: 1, data: [0x00]))
+        #expect(try guest.cpu.run() == .mmio(address: 0x20011, isWrite: true, length: 1, data: [0x44]))
+        #expect(try guest.cpu.run() == .hlt)
+        #expect(try port.take() == 2)
+        #expect(try mmio.take() == 2)
+        #expect(try port.take() == 0, "take() resets the counter")
+    }
+
+    @Test("a length KVM does not accept is refused with EINVAL, naming the ioctl")
+    func badLength() throws {
+        let guest = try RealModeGuest(code: Code.hlt)
+        let counter = try EventCounter()
+        let error = #expect(throws: KVMError.self) {
+            try guest.vm.assignIOEventFD(counter, space: .port, address: 0x3f8, length: 3)
+        }
+        #expect(error?.errno == EINVAL)
+        #expect(error?.operation == "KVM_IOEVENTFD")
+    }
+}

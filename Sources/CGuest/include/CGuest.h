@@ -114,6 +114,9 @@
 /// The local APIC's xAPIC registers (guest-physical, KVM's default base), mapped uncached by long mode's
 /// page tables.
 #define CGUEST_APIC_BASE 0xFEE00000
+/// The in-kernel PIC's ELCR (edge/level control of IRQ 0–7), which KVM_CREATE_IRQCHIP's i8259 answers: the
+/// port the in-kernel port write targets.
+#define CGUEST_PORT_ELCR 0x4D0
 /// The vector a real-mode guest reports for an interrupt outside 0–31 (stub 32).
 #define CGUEST_VECTOR_OTHER 0x100
 

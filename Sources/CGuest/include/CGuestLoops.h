@@ -51,7 +51,19 @@
     X(24, tsc_deadline, X2APIC_INIT, DEADLINE_PREP, DEADLINE_BODY, DEADLINE_NEXT)       \
     X(25, tsc_deadline_arm, X2APIC_INIT, DEADLINE_ARM_PREP, DEADLINE_ARM_BODY, NONE)    \
     X(26, sti_window, X2APIC_INIT, WINDOW_PREP, WINDOW_BODY, NONE)             \
-    X(27, sti_hlt, X2APIC_INIT, WINDOW_PREP, STI_HLT_BODY, NONE)
+    X(27, sti_hlt, X2APIC_INIT, WINDOW_PREP, STI_HLT_BODY, NONE)       \
+    X(40, cr8_read, NONE, NONE, CR8_READ_BODY, NONE)                           \
+    X(41, cr8_write, CR8_INIT, NONE, CR8_WRITE_BODY, NONE)                     \
+    X(42, cr0_toggle, CR0_INIT, CR0_FLIP, CR0_BODY, NONE)                      \
+    X(43, cr4_toggle, CR4_INIT, CR4_FLIP, CR4_BODY, NONE)                      \
+    X(44, invd, NONE, NONE, INVD_BODY, NONE)                                   \
+    X(45, wbinvd, NONE, NONE, WBINVD_BODY, NONE)                               \
+    X(46, pause, NONE, BATCH_PREP, PAUSE_BODY, NONE)                           \
+    X(47, xsetbv, NONE, XSETBV_PREP, XSETBV_BODY, NONE)                        \
+    X(48, invlpg, NONE, NONE, INVLPG_BODY, NONE)                               \
+    X(49, rdpmc, NONE, MSR_PREP, RDPMC_BODY, NONE)                             \
+    X(50, wrmsr_value, NONE, MSR_PREP, WRMSR_VALUE_BODY, NONE)                 \
+    X(51, out_kernel, NONE, NONE, OUT_KERNEL_BODY, NONE)
 
 /// The mini-hypervisor's own loops (svm64.S, role own), numbered after CGUEST_LOOPS. Its rdtsc is the same
 /// loop under the same number as CGUEST_LOOPS's, so the rdtsc case selects it in every payload.
@@ -200,12 +212,100 @@
     mov CREG, %cr4
 .endm
 
+// The toggles flip one bit each iteration, untimed, and time the write of the changed value: CR0.WP
+// (bit 16: supervisor writes to read-only pages; every page here is writable) and CR4.PGE (bit 7: global
+// pages; the write flushes the TLB, global entries included), the bits kvm-unit-tests' toggle_cr0_wp and
+// toggle_cr4_pge flip.
+.macro CR0_FLIP
+    xor $(1 << 16), CREG
+.endm
+.macro CR4_FLIP
+    xor $(1 << 7), CREG
+.endm
+
 // DR7 written back with the value it already has (after reset, 0x400: no breakpoint enabled).
 .macro DR7_INIT
     mov %dr7, CREG
 .endm
 .macro DR7_BODY
     mov CREG, %dr7
+.endm
+
+// CR8 (the task-priority register) exists only in 64-bit mode: real16.S gets a #UD in its place (no case
+// runs it there). The write puts back the value read once (0 after reset: no interrupt class masked).
+#ifdef CGUEST_LONG_MODE_BODIES
+.macro CR8_READ_BODY
+    mov %cr8, CREG
+.endm
+.macro CR8_INIT
+    mov %cr8, CREG
+.endm
+.macro CR8_WRITE_BODY
+    mov CREG, %cr8
+.endm
+#else
+.macro CR8_READ_BODY
+    ud2
+.endm
+.macro CR8_INIT
+.endm
+.macro CR8_WRITE_BODY
+    ud2
+.endm
+#endif
+
+// INVD and WBINVD: every hypervisor intercepts them (VMX exits unconditionally on INVD); KVM skips INVD and
+// flushes for WBINVD only where a device does non-coherent DMA.
+.macro INVD_BODY
+    invd
+.endm
+.macro WBINVD_BODY
+    wbinvd
+.endm
+
+// PAUSE, OPERAND_A of them per sample: a spin-wait loop as pause-loop exiting (PLE, SVM's pause filter)
+// sees one.
+.macro PAUSE_BODY
+3:
+    pause
+    decl %ecx
+    jnz 3b
+.endm
+
+// XSETBV of XCR0 (ECX = 0) with 1, x87 state only, its value after reset (needs CR4.OSXSAVE, which the
+// host sets for the case).
+.macro XSETBV_PREP
+    xorl %ecx, %ecx
+.endm
+.macro XSETBV_BODY
+    movl $1, %eax
+    xorl %edx, %edx
+    xsetbv
+.endm
+
+// INVLPG of the mailbox's page (the instruction reads no memory).
+.macro INVLPG_BODY
+    invlpg MB(LOOP)
+.endm
+
+// RDPMC of counter OPERAND_A (in ECX, as MSR_PREP leaves it).
+.macro RDPMC_BODY
+    rdpmc
+.endm
+
+// WRMSR of OPERAND_B (EDX 0) to the MSR in ECX: for MSRs whose value matters (TSC_ADJUST moves the TSC).
+.macro WRMSR_VALUE_BODY
+    movl OPERAND_B, %eax
+    xorl %edx, %edx
+    wrmsr
+.endm
+
+// `out` of 0 to the in-kernel PIC's ELCR (port 0x4d0: edge/level control of IRQ 0-7, 0 = every one edge, as
+// after reset), the port kvm-unit-tests' outl_to_kernel writes.
+.macro OUT_KERNEL_BODY
+    xorl %eax, %eax
+    movw $CGUEST_PORT_ELCR, %dx
+    outb %al, %dx
 .endm
 
 .macro TOUCH_BODY

@@ -16,6 +16,7 @@
 #include <stdint.h>
 #include <stddef.h>
 #include <signal.h>
+#include <sys/eventfd.h>
 #include <sys/ioctl.h>
 #include <linux/kvm.h>
 
@@ -39,6 +40,8 @@ static const unsigned long CKVM_CREATE_PIT2 = KVM_CREATE_PIT2;
 static const unsigned long CKVM_ENABLE_CAP = KVM_ENABLE_CAP;
 static const unsigned long CKVM_X86_SET_MSR_FILTER = KVM_X86_SET_MSR_FILTER;
 static const unsigned long CKVM_IOEVENTFD = KVM_IOEVENTFD;
+/// kvm_ioeventfd.flags: the address is a port (an enum-built macro Swift does not import).
+static const uint32_t CKVM_IOEVENTFD_FLAG_PIO = KVM_IOEVENTFD_FLAG_PIO;
 
 // MARK: vCPU ioctls
 static const unsigned long CKVM_RUN = KVM_RUN;
