@@ -17,7 +17,11 @@ let package = Package(
         .library(name: "Bench", targets: ["Bench"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // The history store: SQLite embedded (GRDB), PostgreSQL shared (postgres-nio); SHA-256 of reports.
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // Header-only shim: ioctl request numbers, the variadic-ioctl wrappers Swift cannot call,
@@ -36,12 +40,23 @@ let package = Package(
         .target(name: "Bench", dependencies: ["KVM", "CKVM", "CGuest", "Probe"], swiftSettings: strict),
         // Compare, qualify, render: pure data over the reports; never touches /dev/kvm.
         .target(name: "Report", dependencies: ["Bench", "Probe"], swiftSettings: strict),
+        // Regression tracking over time: the report store (SQLite or PostgreSQL), series, change points.
+        .target(
+            name: "History",
+            dependencies: [
+                "Report", "Bench", "Probe",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict),
         .executableTarget(
             name: "nestprobe",
             dependencies: [
                 "Probe",
                 "Bench",
                 "Report",
+                "History",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -51,6 +66,14 @@ let package = Package(
         .testTarget(
             name: "ReportTests", dependencies: ["Report", "Bench", "Probe"], resources: [.copy("Fixtures")],
             swiftSettings: strict),
+        .testTarget(
+            name: "HistoryTests",
+            dependencies: [
+                "History", "Report", "Bench", "Probe",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            resources: [.copy("Fixtures")], swiftSettings: strict),
         .testTarget(
             name: "ProbeTests",
             dependencies: ["Probe", "KVM"],
