@@ -21,14 +21,15 @@ release: setup
 	$(SWIFT) build -c release
 
 # Schema checks and the SVM test bed first, so the test runner's summary stays the last line of the output.
-# The fuzz smoke run (20 s a target from the kept corpus) and the SciPy oracles come before them too.
+# The fuzz smoke run (20 s a target from the kept corpus) and the SciPy oracles come before them too. The history
+# tests (scripts/history-tests.py and the Swift tests) run beside a throwaway PostgreSQL server on loopback.
 test: release
 	./scripts/setup.sh --test
 	./scripts/validate-outputs.sh $(BIN)
 	python3 scripts/check-oracles.py
 	Fuzz/run.sh 20
 	python3 scripts/testbed-tests.py --bin $(BIN)
-	$(SWIFT) test
+	./scripts/with-postgres.sh sh -c 'python3 scripts/history-tests.py --bin $(BIN) && $(SWIFT) test'
 
 # nestprobe inside a QEMU-emulated AMD host with kvm_amd (scripts/testbed.sh; README, "SVM test bed").
 bed: release
