@@ -85,7 +85,8 @@ public struct EDivisive: Sendable {
             let p = Double(atLeast) / Double(permutations + 1)
             guard p <= pValue else { break }
             found.append(
-                ChangePoint(index: top.piece.start + top.candidate.index, pValue: p, statistic: top.candidate.statistic))
+                ChangePoint(index: top.piece.start + top.candidate.index, pValue: p, statistic: top.candidate.statistic)
+            )
             pieces[top.piece] = nil
         }
         return found.sorted { $0.index < $1.index }

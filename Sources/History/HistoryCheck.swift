@@ -109,7 +109,8 @@ public enum HistoryCheck {
         var found = options.detector.changePoints(series.values, boundaries: series.boundaries)
         // The newest report on its own against the segment before it (EDivisive.splitPValue).
         if let newest = series.reportIndex.last, newest == reports.count - 1,
-            let first = series.reportIndex.firstIndex(of: newest), first > 0, !found.contains(where: { $0.index == first })
+            let first = series.reportIndex.firstIndex(of: newest), first > 0,
+            !found.contains(where: { $0.index == first })
         {
             let start = found.last.map(\.index) ?? 0
             let tail = series.values.count - first

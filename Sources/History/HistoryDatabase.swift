@@ -13,7 +13,9 @@ public enum HistoryDatabase {
         connectTimeout: Double = 10
     ) throws(HistoryError) -> any HistoryStore {
         let chosen = spec ?? environment["NESTPROBE_HISTORY_DB"].flatMap { $0.isEmpty ? nil : $0 }
-        guard let chosen else { return try SQLiteHistoryStore(path: SQLiteHistoryStore.defaultPath(environment: environment)) }
+        guard let chosen else {
+            return try SQLiteHistoryStore(path: SQLiteHistoryStore.defaultPath(environment: environment))
+        }
         if chosen.hasPrefix("postgres://") || chosen.hasPrefix("postgresql://") {
             return try PostgresHistoryStore(url: chosen, connectTimeout: connectTimeout)
         }

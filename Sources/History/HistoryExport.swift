@@ -18,10 +18,12 @@ public enum HistoryExport {
                     last = point.reportID
                     guard let index = position[point.reportID] else { continue }
                     let report = reports[index]
-                    out += [
-                        machine.key, machine.label, String(index), report.createdAt, report.file, entry.id, String(run),
-                        String(point.gross), point.net.map { String($0) } ?? "",
-                    ].map(HistoryText.csvField).joined(separator: ",") + "\n"
+                    out +=
+                        [
+                            machine.key, machine.label, String(index), report.createdAt, report.file, entry.id,
+                            String(run),
+                            String(point.gross), point.net.map { String($0) } ?? "",
+                        ].map(HistoryText.csvField).joined(separator: ",") + "\n"
                 }
             }
         }

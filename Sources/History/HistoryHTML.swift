@@ -46,7 +46,8 @@ public enum HistoryHTML {
             left + (width - left - 10) * (reportCount > 1 ? report / Double(reportCount - 1) : 0.5)
         }
         func y(_ value: Double) -> Double { (height - bottom) * (1 - (value - lo) / (hi - lo)) + 4 }
-        var svg = "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" role=\"img\">\n"
+        var svg =
+            "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"\(Int(width))\" height=\"\(Int(height))\" role=\"img\">\n"
         svg += "<line class=\"axis\" x1=\"\(left)\" y1=\"\(y(lo))\" x2=\"\(width - 10)\" y2=\"\(y(lo))\"/>\n"
         svg += "<text x=\"2\" y=\"\(fmt(y(hi) + 10))\">\(HistoryText.cycles(hi))</text>"
         svg += "<text x=\"2\" y=\"\(fmt(y(lo)))\">\(HistoryText.cycles(lo))</text>\n"
@@ -62,7 +63,8 @@ public enum HistoryHTML {
         for change in check.changes {
             let at = x(Double(change.reportIndex) - 0.5)
             svg += "<line class=\"cp\" x1=\"\(fmt(at))\" y1=\"4\" x2=\"\(fmt(at))\" y2=\"\(fmt(y(lo)))\"/>"
-            svg += "<text x=\"\(fmt(at + 3))\" y=\"14\">\(HistoryText.xml(HistoryText.percent(change.changePercent)))</text>\n"
+            svg +=
+                "<text x=\"\(fmt(at + 3))\" y=\"14\">\(HistoryText.xml(HistoryText.percent(change.changePercent)))</text>\n"
         }
         for (report, value) in medians {
             svg += "<circle class=\"dot\" cx=\"\(fmt(x(Double(report))))\" cy=\"\(fmt(y(value)))\" r=\"2.5\">"

@@ -25,7 +25,8 @@ public enum HistorySchema {
     public static let migrations: [HistoryMigration] = [
         HistoryMigration(identifier: "v1-reports-cases-runs") { dialect in
             let id =
-                dialect == .sqlite ? "id INTEGER PRIMARY KEY AUTOINCREMENT" : "id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
+                dialect == .sqlite
+                ? "id INTEGER PRIMARY KEY AUTOINCREMENT" : "id BIGINT GENERATED ALWAYS AS IDENTITY PRIMARY KEY"
             let ref = dialect == .sqlite ? "INTEGER" : "BIGINT"
             let real = dialect == .sqlite ? "REAL" : "DOUBLE PRECISION"
             return [

@@ -93,16 +93,21 @@ public enum HistoryText {
             var out = "case,report_index,created_at,file,median\n"
             for check in checks {
                 for (report, value) in check.series.reportMedians {
-                    out += [check.caseID, String(report), reports[report].createdAt, reports[report].file,
-                        String(value)].map(csvField).joined(separator: ",") + "\n"
+                    out +=
+                        [
+                            check.caseID, String(report), reports[report].createdAt, reports[report].file,
+                            String(value),
+                        ].map(csvField).joined(separator: ",") + "\n"
                 }
             }
             return out
         case .markdown:
-            var out = "Median of each report's runs (\(unit)).\n\n| case | reports | first | last | trend | change points |\n|---|---:|---:|---:|---|---|\n"
+            var out =
+                "Median of each report's runs (\(unit)).\n\n| case | reports | first | last | trend | change points |\n|---|---:|---:|---:|---|---|\n"
             for check in checks {
                 let medians = check.series.reportMedians.map(\.value)
-                out += "| \(check.caseID) | \(medians.count) | \(cycles(medians.first ?? .nan)) | "
+                out +=
+                    "| \(check.caseID) | \(medians.count) | \(cycles(medians.first ?? .nan)) | "
                     + "\(cycles(medians.last ?? .nan)) | \(sparkline(medians)) | \(changeList(check.changes)) |\n"
             }
             return out
@@ -112,7 +117,8 @@ public enum HistoryText {
             out += "case".padding(toLength: width, withPad: " ", startingAt: 0) + "  first     last     trend\n"
             for check in checks {
                 let medians = check.series.reportMedians.map(\.value)
-                out += check.caseID.padding(toLength: width, withPad: " ", startingAt: 0)
+                out +=
+                    check.caseID.padding(toLength: width, withPad: " ", startingAt: 0)
                     + "  " + cycles(medians.first ?? .nan).leftPad(8) + " " + cycles(medians.last ?? .nan).leftPad(8)
                     + "  " + sparkline(medians) + "\n"
                 for change in check.changes { out += "    " + changeLine(change) + "\n" }
@@ -134,24 +140,30 @@ public enum HistoryText {
         case .junit:
             return junit(result)
         case .markdown:
-            var out = "**history check** `\(result.machine.key)` — \(result.reportCount) reports, "
+            var out =
+                "**history check** `\(result.machine.key)` — \(result.reportCount) reports, "
                 + "\(result.cases.count) cases judged: \(verdict)\n\n"
             out += "| case | report | time | before | after | change | p | newest window |\n"
             out += "|---|---:|---|---:|---:|---:|---:|---|\n"
             for c in changes {
-                out += "| \(c.caseID) | \(c.reportIndex) | \(c.createdAt) | \(cycles(c.before)) | \(cycles(c.after)) | "
+                out +=
+                    "| \(c.caseID) | \(c.reportIndex) | \(c.createdAt) | \(cycles(c.before)) | \(cycles(c.after)) | "
                     + "\(percent(c.changePercent)) | \(String(format: "%.3f", c.pValue)) | \(c.inWindow ? "yes" : "") |\n"
             }
             return out
         case .csv:
             var out = "case,report_index,created_at,file,before,after,change_percent,p_value,in_window\n"
             for c in changes {
-                out += [c.caseID, String(c.reportIndex), c.createdAt, c.file, String(c.before), String(c.after),
-                    String(c.changePercent), String(c.pValue), String(c.inWindow)].map(csvField).joined(separator: ",") + "\n"
+                out +=
+                    [
+                        c.caseID, String(c.reportIndex), c.createdAt, c.file, String(c.before), String(c.after),
+                        String(c.changePercent), String(c.pValue), String(c.inWindow),
+                    ].map(csvField).joined(separator: ",") + "\n"
             }
             return out
         default:
-            var out = "history check \(result.machine.key)\(result.machine.label.isEmpty ? "" : " [\(result.machine.label)]"): "
+            var out =
+                "history check \(result.machine.key)\(result.machine.label.isEmpty ? "" : " [\(result.machine.label)]"): "
                 + "\(result.reportCount) reports, \(result.cases.count) cases judged "
                 + "(\(result.options.figure.rawValue)\(result.options.normalize ? ", machine shift removed" : ""); "
                 + "E-divisive, p ≤ \(result.options.detector.pValue), change ≥ \(result.options.thresholdPercent) %)\n"
@@ -177,8 +189,10 @@ public enum HistoryText {
     static func junit(_ result: CheckResult) -> String {
         let failures = result.cases.filter { $0.changes.contains { $0.inWindow && $0.isRegression } }.count
         var out = "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n"
-        out += "<testsuites name=\"nestprobe history check\" tests=\"\(result.cases.count)\" failures=\"\(failures)\">\n"
-        out += "  <testsuite name=\"\(xml(result.machine.key))\" tests=\"\(result.cases.count)\" failures=\"\(failures)\">\n"
+        out +=
+            "<testsuites name=\"nestprobe history check\" tests=\"\(result.cases.count)\" failures=\"\(failures)\">\n"
+        out +=
+            "  <testsuite name=\"\(xml(result.machine.key))\" tests=\"\(result.cases.count)\" failures=\"\(failures)\">\n"
         for check in result.cases {
             out += "    <testcase classname=\"history.\(xml(result.machine.key))\" name=\"\(xml(check.caseID))\""
             let regressions = check.changes.filter { $0.inWindow && $0.isRegression }

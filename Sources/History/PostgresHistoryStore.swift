@@ -37,7 +37,8 @@ public final class PostgresHistoryStore: HistoryStore {
             }
         }
         var configuration = PostgresConnection.Configuration(
-            host: host, port: port, username: user, password: parts.password, database: database.isEmpty ? nil : database,
+            host: host, port: port, username: user, password: parts.password,
+            database: database.isEmpty ? nil : database,
             tls: tls)
         let timeout = TimeAmount.milliseconds(Int64(max(0.1, connectTimeout) * 1000))
         configuration.options.connectTimeout = timeout
@@ -74,7 +75,8 @@ public final class PostgresHistoryStore: HistoryStore {
                 // One migrator at a time across all clients; the lock ends with the transaction.
                 try run("SELECT pg_advisory_xact_lock(7254920451)")
                 try run(
-                    "CREATE TABLE IF NOT EXISTS schema_migrations (identifier TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+                    "CREATE TABLE IF NOT EXISTS schema_migrations (identifier TEXT PRIMARY KEY, applied_at TEXT NOT NULL)"
+                )
                 let applied = try connection.query("SELECT identifier FROM schema_migrations", logger: logger).wait()
                     .rows.map { try $0.decode(String.self) }
                 let unknown = HistorySchema.unknown(applied)
@@ -198,7 +200,9 @@ public final class PostgresHistoryStore: HistoryStore {
                 """, logger: logger
             ).wait().rows.map { row in
                 let (id, key, label, cpu, kernel, module, level, guestLevel, hypervisors, count, first, last) =
-                    try row.decode((Int64, String, String, String, String, String, String, String, String, Int64, String, String).self)
+                    try row.decode(
+                        (Int64, String, String, String, String, String, String, String, String, Int64, String, String)
+                            .self)
                 return StoredMachine(
                     id: id, key: key, label: label,
                     summary: SQLiteHistoryStore.summary(

@@ -239,6 +239,7 @@ public final class SQLiteHistoryStore: HistoryStore {
     static func summary(
         cpu: String, kernel: String, module: String, level: String, guestLevel: String, hypervisors: String
     ) -> String {
-        "\(cpu) · \(kernel) · \(module) · \(level)→\(guestLevel)" + (hypervisors.isEmpty ? "" : " · under \(hypervisors)")
+        "\(cpu) · \(kernel) · \(module) · \(level)→\(guestLevel)"
+            + (hypervisors.isEmpty ? "" : " · under \(hypervisors)")
     }
 }

@@ -45,7 +45,9 @@ struct HistoryOptions: ParsableArguments {
 
 /// Which machine, label and series a subcommand looks at.
 struct SeriesOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("The machine's fingerprint key (or its first 4+ digits); all when omitted.", valueName: "key"))
+    @Option(
+        help: ArgumentHelp(
+            "The machine's fingerprint key (or its first 4+ digits); all when omitted.", valueName: "key"))
     var machine: String?
 
     @Option(help: "Only the series with this label.")
@@ -108,7 +110,9 @@ extension Nestprobe.HistoryCommand {
 
         @OptionGroup var options: HistoryOptions
 
-        @Option(help: "A label for the series (instance type, host group); reports of one machine and label form one series.")
+        @Option(
+            help:
+                "A label for the series (instance type, host group); reports of one machine and label form one series.")
         var label = ""
 
         @Argument(help: ArgumentHelp("Bench reports (nestprobe bench -o FILE).", valueName: "report"))
@@ -145,7 +149,9 @@ extension Nestprobe.HistoryCommand {
 
         @OptionGroup var options: HistoryOptions
 
-        @Option(help: ArgumentHelp("List this machine's reports (fingerprint key or its first 4+ digits).", valueName: "key"))
+        @Option(
+            help: ArgumentHelp(
+                "List this machine's reports (fingerprint key or its first 4+ digits).", valueName: "key"))
         var machine: String?
 
         @Option(help: "Only this label.")
@@ -182,7 +188,9 @@ extension Nestprobe.HistoryCommand {
     struct Trend: ParsableCommand {
         static let configuration = CommandConfiguration(
             abstract: "Each case's series: first and last report median, a sparkline and the change points.",
-            discussion: "html: one self-contained page with an SVG plot per case (points per report, segment medians as steps, change points marked).")
+            discussion:
+                "html: one self-contained page with an SVG plot per case (points per report, segment medians as steps, change points marked)."
+        )
 
         @OptionGroup var options: HistoryOptions
         @OptionGroup var series: SeriesOptions
@@ -316,7 +324,8 @@ extension Nestprobe.HistoryCommand {
                 let machines = try store.machines(matching: series.machine, label: series.label)
                 guard machines.count == 1 else {
                     printError(
-                        "\(store.name): \(machines.count) machines match; name one with --machine (\(machines.map(\.key).joined(separator: ", ")))")
+                        "\(store.name): \(machines.count) machines match; name one with --machine (\(machines.map(\.key).joined(separator: ", ")))"
+                    )
                     throw ExitCode(ExitStatus.usage)
                 }
                 let result = try HistoryCheck.run(store: store, machine: machines[0], options: checkOptions)

@@ -115,7 +115,9 @@ enum StoreContract {
         switch kind {
         case .sqlite:
             let queue = try DatabaseQueue(path: location)
-            try queue.write { try $0.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v9-from-the-future')") }
+            try queue.write {
+                try $0.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('v9-from-the-future')")
+            }
             try queue.close()
         case .postgres:
             try TestStores.adminQuery(
@@ -172,7 +174,8 @@ enum StoreContract {
                 TestStores.variant(base, index: index) { id in index >= 20 && user.contains(id) ? 0.85 : 1 })
         }
         options.window = 5
-        let improved = try HistoryCheck.run(store: faster, machine: try #require(try faster.machines().first), options: options)
+        let improved = try HistoryCheck.run(
+            store: faster, machine: try #require(try faster.machines().first), options: options)
         #expect(improved.exitCode == 4)
     }
 }
@@ -194,7 +197,8 @@ final class ErrorBox: @unchecked Sendable {
     @Test func checkFindsTheStepAndTheBaseline() throws { try StoreContract.checkFindsTheStepAndTheBaseline(.sqlite) }
 }
 
-@Suite("History on PostgreSQL", .enabled(if: TestStores.postgresURL != nil, Comment(rawValue: TestStores.postgresMissing)))
+@Suite(
+    "History on PostgreSQL", .enabled(if: TestStores.postgresURL != nil, Comment(rawValue: TestStores.postgresMissing)))
 struct PostgresStoreTests {
     @Test func addIsIdempotent() throws { try StoreContract.addIsIdempotent(.postgres) }
     @Test func failedAddStoresNothing() throws { try StoreContract.failedAddStoresNothing(.postgres) }
