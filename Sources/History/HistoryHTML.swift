@@ -58,7 +58,10 @@ public enum HistoryHTML {
             guard let median = HistoryRecord.median(values) else { continue }
             let first = Double(check.series.reportIndex[cuts[k]])
             let last = Double(check.series.reportIndex[cuts[k + 1] - 1])
-            svg += "<path class=\"step\" d=\"M\(fmt(x(first))) \(fmt(y(median))) H\(fmt(x(last)))\"/>\n"
+            // Half a report either side, so a segment of one report is still a step.
+            let from = max(left, x(first - 0.5))
+            let to = min(width - 10, x(last + 0.5))
+            svg += "<path class=\"step\" d=\"M\(fmt(from)) \(fmt(y(median))) H\(fmt(to))\"/>\n"
         }
         for change in check.changes {
             let at = x(Double(change.reportIndex) - 0.5)
