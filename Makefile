@@ -5,8 +5,10 @@
 SWIFT ?= swift
 export NESTPROBE_GIT_REVISION := $(shell git rev-parse --short HEAD 2>/dev/null)
 BIN := .build/release/nestprobe
+# `make test` builds with every warning an error, so the build stays at 0 warnings.
+WERROR := -Xswiftc -warnings-as-errors
 
-.PHONY: run test bed setup build release validate clean fuzz-smoke
+.PHONY: run test bed setup build release validate clean fuzz-smoke lint
 
 run: release
 	$(BIN) $(ARGS)
@@ -23,13 +25,15 @@ release: setup
 # Schema checks and the SVM test bed first, so the test runner's summary stays the last line of the output.
 # The fuzz smoke run (20 s a target from the kept corpus) and the SciPy oracles come before them too. The history
 # tests (scripts/history-tests.py and the Swift tests) run beside a throwaway PostgreSQL server on loopback.
-test: release
+test: setup
+	$(SWIFT) build -c release $(WERROR)
 	./scripts/setup.sh --test
 	./scripts/validate-outputs.sh $(BIN)
 	python3 scripts/check-oracles.py
 	Fuzz/run.sh 20
+	./scripts/golden-outputs.sh $(BIN) --check
 	python3 scripts/testbed-tests.py --bin $(BIN)
-	./scripts/with-postgres.sh sh -c 'python3 scripts/history-tests.py --bin $(BIN) && $(SWIFT) test'
+	./scripts/with-postgres.sh sh -c 'python3 scripts/history-tests.py --bin $(BIN) && $(SWIFT) test $(WERROR)'
 
 # nestprobe inside a QEMU-emulated AMD host with kvm_amd (scripts/testbed.sh; README, "SVM test bed").
 bed: release
@@ -40,6 +44,10 @@ bed: release
 # qualify and every render format (also part of `test`).
 fuzz-smoke: setup
 	Fuzz/run.sh 20
+
+# swift-format with the repository's .swift-format, every finding an error (not yet part of `test`).
+lint:
+	$(SWIFT) format lint --strict --recursive Sources Tests Package.swift
 
 clean:
 	rm -rf .build

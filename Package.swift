@@ -1,7 +1,13 @@
 // swift-tools-version: 6.2
 //
 // nestprobe: where a Linux x86-64 machine stands in a stack of hypervisors, and what nesting costs there.
-// Layers point down only: CKVM / CLibCPUID (C) → KVM (every ioctl and mmap) → Probe → nestprobe (CLI).
+// Layers point down only (docs/ARCHITECTURE.md draws the graph and its two data flows):
+//   Documents (report types, JSON, statistics, formatting; Foundation only)
+//   KVM → CKVM (every ioctl and mmap)
+//   Probe → Documents, KVM, CKVM, CLibCPUID (readers of this machine, snapshot, analysis)
+//   Bench → Documents, Probe, KVM, CKVM, CGuest (exit cases, tiny guests, runner, suite)
+//   Report → Documents (compare, qualify, render; never KVM)
+//   nestprobe (CLI) → all of them
 
 import PackageDescription
 
@@ -15,6 +21,8 @@ let package = Package(
         .library(name: "Probe", targets: ["Probe"]),
         .library(name: "KVM", targets: ["KVM"]),
         .library(name: "Bench", targets: ["Bench"]),
+        .library(name: "Documents", targets: ["Documents"]),
+        .library(name: "Report", targets: ["Report"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -33,18 +41,21 @@ let package = Package(
             pkgConfig: "libcpuid",
             providers: [.apt(["libcpuid-dev"])]
         ),
+        // The documents nestprobe reads and writes, and what every output shares: report types, JSON with
+        // input errors, sample statistics, number and text formatting, the version. Foundation only.
+        .target(name: "Documents", swiftSettings: strict),
         .target(name: "KVM", dependencies: ["CKVM"], swiftSettings: strict),
-        .target(name: "Probe", dependencies: ["KVM", "CKVM", "CLibCPUID"], swiftSettings: strict),
+        .target(name: "Probe", dependencies: ["Documents", "KVM", "CKVM", "CLibCPUID"], swiftSettings: strict),
         // The tiny guests' machine code (.S), exposed as byte ranges.
         .target(name: "CGuest"),
-        .target(name: "Bench", dependencies: ["KVM", "CKVM", "CGuest", "Probe"], swiftSettings: strict),
+        .target(name: "Bench", dependencies: ["Documents", "KVM", "CKVM", "CGuest", "Probe"], swiftSettings: strict),
         // Compare, qualify, render: pure data over the reports; never touches /dev/kvm.
-        .target(name: "Report", dependencies: ["Bench", "Probe"], swiftSettings: strict),
+        .target(name: "Report", dependencies: ["Documents"], swiftSettings: strict),
         // Regression tracking over time: the report store (SQLite or PostgreSQL), series, change points.
         .target(
             name: "History",
             dependencies: [
-                "Report", "Bench", "Probe",
+                "Documents", "Report",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
                 .product(name: "Crypto", package: "swift-crypto"),
@@ -53,6 +64,7 @@ let package = Package(
         .executableTarget(
             name: "nestprobe",
             dependencies: [
+                "Documents",
                 "Probe",
                 "Bench",
                 "Report",
@@ -61,22 +73,25 @@ let package = Package(
             ],
             swiftSettings: strict
         ),
+        // The one helper that runs the built nestprobe from a test (output to files, a timeout).
+        .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "KVMTests", dependencies: ["KVM", "CKVM"], swiftSettings: strict),
-        .testTarget(name: "BenchTests", dependencies: ["Bench", "KVM", "Probe"], swiftSettings: strict),
+        .testTarget(name: "BenchTests", dependencies: ["Bench", "KVM", "Probe", "Report", "TestSupport"],
+            swiftSettings: strict),
         .testTarget(
-            name: "ReportTests", dependencies: ["Report", "Bench", "Probe"], resources: [.copy("Fixtures")],
+            name: "ReportTests", dependencies: ["Documents", "Report", "Bench", "Probe", "TestSupport"], resources: [.copy("Fixtures")],
             swiftSettings: strict),
         .testTarget(
             name: "HistoryTests",
             dependencies: [
-                "History", "Report", "Bench", "Probe",
+                "History", "Documents", "Report",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             resources: [.copy("Fixtures")], swiftSettings: strict),
         .testTarget(
             name: "ProbeTests",
-            dependencies: ["Probe", "KVM"],
+            dependencies: ["Probe", "KVM", "TestSupport"],
             resources: [.copy("Fixtures")],
             swiftSettings: strict
         ),

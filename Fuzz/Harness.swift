@@ -2,7 +2,9 @@
 // it, not only the decoder: whatever the bytes, every step must return or throw InputError, never trap,
 // and every JSON output must be writable (a number JSON cannot hold is a crash here, on purpose).
 //
-//   snapshot  SnapshotFile.parse → Analyzer.diagnose → the diagnosis as text and JSON
+//   snapshot  SnapshotFile.parse → Analyzer.diagnose → the diagnosis as text and JSON, every --print and
+//             --check answer, and the level estimate's coherence (the verdict is the largest share
+//             allowed by the lower bound and the confidence is that share)
 //   report    ReportFile.parse → every render format, qualified against every committed policy
 //   compare   ReportFile.parse → RunComparison against itself and a small committed report, both ways,
 //             one and several reports a side, in every compare format
@@ -47,11 +49,14 @@ enum FuzzFixtures {
         }
     }()
 
+    /// The case ids a policy may name: this build's catalogue.
+    static let vocabulary = PolicyVocabulary(caseIDs: ExitCase.catalogue.map(\.id))
+
     static let policies: [Policy] = {
         let folder = "\(root)/Reports/policies"
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
         let policies = names.filter { $0.hasSuffix(".json") }.sorted().map { name in
-            do { return try PolicyFile.load("\(folder)/\(name)") } catch { fatalError("policy \(name): \(error)") }
+            do { return try PolicyFile.load("\(folder)/\(name)", vocabulary: vocabulary) } catch { fatalError("policy \(name): \(error)") }
         }
         if policies.isEmpty { fatalError("no policies in \(folder)") }
         return policies
@@ -69,9 +74,38 @@ enum FuzzFixtures {
     }()
 }
 
+/// Every `diagnose --print` answer is one word, and every `--check` question has an answer.
+func checkScripting(_ diagnosis: Diagnosis) {
+    for field in DiagnosisField.allCases {
+        let word = field.answer(diagnosis)
+        if word.isEmpty || word.contains(where: { $0 == " " || $0 == "\n" }) {
+            fatalError("--print \(field.rawValue) answered \"\(word)\", not one word")
+        }
+    }
+    for question in DiagnosisQuestion.allCases { _ = question.answer(diagnosis) }
+}
+
+/// The verdict is the largest share at or above the lower bound, its confidence is that share (gVisor: at
+/// most 0.5), and the shares are numbers that sum to 1.
+func checkCoherence(_ level: LevelEstimate, gVisor: Bool) {
+    let shares = Level.allCases.map { level.probabilities[$0.rawValue] ?? .nan }
+    let sum = shares.reduce(0, +)
+    guard shares.allSatisfy({ $0.isFinite && $0 >= 0 }), abs(sum - 1) < 1e-9 else {
+        fatalError("level shares \(shares) are not a distribution")
+    }
+    let share = level.probabilities[level.level.rawValue] ?? -1
+    guard share == shares.max(), level.confidence == min(share, gVisor ? 0.5 : 0.99) else {
+        fatalError("verdict \(level.level.rawValue) at \(level.confidence) is not the largest share of \(shares)")
+    }
+    let below = Level.allCases.prefix { $0 != level.lowerBound }
+    guard below.allSatisfy({ level.probabilities[$0.rawValue] == 0 }) else {
+        fatalError("a level below the proven bound \(level.lowerBound.rawValue) kept a share: \(shares)")
+    }
+}
+
 /// Writes `value` as JSON; a failure means a step produced a number JSON cannot hold.
 func mustEncode<T: Encodable>(_ value: T, _ what: String) {
-    do { _ = try SnapshotFile.encodeJSON(value) } catch { fatalError("\(what) cannot be written as JSON: \(error)") }
+    do { _ = try DocumentFile.encodeJSON(value) } catch { fatalError("\(what) cannot be written as JSON: \(error)") }
 }
 
 func qualify(_ policy: Policy, _ report: BenchReport) {
@@ -110,6 +144,8 @@ public func fuzzOne(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
             let diagnosis = Analyzer.diagnose(snapshot)
             _ = DiagnosisText(width: 80, colour: false).render(diagnosis)
             mustEncode(diagnosis, "diagnosis")
+            checkScripting(diagnosis)
+            checkCoherence(diagnosis.level, gVisor: diagnosis.platform.sandbox == "gVisor")
         }
     case .report:
         if let report = try? ReportFile.parse(bytes, name: "fuzz") {
@@ -126,7 +162,7 @@ public func fuzzOne(_ start: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
             compare([report, small], [small, report])
         }
     case .policy:
-        if let policy = try? PolicyFile.parse(bytes, name: "fuzz") {
+        if let policy = try? PolicyFile.parse(bytes, name: "fuzz", vocabulary: FuzzFixtures.vocabulary) {
             qualify(policy, FuzzFixtures.report)
         }
     }

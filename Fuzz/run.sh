@@ -25,11 +25,12 @@ binary=$scratch/nestprobe-fuzz
 # 1. The modules, instrumented: SwiftPM compiles them (no linking: the harness brings libFuzzer's main).
 # Optimized (-O after SwiftPM's -Onone): unoptimized generic code sorts a few thousand samples so slowly
 # under AddressSanitizer that compare's inputs ran into libFuzzer's timeout; the checks stay on.
+swift build --scratch-path "$scratch" --target Bench -Xswiftc -sanitize=fuzzer,address -Xswiftc -O >&2
 swift build --scratch-path "$scratch" --target Report -Xswiftc -sanitize=fuzzer,address -Xswiftc -O >&2
 
 # 2. The harness, linked with the modules' objects and the C shims.
 objects=()
-for module in KVM Probe Bench Report CKVM CGuest; do
+for module in Documents KVM Probe Bench Report CKVM CGuest; do
     for object in "$debug/$module.build"/*.o; do objects+=("$object"); done
 done
 swiftc -sanitize=fuzzer,address -parse-as-library -g -O -module-name NestprobeFuzz \

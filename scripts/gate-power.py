@@ -10,7 +10,10 @@ Runs the release binary under the KVM lock (/tmp/nestprobe-kvm.lock) so nothing 
 same time; with --hog a busy loop runs on the last CPU for the whole measurement (the CI neighbour the issue
 asks for) and is stopped at the end. Prints one summary block per phase; --out keeps every report.
 
-    scripts/gate-power.py --pairs 20 --runs 10 --hog --delay 10% --delay 3%
+A side is --reports bench invocations of --runs runs each (default 4 × 4, the README's gate), taken back to
+back (every base report, then every new one); compare judges them with each report as a replicate.
+
+    scripts/gate-power.py --pairs 20 --reports 4 --runs 4 --hog --delay 10% --delay 3%
 """
 
 import argparse
@@ -50,8 +53,8 @@ def bench(binary, runs, path, delay=None):
     return wall
 
 
-def compare(binary, base, new, path):
-    proc = subprocess.run([binary, "compare", base, new, "--json", "-o", path],
+def compare(binary, bases, news, path):
+    proc = subprocess.run([binary, "compare", "--json", "-o", path] + bases + ["--"] + news,
                           stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, timeout=300)
     if proc.returncode not in (0, 2, 4, 5):
         sys.exit(f"gate-power: compare exited {proc.returncode}: {proc.stderr.strip()[-400:]}")
@@ -76,7 +79,7 @@ def row_verdicts(document):
     return out
 
 
-def phase(name, binary, pairs, runs, workdir, delay):
+def phase(name, binary, pairs, runs, reports, workdir, delay):
     codes = []
     walls = []
     regressed_user, regressed_other = {}, {}
@@ -84,17 +87,25 @@ def phase(name, binary, pairs, runs, workdir, delay):
     detectable = {}
     clean_catches = 0
     for i in range(pairs):
-        base = os.path.join(workdir, f"{name}-{i:02d}-base.bench.json")
-        new = os.path.join(workdir, f"{name}-{i:02d}-new.bench.json")
+        bases = [os.path.join(workdir, f"{name}-{i:02d}-base{k}.bench.json") for k in range(reports)]
+        news = [os.path.join(workdir, f"{name}-{i:02d}-new{k}.bench.json") for k in range(reports)]
         if REUSE:
             # --reuse: judge the kept reports again with this binary's compare; stop where they end.
-            if not (os.path.exists(base) and os.path.exists(new)):
+            if not all(os.path.exists(p) for p in bases + news):
                 pairs = i
                 break
         else:
-            walls.append(bench(binary, runs, base))
-            walls.append(bench(binary, runs, new, delay))
-        code, doc = compare(binary, base, new, os.path.join(workdir, f"{name}-{i:02d}.compare.json"))
+            # Back to back, as a CI job takes them: every base report, then every new one.
+            started = time.monotonic()
+            for path in bases:
+                bench(binary, runs, path)
+            walls.append(time.monotonic() - started)
+            started = time.monotonic()
+            for path in news:
+                bench(binary, runs, path, delay)
+            walls.append(time.monotonic() - started)
+        base = bases[0]
+        code, doc = compare(binary, bases, news, os.path.join(workdir, f"{name}-{i:02d}.compare.json"))
         shift = (doc.get("machineShift") or {}).get("percent")
         codes.append(code)
         targets = exits_to(base)
@@ -118,11 +129,11 @@ def phase(name, binary, pairs, runs, workdir, delay):
               + (f"{shift:+.1f}%" if shift is not None else "?")
               + f"; regressed: {', '.join(names) or 'none'}"
               + (f"; held back by the machine's shift: {len(held)}" if held else ""), flush=True)
-    print(f"\n== {name}: {pairs} pairs, bench --runs {runs}" + (f", --inject-exit-delay {delay} on the second" if delay else ""))
+    print(f"\n== {name}: {pairs} pairs of {reports} reports a side, bench --runs {runs}" + (f", --inject-exit-delay {delay} on the second" if delay else ""))
     print(f"exit codes: " + ", ".join(f"{c}: {codes.count(c)}" for c in sorted(set(codes))))
     print(f"pairs exiting 2: {codes.count(2)} of {pairs}; of them naming only user-space cases: {clean_catches}")
     if walls:
-        print(f"bench wall per run set: median {statistics.median(walls):.1f} s, max {max(walls):.1f} s")
+        print(f"bench wall per side ({reports} reports): median {statistics.median(walls):.1f} s, max {max(walls):.1f} s")
     print("regressed user-space cases (pairs): " + (", ".join(f"{k} {v}" for k, v in sorted(regressed_user.items())) or "none"))
     print("regressed other cases (pairs): " + (", ".join(f"{k} {v}" for k, v in sorted(regressed_other.items())) or "none"))
     print("inconclusive rows (pairs): " + (", ".join(f"{k} {v}" for k, v in sorted(inconclusive.items())) or "none"))
@@ -137,7 +148,8 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--bin", default=".build/release/nestprobe")
     parser.add_argument("--pairs", type=int, default=20)
-    parser.add_argument("--runs", type=int, default=10)
+    parser.add_argument("--runs", type=int, default=4, help="bench --runs of each report")
+    parser.add_argument("--reports", type=int, default=4, help="reports (bench invocations) a side")
     parser.add_argument("--delay", action="append", default=[], help="an injected delay phase, e.g. 10%% or 2us")
     parser.add_argument("--no-aa", action="store_true", help="skip the A/A phase")
     parser.add_argument("--hog", action="store_true", help="a busy loop on the last CPU while measuring")
@@ -160,9 +172,9 @@ def main():
     try:
         print(f"gate-power: {args.bin}, {os.cpu_count()} CPUs, hog {'on CPU %d' % (os.cpu_count() - 1) if args.hog else 'off'}, reports in {workdir}")
         if not args.no_aa:
-            phase("aa", args.bin, args.pairs, args.runs, workdir, None)
+            phase("aa", args.bin, args.pairs, args.runs, args.reports, workdir, None)
         for delay in args.delay:
-            phase("delay-" + delay.replace("%", "pct"), args.bin, args.pairs, args.runs, workdir, delay)
+            phase("delay-" + delay.replace("%", "pct"), args.bin, args.pairs, args.runs, args.reports, workdir, delay)
     finally:
         if hog_process:
             hog_process.kill()

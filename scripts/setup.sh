@@ -18,6 +18,8 @@ if ((bed)); then
     # The bed's initramfs has no C library: its busybox must be the static one.
     { [ -x /bin/busybox ] && ! ldd /bin/busybox >/dev/null 2>&1; } || need+=(busybox-static)
     command -v cpio >/dev/null 2>&1 || need+=(cpio)
+    # qemu-x86_64 (user-mode QEMU): the emulator test runs nestprobe under it, where CPUID is emulated.
+    command -v qemu-x86_64 >/dev/null 2>&1 || need+=(qemu-user)
     # promtool checks the OpenMetrics output of `nestprobe render` (Debian ships it in prometheus).
     command -v promtool >/dev/null 2>&1 || need+=(prometheus)
     # The history tests start a real PostgreSQL server on loopback (scripts/with-postgres.sh).

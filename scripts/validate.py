@@ -28,7 +28,7 @@ for path in sorted(glob.glob(os.path.join(folder, "*.json"))):
         continue
     with open(path) as f:
         doc = json.load(f)
-    # The document names its version (policies have none and are version 1): compare is at version 2.
+    # The document names its version (policies have none and are version 1): compare is at version 3.
     version = doc.get("version", 1) if isinstance(doc, dict) else 1
     name = "%s-v%s.schema.json" % (kind, version)
     if name not in schemas:

@@ -8,72 +8,130 @@ import Probe
 
 extension BenchSuite {
     /// Probes this machine, times its own CPUID, runs the guest cases and builds the report. `kvmError` is
-    /// set when /dev/kvm could not be used: the report then holds the host level alone.
+    /// set when the KVM device could not be used: the report then holds the host level alone.
     public func run(progress: @Sendable (BenchProgress) -> Void = { _ in }) -> (
         report: BenchReport, kvmError: KVMError?
     ) {
         let started = HostTimer.monotonicNanoseconds()
-        var capture = LiveCapture()
-        capture.askKVM = true
-        let snapshot = capture.capture()
-        let diagnosis = Analyzer.diagnose(snapshot, readHere: true)
-        let firstTiming = snapshot.hostTiming.value
+        let machine = probeMachine()
+        let firstTiming = machine.snapshot.hostTiming.value
         for item in HostLevel.cases(firstTiming) { progress(.hostLevel(item)) }
         let seed = options.runOrderSeed ?? (UInt64.random(in: 0...UInt64.max) & Self.seedMask)
-        let hostHz = snapshot.hostTiming.value?.tsc.hz ?? 0
-
-        var reports: [CaseReport] = []
         var hostTimings = firstTiming.map { [$0] } ?? []
+        var guests = GuestResults()
         var kvmError: KVMError?
-        var guestTSCkHz: UInt32?
-        var injected: InjectedExitDelay?
-        var pinned: Int?
         do {
-            var runner = try CaseRunner(devicePath: options.devicePath)
-            let selection = Self.selection(options.cases, from: CaseRunner.catalogue)
-            guestTSCkHz = snapshot.kvm.value?.guestTSCkHz.value
-            let guestHz = guestTSCkHz.map { Double($0) * 1000 } ?? hostHz
-            if let (text, request) = options.exitDelay {
-                let reference = calibrate(runner, request: request)
-                injected = InjectedExitDelay.make(requested: text, request: request, hz: hostHz, reference: reference)
-                runner.injectedExitDelayCycles = UInt64(max(0, injected?.delayCycles ?? 0))
-                progress(.note(injected?.note ?? ""))
-            }
-            let outcomes = runs(selection, runner: runner, seed: seed, started: started, progress: progress) {
+            guests = try runGuestCases(on: machine, seed: seed, started: started, progress: progress) {
                 if let timing = firstTiming { hostTimings.append(HostTimer().measure(tsc: timing.tsc)) }
-            }
-            pinned =
-                outcomes.values.lazy.flatMap { $0 }.compactMap { outcome -> Int? in
-                    if case .success(let samples) = outcome.result { samples.pinnedCPU } else { nil }
-                }.first
-            reports = selection.cases.map { exitCase in
-                CaseAnalysis.report(
-                    exitCase, runs: outcomes[exitCase.id] ?? [], hz: exitCase.timedInGuest ? guestHz : hostHz)
-            }
-            for (index, report) in reports.enumerated() {
-                progress(.caseDone(report, index: index + 1, of: reports.count))
             }
         } catch {
             kvmError = error
         }
+        let report = assembleReport(
+            machine, guests: guests, hostTimings: hostTimings, seed: seed, kvmError: kvmError, started: started)
+        return (report, kvmError)
+    }
+
+    /// What the suite knows of this machine before any guest runs: every fact the probe reads (the KVM ones
+    /// from the device the guests will run on) and the diagnosis made of them.
+    struct Machine {
+        var snapshot: Snapshot
+        var diagnosis: Diagnosis
+        /// The TSC frequency this process times with, or 0 when unknown.
+        var hostHz: Double { snapshot.hostTiming.value?.tsc.hz ?? 0 }
+    }
+
+    /// What the guest cases produced.
+    struct GuestResults {
+        /// One report per selected case, in catalogue order.
+        var reports: [CaseReport] = []
+        /// KVM_GET_TSC_KHZ of the guests, when KVM said.
+        var guestTSCkHz: UInt32?
+        /// The delay `--inject-exit-delay` added to every user-space exit.
+        var injected: InjectedExitDelay?
+        /// The CPU the cases were pinned to, when they were.
+        var pinnedCPU: Int?
+    }
+
+    /// Captures the machine, asking the KVM device the user named (not necessarily /dev/kvm), and diagnoses it.
+    func probeMachine() -> Machine {
+        var capture = LiveCapture()
+        capture.askKVM = true
+        capture.kvmDevicePath = options.devicePath
+        let snapshot = capture.capture()
+        return Machine(snapshot: snapshot, diagnosis: Analyzer.diagnose(snapshot, readHere: true))
+    }
+
+    /// Opens the KVM device, runs the selected cases `options.runs` times and analyses each case's runs.
+    /// `betweenRuns` is called before every run after the first. Throws when the device cannot be used.
+    func runGuestCases(
+        on machine: Machine, seed: UInt64, started: UInt64, progress: @Sendable (BenchProgress) -> Void,
+        betweenRuns: () -> Void
+    ) throws(KVMError) -> GuestResults {
+        var results = GuestResults()
+        var runner = try CaseRunner(devicePath: options.devicePath)
+        let selection = Self.selection(options.cases, from: CaseRunner.catalogue)
+        results.guestTSCkHz = machine.snapshot.kvm.value?.guestTSCkHz.value
+        results.injected = injectExitDelay(into: &runner, hostHz: machine.hostHz, progress: progress)
+        let outcomes = runs(
+            selection, runner: runner, seed: seed, started: started, progress: progress, betweenRuns: betweenRuns)
+        results.pinnedCPU = Self.firstPinnedCPU(outcomes)
+        let guestHz = results.guestTSCkHz.map { Double($0) * 1000 } ?? machine.hostHz
+        results.reports = selection.cases.map { exitCase in
+            CaseAnalysis.report(
+                exitCase, runs: outcomes[exitCase.id] ?? [],
+                hz: exitCase.timedInGuest ? guestHz : machine.hostHz)
+        }
+        for (index, report) in results.reports.enumerated() {
+            progress(.caseDone(report, index: index + 1, of: results.reports.count))
+        }
+        return results
+    }
+
+    /// Sets `--inject-exit-delay` up on `runner` (a percentage is calibrated on this machine first) and says
+    /// what it injects; nil without the option.
+    func injectExitDelay(
+        into runner: inout CaseRunner, hostHz: Double, progress: @Sendable (BenchProgress) -> Void
+    ) -> InjectedExitDelay? {
+        guard let (text, request) = options.exitDelay else { return nil }
+        let reference = calibrate(runner, request: request)
+        let injected = InjectedExitDelay.make(requested: text, request: request, hz: hostHz, reference: reference)
+        runner.injectedExitDelayCycles = UInt64(max(0, injected.delayCycles))
+        progress(.note(injected.note))
+        return injected
+    }
+
+    /// The CPU the first successful sample set was pinned to.
+    static func firstPinnedCPU(_ outcomes: [String: [CaseOutcome]]) -> Int? {
+        outcomes.values.lazy.flatMap { $0 }.compactMap { outcome -> Int? in
+            if case .success(let samples) = outcome.result { samples.pinnedCPU } else { nil }
+        }.first
+    }
+
+    /// The report: this level's CPUID timings, the guests' cases, the table that sets the two side by side,
+    /// and the context that says where and how they were taken.
+    func assembleReport(
+        _ machine: Machine, guests: GuestResults, hostTimings: [HostTiming], seed: UInt64, kvmError: KVMError?,
+        started: UInt64
+    ) -> BenchReport {
+        let diagnosis = machine.diagnosis
         let host = HostLevel.cases(hostTimings)
-        let execution = CaseAnalysis.guestExecution(reports)
+        let execution = CaseAnalysis.guestExecution(guests.reports)
         let table = CaseAnalysis.table(
-            reports, host: host, execution: execution,
+            guests.reports, host: host, execution: execution,
             hostCPUIDTraps: !diagnosis.hypervisors.kinds.contains(.qemuTCG) && diagnosis.platform.sandbox == nil)
         var context = BenchContext.make(
-            snapshot: snapshot, diagnosis: diagnosis, guestTSCkHz: guestTSCkHz, pinnedCPU: pinned,
-            budget: options.budgetSeconds, kvmError: kvmError, execution: execution)
+            snapshot: machine.snapshot, diagnosis: diagnosis, guestTSCkHz: guests.guestTSCkHz,
+            pinnedCPU: guests.pinnedCPU, budget: options.budgetSeconds, kvmError: kvmError, execution: execution)
         context.runs = options.runs
         context.runOrderSeed = seed
-        context.injectedExitDelay = injected
-        if let injected { context.notes.insert(injected.note, at: 0) }
-        let report = BenchReport(
+        context.injectedExitDelay = guests.injected
+        if let injected = guests.injected { context.notes.insert(injected.note, at: 0) }
+        return BenchReport(
             schema: BenchReport.schemaID, version: BenchReport.currentVersion, tool: .current,
-            createdAt: snapshot.capturedAt ?? "", context: context, hostLevel: host, guestExecution: execution,
-            cases: reports, table: table,
+            createdAt: machine.snapshot.capturedAt ?? "", context: context, hostLevel: host,
+            guestExecution: execution, cases: guests.reports, table: table,
             wallSeconds: Double(HostTimer.monotonicNanoseconds() - started) / 1e9)
-        return (report, kvmError)
     }
 
     /// Seeds are kept below 2^53 so that every JSON reader holds them exactly.
@@ -139,11 +197,17 @@ extension BenchSuite {
         }
     }
 
-    /// The user-space exit cost for a percentage delay: pio-out-user with its baseline in the same guest, in
-    /// the first mode where it runs; its net cycles per exit, or nil.
+    /// The user-space exit cost for a percentage delay: the net cycles per exit (baseline in the same guest)
+    /// of the first of `calibrationCases` that runs here, or nil. MMIO at CPL3 comes first: no hypervisor
+    /// emulates a CPL3 guest instruction by instruction (kvm_pvm runs it natively), so its figure is the exit
+    /// round trip itself; the port exit in the first mode that runs it is the fallback.
     func calibrate(_ runner: CaseRunner, request: ExitDelayRequest) -> (id: String, cycles: Double)? {
         guard case .percent = request else { return nil }
-        for exitCase in CaseRunner.catalogue where exitCase.name == "pio-out-user" {
+        let catalogue = CaseRunner.catalogue
+        let candidates =
+            catalogue.filter { $0.name == "mmio-write-user" && $0.cpl == 3 }
+            + catalogue.filter { $0.name == "pio-out-user" }
+        for exitCase in candidates {
             let outcome = runner.run(exitCase, iterations: 300, warmup: 30, baseline: true)
             guard case .success(let samples) = outcome.result, let base = outcome.baselineCycles,
                 let stats = SampleStatistics(samples.cycles.map { Double($0) }),

@@ -78,14 +78,16 @@ extension CaseRunner {
         }
     }
 
-    /// Completes `exit` when it is one the case causes on purpose, and says whether it was.
+    /// Completes `exit` when it is the one the case's body causes on purpose (its `completion`), and says
+    /// whether it was.
     func complete(
         _ exit: VCPUExit, on cpu: borrowing VirtualCPU, body: ExitCase.Body, plan: GuestPlan
     ) throws(KVMError) -> Bool {
-        switch (body, exit) {
-        case (.portOutUser, .io(direction: .out, port: GuestPort.user, size: _, count: _, data: _)):
+        guard let completion = body.completion else { return false }
+        switch (completion, exit) {
+        case (.portOut(let port), .io(direction: .out, let seen, size: _, count: _, data: _)) where seen == port:
             return true
-        case (.portInUser, .io(direction: .in, port: GuestPort.user, let size, let count, data: _)):
+        case (.portIn(let port), .io(direction: .in, let seen, let size, let count, data: _)) where seen == port:
             try cpu.completeIn(bytes: [UInt8](repeating: 0, count: size * count))
             return true
         case (.mmioWrite, .mmio(address: GuestLayout.mmioAddress, isWrite: true, length: _, data: _)):
@@ -95,7 +97,7 @@ extension CaseRunner {
             return true
         case (.hlt, .hlt):
             return true
-        case (.rdmsr(let index), .x86RDMSR(let seen)) where plan.userSpaceMSR && seen == index:
+        case (.msrRead(let index), .x86RDMSR(let seen)) where plan.userSpaceMSR && seen == index:
             try cpu.completeMSRRead(value: 0)
             return true
         default:

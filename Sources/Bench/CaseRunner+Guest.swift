@@ -6,23 +6,16 @@ import KVM
 extension CaseRunner {
     /// The guest for `exitCase` with `counts` iterations and warm-up on this host.
     func plan(for exitCase: ExitCase, counts: (iterations: Int, warmup: Int), cpuid: [KVMCPUIDEntry]) -> GuestPlan {
+        let body = exitCase.body
         var parameters = MailboxParameters(
-            loop: exitCase.body.loop(vendor: environment.vendor), useRDTSCP: environment.guestHasRDTSCP,
+            loop: body.loop(vendor: environment.vendor, mode: exitCase.mode), useRDTSCP: environment.guestHasRDTSCP,
             iterations: counts.iterations, warmup: counts.warmup)
+        (parameters.operandA, parameters.operandB) = (body.operandA, body.operandB)
         var plan = GuestPlan(mode: exitCase.mode, cpl: exitCase.cpl, parameters: parameters, cpuid: cpuid)
-        switch exitCase.body {
-        case .null(let batch):
-            parameters.operandA = UInt32(batch)
-        case .cpuid(let leaf, let subleaf):
-            (parameters.operandA, parameters.operandB) = (leaf, subleaf)
-        case .hypercall:
-            parameters.operandA = ExitCase.unknownHypercall
-        case .rdmsr(let index):
-            parameters.operandA = index
-            plan.userSpaceMSR = exitCase.exitsTo == .userSpace
-        case .wrmsr(let index):
-            parameters.operandA = index
-        case .mmioWrite, .mmioRead:
+        switch body.target {
+        case .none:
+            break
+        case .mmio:
             parameters.address = GuestLayout.mmioAddress
             parameters.segment = UInt16(GuestLayout.mmioAddress >> 4)
         case .firstTouch:
@@ -30,14 +23,10 @@ extension CaseRunner {
             parameters.address = region
             parameters.segment = UInt16(truncatingIfNeeded: region >> 4)
             plan.touchPages = counts.iterations + counts.warmup
-        case .portInKernel:
-            plan.inKernelPIT = true
-        case .breakpointWithEmptyIDT:
-            plan.emptyIDT = true
-        case .rdtsc, .portOutUser, .portInUser, .hlt, .cr0Write, .cr4Write, .kvmRunFixed, .undefinedOpcode, .spin,
-            .svm:
-            break
         }
+        if case .msrRead = body.completion { plan.userSpaceMSR = exitCase.exitsTo == .userSpace }
+        plan.inKernelPIT = body.needs.contains(.inKernelPIT)
+        plan.emptyIDT = body.needs.contains(.emptyIDT)
         plan.parameters = parameters
         return plan
     }
@@ -99,7 +88,7 @@ extension CaseRunner {
         let special = try machine.cpu.specialRegisters()
         let counts = Self.sampleCounts(baselineCase, iterations: counts.iterations, warmup: counts.warmup)
         let parameters = MailboxParameters(
-            loop: baselineCase.body.loop(vendor: environment.vendor), useRDTSCP: environment.guestHasRDTSCP,
+            loop: baselineCase.body.loop(vendor: environment.vendor, mode: baselineCase.mode), useRDTSCP: environment.guestHasRDTSCP,
             iterations: counts.iterations, warmup: counts.warmup)
         try parameters.write(to: machine.memory)
         let ending = try drive(machine.cpu, exitCase: baselineCase, plan: plan, watchdog: watchdog)

@@ -78,7 +78,7 @@ public struct CaseRunner: Sendable {
         outcome.result = run.result
         outcome.baselineCycles = run.baselineCycles
         outcome.guestSignature = run.signature
-        if case .cpuid = exitCase.body, let signature = run.signatureRegisters {
+        if exitCase.body.loop == ExitCase.Body.cpuidLoop, let signature = run.signatureRegisters {
             outcome.attribution = CPUIDCanary.attribute(seen: signature, host: environment.hostHypervisorRegisters)
             if outcome.attribution == .levelBelow { outcome.exitsTo = .levelBelow }
         }
@@ -114,7 +114,7 @@ public struct CaseRunner: Sendable {
     static func sampleCounts(_ exitCase: ExitCase, iterations: Int, warmup: Int) -> (iterations: Int, warmup: Int) {
         var iterations = max(1, min(iterations, GuestLayout.sampleCapacity(exitCase.mode)))
         var warmup = max(0, min(warmup, Int(Int32.max)))
-        if exitCase.body == .firstTouch {
+        if exitCase.body.target == .firstTouch {
             let pages = GuestLayout.touchRegion(exitCase.mode).maximumPages
             warmup = min(warmup, pages / 4)
             iterations = min(iterations, pages - warmup)

@@ -9,16 +9,11 @@ extension ExitCase {
         let emulated = timedInGuest && environment.isEmulated(mode, cpl: cpl)
         // A nested exit costs ~10–60 k cycles on hardware (REFERENCES.md) and far more emulated.
         if mode.isNestedSVM { return (1000, 100) }
-        switch body {
-        case .null:
-            // Each sample is a batch of `nullBatch` iterations: ~180,000 cycles when emulated.
-            return emulated ? (100, 10) : (2000, 200)
-        case .firstTouch:
-            // One fresh page per iteration, warm-up included: 4 MiB of host memory for 1,000.
-            return (1000, 24)
-        default:
-            return emulated ? (1000, 100) : (2000, 200)
-        }
+        // Each sample of a batched body (the null loop's `nullBatch` iterations) is ~180,000 cycles emulated.
+        if body.iterationsPerSample > 1 { return emulated ? (100, 10) : (2000, 200) }
+        // One fresh page per iteration, warm-up included: 4 MiB of host memory for 1,000.
+        if body.target == .firstTouch { return (1000, 24) }
+        return emulated ? (1000, 100) : (2000, 200)
     }
 
     /// The samples and warm-up of one of a bench's runs: a fifth of the default (at least 50 samples and 10

@@ -66,81 +66,73 @@ public struct ExitCase: Sendable, Hashable, Identifiable {
 }
 
 extension ExitCase {
-    /// What the guest times (or, for `kvmRunFixed`, the host).
-    enum Body: Sendable, Hashable {
-        /// The empty loop, `batch` iterations per sample: how fast the guest executes at all.
-        case null(batch: Int)
-        /// The timing pair alone: the overhead every other sample includes.
-        case rdtsc
-        /// `mov eax, leaf; cpuid` with ECX = subleaf.
-        case cpuid(leaf: UInt32, subleaf: UInt32)
-        /// `mov eax, nr; vmcall` on Intel hosts, `vmmcall` on AMD ones.
-        case hypercall
-        /// `out CGUEST_PORT_USER, al`: KVM_EXIT_IO, resumed by the runner.
-        case portOutUser
-        /// `in al, CGUEST_PORT_USER`: KVM_EXIT_IO, completed by the runner.
-        case portInUser
-        /// `in al, 0x40`: the in-kernel PIT answers.
-        case portInKernel
-        /// A 32-bit store to an address no memory slot backs: KVM_EXIT_MMIO.
-        case mmioWrite
-        /// A 32-bit load from it: KVM_EXIT_MMIO, completed by the runner.
-        case mmioRead
-        /// `rdmsr` of `index`; to user space when the case exits there (KVM_EXIT_X86_RDMSR).
-        case rdmsr(index: UInt32)
-        /// `xor edx, edx; wrmsr` to `index`.
-        case wrmsr(index: UInt32)
-        /// `hlt` without an in-kernel irqchip: KVM_EXIT_HLT, resumed by the runner.
-        case hlt
-        /// `mov cr0, reg` with CR0's own value.
-        case cr0Write
-        /// `mov cr4, reg` with CR4's own value.
-        case cr4Write
-        /// A byte store to the next never-touched 4 KiB page.
-        case firstTouch
-        /// KVM_RUN with immediate_exit set, timed on the host.
-        case kvmRunFixed
-        /// The three-level guest's own SVM instruction, timed in the guest (svm64.S).
-        case svm(SVMInstruction)
-        /// Tests: `ud2`, an exception the payload reports.
-        case undefinedOpcode
-        /// Tests: `jmp .`, a loop that never ends.
-        case spin
-        /// Tests: `int3` with an IDT of limit 0 (long mode), a triple fault.
-        case breakpointWithEmptyIDT
+    /// What a case's guest runs and what the runner does about it, all in one value: the payload loop (by its
+    /// name in CGuestLoops.h), the operands the loop reads from the mailbox, what the VM must have, the exits
+    /// the body causes in user space on purpose and how the runner completes them, and the #VMEXIT it causes
+    /// in the three-level guest. The catalogue's bodies are in ExitCase+Bodies.swift; a new case declares its
+    /// own beside its rows.
+    struct Body: Sendable, Hashable {
+        /// The loop's name in CGuestLoops.h (on AMD hosts and in the guest's guest, where they differ).
+        var loop: String
+        /// The loop on Intel hosts, where it differs (vmcall for vmmcall).
+        var intelLoop: String? = nil
+        /// The mailbox's OPERAND_A and OPERAND_B (CPUID leaf and subleaf, MSR index, hypercall number, batch).
+        var operandA: UInt32 = 0
+        var operandB: UInt32 = 0
+        /// Loop iterations per sample: the null loop's batch, 1 otherwise.
+        var iterationsPerSample = 1
+        /// The address the body accesses.
+        var target: Target = .none
+        /// What the VM must have besides long mode's or real mode's usual setup.
+        var needs: Set<Need> = []
+        /// The exit to user space the body causes on purpose, which the runner completes and resumes; nil
+        /// when it causes none there.
+        var completion: Completion? = nil
+        /// The #VMEXIT the body causes in the guest's guest (or, for vmrun, in the mini-hypervisor's bounce
+        /// guest), which the mini-hypervisor answers and counts; nil when it causes none.
+        var intercept: SVMInterception? = nil
+        /// Whether the guest takes the samples (false: the host, around KVM_RUN).
+        var timedInGuest = true
 
-        /// Whether the guest takes the samples.
-        var timedInGuest: Bool { self != .kvmRunFixed }
-
-        /// The payload loop (CGUEST_LOOP_*) for this body on a host of `vendor`.
-        func loop(vendor: ExitCaseEnvironment.Vendor) -> Int32 {
-            switch self {
-            case .null: CGUEST_LOOP_NULL
-            case .rdtsc, .kvmRunFixed: CGUEST_LOOP_RDTSC
-            case .cpuid: CGUEST_LOOP_CPUID
-            case .hypercall: vendor == .intel ? CGUEST_LOOP_VMCALL : CGUEST_LOOP_VMMCALL
-            case .portOutUser: CGUEST_LOOP_OUT_USER
-            case .portInUser: CGUEST_LOOP_IN_USER
-            case .portInKernel: CGUEST_LOOP_IN_KERNEL
-            case .mmioWrite: CGUEST_LOOP_MMIO_WRITE
-            case .mmioRead: CGUEST_LOOP_MMIO_READ
-            case .rdmsr: CGUEST_LOOP_RDMSR
-            case .wrmsr: CGUEST_LOOP_WRMSR
-            case .hlt: CGUEST_LOOP_HLT
-            case .cr0Write: CGUEST_LOOP_CR0_WRITE
-            case .cr4Write: CGUEST_LOOP_CR4_WRITE
-            case .firstTouch: CGUEST_LOOP_TOUCH
-            case .undefinedOpcode: CGUEST_LOOP_UD2
-            case .spin: CGUEST_LOOP_SPIN
-            case .breakpointWithEmptyIDT: CGUEST_LOOP_INT3
-            case .svm(let instruction): instruction.loop
-            }
+        /// Where the body's memory access goes; the runner fills the mailbox's ADDRESS and SEGMENT with it.
+        enum Target: Sendable, Hashable {
+            case none
+            /// An address no memory slot backs (GuestLayout.mmioAddress): KVM_EXIT_MMIO.
+            case mmio
+            /// The first-touch region, one fresh page per iteration.
+            case firstTouch
         }
 
-        /// Loop iterations per sample: the batch for the null loop, 1 otherwise.
-        var iterationsPerSample: Int {
-            if case .null(let batch) = self { return batch }
-            return 1
+        /// What the VM must have for the body.
+        enum Need: Sendable, Hashable {
+            /// KVM's in-kernel irqchip and i8254 PIT (KVM_CREATE_IRQCHIP, KVM_CREATE_PIT2).
+            case inKernelPIT
+            /// An IDT of limit 0, so that the first exception is a triple fault (tests).
+            case emptyIDT
+        }
+
+        /// An exit to user space the body causes on purpose, and how the runner answers it.
+        enum Completion: Sendable, Hashable {
+            /// KVM_EXIT_IO, an `out` to `port`: resumed.
+            case portOut(UInt16)
+            /// KVM_EXIT_IO, an `in` from `port`: completed with zeros.
+            case portIn(UInt16)
+            /// KVM_EXIT_MMIO, a write to GuestLayout.mmioAddress: resumed.
+            case mmioWrite
+            /// KVM_EXIT_MMIO, a read from it: completed with zeros.
+            case mmioRead
+            /// KVM_EXIT_HLT: resumed.
+            case hlt
+            /// KVM_EXIT_X86_RDMSR of `index`, where the case exits to user space: completed with 0.
+            case msrRead(UInt32)
+        }
+
+        /// The payload loop number (CGuestLoops.h) for this body in `mode` on a host of `vendor`; -1 when no
+        /// list of that mode's payload has it (the guest then reports #UD; ExitCaseCatalogueTests keeps
+        /// every case's loop in its list).
+        func loop(vendor: ExitCaseEnvironment.Vendor, mode: GuestMode) -> Int32 {
+            let name = vendor == .intel && mode != .svmInner ? intelLoop ?? loop : loop
+            return GuestLoop.number(of: name, in: GuestLoop.List(mode)) ?? -1
         }
     }
 

@@ -1,7 +1,7 @@
 // `bench --inject-exit-delay D`: a slowdown of known size, for checking that a regression gate catches one.
 // D is a duration (`2us`, `500ns`) or a share of this machine's user-space exit cost (`10%`), measured first
-// with a short calibration run of pio-out-user (its baseline timed in the same guest) in the first mode that
-// runs here. The delay is a busy-wait on the TSC in this process's handling of every user-space exit
+// with a short calibration run (its baseline timed in the same guest) of MMIO at CPL3, which no hypervisor
+// emulates, or else of pio-out-user in the first mode that runs here (BenchSuite.calibrate). The delay is a busy-wait on the TSC in this process's handling of every user-space exit
 // (CaseRunner.injectedExitDelayCycles); in-kernel exits are untouched. The report's context says it loudly.
 //
 // The duration parser here is a small one of its own (decimal number, unit ns/us/µs/ms/s); the CLI's
@@ -45,19 +45,7 @@ public enum ExitDelayRequest: Sendable, Equatable {
     }
 }
 
-/// The delay a bench injected, as its report records it.
-public struct InjectedExitDelay: Codable, Sendable, Equatable {
-    /// As given on the command line ("2us", "10%").
-    public var requested: String
-    /// For a percentage: the case whose net cost per exit it is a share of, and that cost in cycles.
-    public var referenceCaseID: String?
-    public var referenceCycles: Double?
-    /// The busy-wait added to every user-space exit, TSC cycles, and nanoseconds at this level's TSC rate.
-    public var delayCycles: Double
-    public var delayNanoseconds: Double
-    /// One sentence for the report's notes and the table.
-    public var note: String
-
+extension InjectedExitDelay {
     /// The delay for `request` at `hz` (this level's TSC), with `reference` the calibration (case id and net
     /// cycles per exit) for a percentage. Nil delay cycles when it cannot be worked out; the note says why.
     static func make(
@@ -78,7 +66,7 @@ public struct InjectedExitDelay: Codable, Sendable, Equatable {
             guard let reference, reference.cycles > 0 else {
                 delay.note =
                     "NO DELAY INJECTED: --inject-exit-delay \(requested) needs the user-space exit cost, and the "
-                    + "calibration run of pio-out-user did not give one"
+                    + "calibration run (mmio-write-user at CPL3, else pio-out-user) did not give one"
                 return delay
             }
             delay.delayCycles = (reference.cycles * percent / 100).rounded()

@@ -51,6 +51,11 @@ extension ExitCase {
             "hlt", .svmInner, body: .hlt, exitsTo: .guestHypervisor,
             mechanism: "hlt in the guest's guest: #VMEXIT HLT to the mini-hypervisor, which steps over it",
             requires: [.svmOfferedToGuests]),
+        ExitCase(
+            "dr7-write", .svmInner, body: dr7Write, exitsTo: .guestHypervisor,
+            mechanism: "mov dr7, reg in the guest's guest: #VMEXIT DR7_WRITE (DR intercept) to the "
+                + "mini-hypervisor, which steps over it",
+            requires: [.svmOfferedToGuests]),
     ]
 
     /// What the mini-hypervisor times of its own.

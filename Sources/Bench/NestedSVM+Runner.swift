@@ -16,7 +16,6 @@ extension CaseRunner {
         let device = try KVMDevice(path: devicePath)
         let cpuid = CPUIDCanary.guestTable(from: try device.supportedCPUID(), rdtscp: environment.guestHasRDTSCP)
         var plan = plan(for: exitCase, counts: counts, cpuid: cpuid)
-        if exitCase.body == .hypercall { plan.parameters.loop = CGUEST_LOOP_VMMCALL }
         // The empty IDT is the guest's guest's (its VMCB's); the mini-hypervisor keeps long mode's own.
         plan.emptyIDT = false
         var svmPlan = NestedSVMPlan(exitCase, table: cpuid)
@@ -92,24 +91,13 @@ extension CaseRunner {
     }
 
     /// The intercepts a finished run must have handled, by exit name: in the guest's guest, its canary CPUID
-    /// and one exit per loop iteration (warm-up included) of the body's kind; in the mini-hypervisor's own
-    /// vmrun loop, one vmmcall per VMRUN. Port I/O leaves out the done port.
+    /// and one exit per loop iteration (warm-up included) of the body's intercept; in the mini-hypervisor's
+    /// own loops, one per iteration of the body's intercept (vmrun: its bounce guest's vmmcall). Port I/O
+    /// leaves out the done port.
     static func expectedIntercepts(_ exitCase: ExitCase, counts: (iterations: Int, warmup: Int)) -> [String: Int] {
         let iterations = counts.iterations + counts.warmup
-        guard exitCase.mode == .svmInner else {
-            return exitCase.body == .svm(.vmrun) ? [SVMExitCode.vmmcall.name: iterations] : [:]
-        }
-        var expected = [SVMExitCode.cpuid.name: 1]
-        let kind: SVMExitCode? =
-            switch exitCase.body {
-            case .cpuid: .cpuid
-            case .hypercall: .vmmcall
-            case .portOutUser, .portInUser: .ioio
-            case .rdmsr, .wrmsr: .msr
-            case .hlt: .hlt
-            default: nil
-            }
-        if let kind { expected[kind.name, default: 0] += iterations }
+        var expected = exitCase.mode == .svmInner ? [SVMExitCode.cpuid.name: 1] : [:]
+        if let code = exitCase.body.intercept?.code { expected[code.name, default: 0] += iterations }
         return expected
     }
 

@@ -23,20 +23,23 @@ struct NestedSVMPlan: Equatable, Sendable {
     var emptyGuestIDT = false
     /// The guest's guest's VMCB lacks EFER.SVME: VMRUN fails its consistency checks (tests).
     var breakConsistency = false
+    /// The #VMEXIT the relayed loop causes (nil in the own role, and for loops that cause none).
+    var interception: SVMInterception?
 
     /// The plan for `exitCase` on a vCPU whose CPUID table is `table`.
     init(_ exitCase: ExitCase, table: [KVMCPUIDEntry]) {
         role = exitCase.mode == .svmHypervisor ? .own : .relay
         resumeByNextRIP = NestedSVM.offersNextRIP(table)
         guestRIP = exitCase.body == .svm(.vmrun) ? NestedSVM.bounceAddress : GuestLayout.codeAddress
-        emptyGuestIDT = exitCase.body == .breakpointWithEmptyIDT
+        emptyGuestIDT = exitCase.body.needs.contains(.emptyIDT)
+        interception = role == .relay ? exitCase.body.intercept : nil
     }
 
     /// The guest's guest's VMCB.
     var vmcb: VMCB {
         VMCB.guestsGuest(
             rip: guestRIP, rsp: GuestLayout.kernelStackTop, emptyIDT: emptyGuestIDT,
-            breakConsistency: breakConsistency)
+            breakConsistency: breakConsistency, interception: interception)
     }
 }
 
@@ -61,6 +64,11 @@ enum NestedSVMSetup {
         try machine.memory.store(plan.role.rawValue, at: mailbox + Int(CGUEST_SVM_MB_ROLE))
         try machine.memory.store(
             UInt32(plan.resumeByNextRIP ? CGUEST_SVM_FLAG_NRIPS : 0), at: mailbox + Int(CGUEST_SVM_MB_FLAGS))
+        if let interception = plan.interception, interception.stepLength > 0 {
+            try machine.memory.store(
+                UInt64(bitPattern: interception.code.rawValue), at: mailbox + Int(CGUEST_SVM_MB_STEP_CODE))
+            try machine.memory.store(UInt32(interception.stepLength), at: mailbox + Int(CGUEST_SVM_MB_STEP_LENGTH))
+        }
 
         var registers = try machine.cpu.registers()
         registers.rip = NestedSVM.codeAddress
@@ -90,6 +98,9 @@ struct NestedSVMMailbox: Equatable, Sendable {
     var exitIntInfo: UInt64
     var exitRIP: UInt64
     var exitNextRIP: UInt64
+    /// The exit code of the case's own intercept (STEP_CODE), and how many it stepped over.
+    var stepCode: Int64 = 0
+    var stepped = 0
 
     /// Reads the mini-hypervisor's fields of the mailbox in `memory`.
     static func read(from memory: borrowing GuestMemory) throws(KVMError) -> NestedSVMMailbox {
@@ -105,15 +116,18 @@ struct NestedSVMMailbox: Equatable, Sendable {
             exitCode: Int64(bitPattern: try u64(CGUEST_SVM_MB_EXIT_CODE)),
             exitInfo1: try u64(CGUEST_SVM_MB_EXIT_INFO1), exitInfo2: try u64(CGUEST_SVM_MB_EXIT_INFO2),
             exitIntInfo: try u64(CGUEST_SVM_MB_EXIT_INT_INFO), exitRIP: try u64(CGUEST_SVM_MB_EXIT_RIP),
-            exitNextRIP: try u64(CGUEST_SVM_MB_EXIT_NEXT_RIP))
+            exitNextRIP: try u64(CGUEST_SVM_MB_EXIT_NEXT_RIP),
+            stepCode: Int64(bitPattern: try u64(CGUEST_SVM_MB_STEP_CODE)),
+            stepped: Int(try u32(CGUEST_SVM_MB_COUNT_STEP)))
     }
 
     /// The intercepts handled, by exit name, leaving out kinds it never saw.
     var intercepts: [String: Int] {
         let counts: [(SVMExitCode, Int)] = [
             (.cpuid, cpuid), (.vmmcall, vmmcall), (.hlt, hlt), (.ioio, ioio), (.msr, msr),
+            (SVMExitCode(stepCode), stepped),
         ]
-        return Dictionary(uniqueKeysWithValues: counts.filter { $0.1 > 0 }.map { ($0.0.name, $0.1) })
+        return Dictionary(counts.filter { $0.1 > 0 }.map { ($0.0.name, $0.1) }, uniquingKeysWith: +)
     }
 
     /// The exit it stopped on, when it stopped on one.

@@ -107,6 +107,24 @@ enum SVMIntercept {
     static let word4 = vmrun | vmmcall | vmload | vmsave | stgi | clgi | skinit
 }
 
+/// The #VMEXIT a body causes in the guest's guest: its code, the intercept bit that makes it exit (in the VMCB
+/// word at `word`, a CGUEST_VMCB_INTERCEPT_* offset), and — for a code svm64.S has no handler of its own for —
+/// the length of the instruction the mini-hypervisor steps over (mailbox STEP_CODE and STEP_LENGTH).
+struct SVMInterception: Sendable, Hashable {
+    var code: SVMExitCode
+    var word: Int32
+    var bit: UInt32
+    /// 0 where svm64.S answers the code itself (CPUID, VMMCALL, IOIO, MSR, HLT).
+    var stepLength = 0
+
+    static let cpuid = SVMInterception(code: .cpuid, word: CGUEST_VMCB_INTERCEPT_MISC1, bit: SVMIntercept.cpuid)
+    static let hlt = SVMInterception(code: .hlt, word: CGUEST_VMCB_INTERCEPT_MISC1, bit: SVMIntercept.hlt)
+    static let ioio = SVMInterception(code: .ioio, word: CGUEST_VMCB_INTERCEPT_MISC1, bit: SVMIntercept.ioio)
+    static let msr = SVMInterception(code: .msr, word: CGUEST_VMCB_INTERCEPT_MISC1, bit: SVMIntercept.msr)
+    static let vmmcall = SVMInterception(
+        code: .vmmcall, word: CGUEST_VMCB_INTERCEPT_MISC2, bit: SVMIntercept.vmmcall)
+}
+
 extension VMCB {
     /// EFER.SVME: the guest's EFER must have it, or VMRUN fails its consistency checks (APM vol. 2 §15.5.1).
     static let eferSVME = UInt64(CGUEST_EFER_SVME)
@@ -120,14 +138,19 @@ extension VMCB {
 
     /// The VMCB of the guest's guest: 64-bit mode at CPL0 at `rip` with `rsp`, on long mode's GDT, IDT (of
     /// limit 0 with `emptyIDT`, so its first exception is a triple fault) and page tables, without nested
-    /// paging; every intercept of SVMIntercept, every port and MSR through the maps. With `breakConsistency`
+    /// paging; every intercept of SVMIntercept and the case's own `interception`, every port and MSR through
+    /// the maps. With `breakConsistency`
     /// EFER.SVME is left out, so that VMRUN fails its consistency checks (tests).
-    static func guestsGuest(rip: UInt64, rsp: UInt64, emptyIDT: Bool = false, breakConsistency: Bool = false)
-        -> VMCB
-    {
+    static func guestsGuest(
+        rip: UInt64, rsp: UInt64, emptyIDT: Bool = false, breakConsistency: Bool = false,
+        interception: SVMInterception? = nil
+    ) -> VMCB {
         var vmcb = VMCB()
         vmcb.set(SVMIntercept.word3, at: CGUEST_VMCB_INTERCEPT_MISC1)
         vmcb.set(SVMIntercept.word4, at: CGUEST_VMCB_INTERCEPT_MISC2)
+        if let interception {
+            vmcb.set(vmcb.value(UInt32.self, at: interception.word) | interception.bit, at: interception.word)
+        }
         vmcb.set(NestedSVM.ioPermissionMapAddress, at: CGUEST_VMCB_IOPM_BASE)
         vmcb.set(NestedSVM.msrPermissionMapAddress, at: CGUEST_VMCB_MSRPM_BASE)
         vmcb.set(NestedSVM.guestASID, at: CGUEST_VMCB_ASID)

@@ -95,7 +95,8 @@ extension GuestPayload {
     }
 }
 
-/// One of the mini-hypervisor's own instructions, timed in the three-level guest.
+/// One of the mini-hypervisor's own instructions, timed in the three-level guest; its raw value names its loop
+/// in CGuestLoops.h's CGUEST_SVM_LOOPS.
 enum SVMInstruction: String, Sendable, Hashable, CaseIterable {
     /// VMRUN of a guest's guest that exits at once (vmmcall), and the #VMEXIT back: one round trip.
     case vmrun
@@ -107,17 +108,6 @@ enum SVMInstruction: String, Sendable, Hashable, CaseIterable {
     case stgi
     /// CLGI: clear it.
     case clgi
-
-    /// The payload loop (CGUEST_SVM_LOOP_*).
-    var loop: Int32 {
-        switch self {
-        case .vmrun: CGUEST_SVM_LOOP_VMRUN
-        case .vmload: CGUEST_SVM_LOOP_VMLOAD
-        case .vmsave: CGUEST_SVM_LOOP_VMSAVE
-        case .stgi: CGUEST_SVM_LOOP_STGI
-        case .clgi: CGUEST_SVM_LOOP_CLGI
-        }
-    }
 }
 
 /// A #VMEXIT code (the VMCB's EXITCODE, 64 bits, signed: VMEXIT_INVALID is -1) and its name as APM vol. 2

@@ -17,6 +17,31 @@
 
 #define MB(field) CGUEST_MAILBOX_ADDRESS + CGUEST_MB_##field
 
+// What CGuestLoops.h's scaffolding and bodies use here (see there).
+#define OPERAND_A %r8d
+#define OPERAND_B %r9d
+#define MMIO_TARGET (%r11)
+#define TOUCH_TARGET (%r11)
+#define CREG %rbx
+#define TSC_START %r10d
+#define SAMPLES_LEFT %r12d
+#define PICK_REG %ebx
+#define LOOP_DONE .Lfinish
+.macro WARMUP_TEST
+    testl %r13d, %r13d
+.endm
+.macro WARMUP_DEC
+    decl %r13d
+.endm
+.macro STORE_SAMPLE
+    movl %eax, (%r14)
+    addq $4, %r14
+.endm
+.macro TOUCH_NEXT
+    addq $4096, %r11
+.endm
+#include "CGuestLoops.h"
+
     .section .rodata.cguest_long64, "a"
     .code64
     .globl cguest_long64_start
@@ -125,32 +150,7 @@ cguest_long64_start:
     movl $CGUEST_STAGE_LOOPING, MB(STAGE)
 
 // EBX = 2 × loop + (1 if rdtscp): jump to that loop's copy.
-.macro PICK loop
-    cmpl $(\loop * 2), %ebx
-    je .Lloop_\loop\()_0
-    cmpl $(\loop * 2 + 1), %ebx
-    je .Lloop_\loop\()_1
-.endm
-
-    PICK CGUEST_LOOP_NULL
-    PICK CGUEST_LOOP_RDTSC
-    PICK CGUEST_LOOP_CPUID
-    PICK CGUEST_LOOP_VMCALL
-    PICK CGUEST_LOOP_VMMCALL
-    PICK CGUEST_LOOP_OUT_USER
-    PICK CGUEST_LOOP_IN_USER
-    PICK CGUEST_LOOP_IN_KERNEL
-    PICK CGUEST_LOOP_MMIO_WRITE
-    PICK CGUEST_LOOP_MMIO_READ
-    PICK CGUEST_LOOP_RDMSR
-    PICK CGUEST_LOOP_WRMSR
-    PICK CGUEST_LOOP_HLT
-    PICK CGUEST_LOOP_CR0_WRITE
-    PICK CGUEST_LOOP_CR4_WRITE
-    PICK CGUEST_LOOP_TOUCH
-    PICK CGUEST_LOOP_UD2
-    PICK CGUEST_LOOP_SPIN
-    PICK CGUEST_LOOP_INT3
+    CGUEST_LOOPS(CGUEST_EXPAND_PICK)
     ud2  // no such loop: reported as #UD here
 
 .Lfinish:
@@ -165,165 +165,9 @@ cguest_long64_start:
     int3  // CPL3: the handler sees DONE and reports it
     jmp 1b
 
-// MARK: the timed loop, and its two copies per body
+// MARK: the timed loops (CGuestLoops.h), two copies each
 
-.macro END_RDTSC
-    lfence
-    rdtsc
-.endm
-
-.macro END_RDTSCP
-    rdtscp
-    lfence
-.endm
-
-// \init once; then per iteration \prep (untimed), \body (timed), \next (untimed, EAX holds the sample).
-.macro TIMED_LOOP init, prep, body, next, end
-    \init
-1:
-    \prep
-    lfence
-    rdtsc
-    lfence
-    movl %eax, %r10d
-    \body
-    \end
-    subl %r10d, %eax
-    \next
-    testl %r13d, %r13d
-    jz 2f
-    decl %r13d
-    jmp 1b
-2:
-    movl %eax, (%r14)
-    addq $4, %r14
-    incl MB(STORED)
-    decl %r12d
-    jnz 1b
-    jmp .Lfinish
-.endm
-
-.macro LOOPS loop, init, prep, body, next
-.Lloop_\loop\()_0:
-    TIMED_LOOP \init, \prep, \body, \next, END_RDTSC
-.Lloop_\loop\()_1:
-    TIMED_LOOP \init, \prep, \body, \next, END_RDTSCP
-.endm
-
-// MARK: the bodies
-
-.macro NONE
-.endm
-
-.macro BATCH_PREP
-    movl %r8d, %ecx
-.endm
-.macro BATCH_BODY
-3:
-    decl %ecx
-    jnz 3b
-.endm
-
-.macro CPUID_PREP
-    movl %r9d, %ecx
-.endm
-.macro CPUID_BODY
-    movl %r8d, %eax
-    cpuid
-.endm
-
-.macro VMCALL_BODY
-    movl %r8d, %eax
-    vmcall
-.endm
-.macro VMMCALL_BODY
-    movl %r8d, %eax
-    vmmcall
-.endm
-
-.macro OUT_USER_BODY
-    outb %al, $CGUEST_PORT_USER
-.endm
-.macro IN_USER_BODY
-    inb $CGUEST_PORT_USER, %al
-.endm
-.macro IN_KERNEL_BODY
-    inb $CGUEST_PORT_KERNEL, %al
-.endm
-
-.macro MMIO_WRITE_BODY
-    movl %eax, (%r11)
-.endm
-.macro MMIO_READ_BODY
-    movl (%r11), %eax
-.endm
-
-.macro MSR_PREP
-    movl %r8d, %ecx
-.endm
-.macro RDMSR_BODY
-    rdmsr
-.endm
-// The value written is EAX as rdtsc left it; EDX (the high half) must be 0 for MSRs such as TSC_AUX.
-.macro WRMSR_BODY
-    xorl %edx, %edx
-    wrmsr
-.endm
-
-.macro HLT_BODY
-    hlt
-.endm
-
-.macro CR0_INIT
-    movq %cr0, %rbx
-.endm
-.macro CR0_BODY
-    movq %rbx, %cr0
-.endm
-.macro CR4_INIT
-    movq %cr4, %rbx
-.endm
-.macro CR4_BODY
-    movq %rbx, %cr4
-.endm
-
-.macro TOUCH_BODY
-    movb %al, (%r11)
-.endm
-.macro TOUCH_NEXT
-    addq $4096, %r11
-.endm
-
-.macro UD2_BODY
-    ud2
-.endm
-.macro SPIN_BODY
-3:
-    jmp 3b
-.endm
-.macro INT3_BODY
-    int3
-.endm
-
-    LOOPS CGUEST_LOOP_NULL, NONE, BATCH_PREP, BATCH_BODY, NONE
-    LOOPS CGUEST_LOOP_RDTSC, NONE, NONE, NONE, NONE
-    LOOPS CGUEST_LOOP_CPUID, NONE, CPUID_PREP, CPUID_BODY, NONE
-    LOOPS CGUEST_LOOP_VMCALL, NONE, NONE, VMCALL_BODY, NONE
-    LOOPS CGUEST_LOOP_VMMCALL, NONE, NONE, VMMCALL_BODY, NONE
-    LOOPS CGUEST_LOOP_OUT_USER, NONE, NONE, OUT_USER_BODY, NONE
-    LOOPS CGUEST_LOOP_IN_USER, NONE, NONE, IN_USER_BODY, NONE
-    LOOPS CGUEST_LOOP_IN_KERNEL, NONE, NONE, IN_KERNEL_BODY, NONE
-    LOOPS CGUEST_LOOP_MMIO_WRITE, NONE, NONE, MMIO_WRITE_BODY, NONE
-    LOOPS CGUEST_LOOP_MMIO_READ, NONE, NONE, MMIO_READ_BODY, NONE
-    LOOPS CGUEST_LOOP_RDMSR, NONE, MSR_PREP, RDMSR_BODY, NONE
-    LOOPS CGUEST_LOOP_WRMSR, NONE, MSR_PREP, WRMSR_BODY, NONE
-    LOOPS CGUEST_LOOP_HLT, NONE, NONE, HLT_BODY, NONE
-    LOOPS CGUEST_LOOP_CR0_WRITE, CR0_INIT, NONE, CR0_BODY, NONE
-    LOOPS CGUEST_LOOP_CR4_WRITE, CR4_INIT, NONE, CR4_BODY, NONE
-    LOOPS CGUEST_LOOP_TOUCH, NONE, NONE, TOUCH_BODY, TOUCH_NEXT
-    LOOPS CGUEST_LOOP_UD2, NONE, NONE, UD2_BODY, NONE
-    LOOPS CGUEST_LOOP_SPIN, NONE, NONE, SPIN_BODY, NONE
-    LOOPS CGUEST_LOOP_INT3, NONE, NONE, INT3_BODY, NONE
+    CGUEST_LOOPS(CGUEST_EXPAND_LOOPS)
 
 cguest_long64_end:
     .size cguest_long64_start, cguest_long64_end - cguest_long64_start

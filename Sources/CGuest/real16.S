@@ -12,6 +12,34 @@
 
 #define MB(field) CGUEST_MAILBOX_ADDRESS + CGUEST_MB_##field
 
+// What CGuestLoops.h's scaffolding and bodies use here (see there).
+#define OPERAND_A MB(OPERAND_A)
+#define OPERAND_B MB(OPERAND_B)
+#define MMIO_TARGET %fs:0
+#define TOUCH_TARGET %gs:0
+#define CREG %ebx
+#define TSC_START %esi
+#define SAMPLES_LEFT %ebp
+#define PICK_REG %bx
+#define LOOP_DONE .Lfinish
+.macro WARMUP_TEST
+    cmpl $0, MB(WARMUP)
+.endm
+.macro WARMUP_DEC
+    decl MB(WARMUP)
+.endm
+.macro STORE_SAMPLE
+    movl %eax, %es:(%di)
+    addw $4, %di
+.endm
+// The next 4 KiB page: GS += 0x100 paragraphs (DX is free once the delta is in EAX).
+.macro TOUCH_NEXT
+    movw %gs, %dx
+    addw $0x100, %dx
+    movw %dx, %gs
+.endm
+#include "CGuestLoops.h"
+
     .section .rodata.cguest_real16, "a"
     .code16
     .globl cguest_real16_start
@@ -113,32 +141,7 @@ cguest_real16_start:
     movl $CGUEST_STAGE_LOOPING, MB(STAGE)
 
 // BX = 2 × loop + (1 if rdtscp): jump to that loop's copy.
-.macro PICK loop
-    cmpw $(\loop * 2), %bx
-    je .Lloop_\loop\()_0
-    cmpw $(\loop * 2 + 1), %bx
-    je .Lloop_\loop\()_1
-.endm
-
-    PICK CGUEST_LOOP_NULL
-    PICK CGUEST_LOOP_RDTSC
-    PICK CGUEST_LOOP_CPUID
-    PICK CGUEST_LOOP_VMCALL
-    PICK CGUEST_LOOP_VMMCALL
-    PICK CGUEST_LOOP_OUT_USER
-    PICK CGUEST_LOOP_IN_USER
-    PICK CGUEST_LOOP_IN_KERNEL
-    PICK CGUEST_LOOP_MMIO_WRITE
-    PICK CGUEST_LOOP_MMIO_READ
-    PICK CGUEST_LOOP_RDMSR
-    PICK CGUEST_LOOP_WRMSR
-    PICK CGUEST_LOOP_HLT
-    PICK CGUEST_LOOP_CR0_WRITE
-    PICK CGUEST_LOOP_CR4_WRITE
-    PICK CGUEST_LOOP_TOUCH
-    PICK CGUEST_LOOP_UD2
-    PICK CGUEST_LOOP_SPIN
-    PICK CGUEST_LOOP_INT3
+    CGUEST_LOOPS(CGUEST_EXPAND_PICK)
     ud2  // no such loop: reported as #UD here
 
 .Lfinish:
@@ -147,168 +150,9 @@ cguest_real16_start:
     outb %al, %dx
     jmp .Lhalt
 
-// MARK: the timed loop, and its two copies per body
+// MARK: the timed loops (CGuestLoops.h), two copies each
 
-.macro END_RDTSC
-    lfence
-    rdtsc
-.endm
-
-.macro END_RDTSCP
-    rdtscp
-    lfence
-.endm
-
-// \init once; then per iteration \prep (untimed), \body (timed), \next (untimed, EAX holds the sample).
-.macro TIMED_LOOP init, prep, body, next, end
-    \init
-1:
-    \prep
-    lfence
-    rdtsc
-    lfence
-    movl %eax, %esi
-    \body
-    \end
-    subl %esi, %eax
-    \next
-    cmpl $0, MB(WARMUP)
-    je 2f
-    decl MB(WARMUP)
-    jmp 1b
-2:
-    movl %eax, %es:(%di)
-    addw $4, %di
-    incl MB(STORED)
-    decl %ebp
-    jnz 1b
-    jmp .Lfinish
-.endm
-
-.macro LOOPS loop, init, prep, body, next
-.Lloop_\loop\()_0:
-    TIMED_LOOP \init, \prep, \body, \next, END_RDTSC
-.Lloop_\loop\()_1:
-    TIMED_LOOP \init, \prep, \body, \next, END_RDTSCP
-.endm
-
-// MARK: the bodies
-
-.macro NONE
-.endm
-
-.macro BATCH_PREP
-    movl MB(OPERAND_A), %ecx
-.endm
-.macro BATCH_BODY
-3:
-    decl %ecx
-    jnz 3b
-.endm
-
-.macro CPUID_PREP
-    movl MB(OPERAND_B), %ecx
-.endm
-.macro CPUID_BODY
-    movl MB(OPERAND_A), %eax
-    cpuid
-.endm
-
-.macro VMCALL_BODY
-    movl MB(OPERAND_A), %eax
-    vmcall
-.endm
-.macro VMMCALL_BODY
-    movl MB(OPERAND_A), %eax
-    vmmcall
-.endm
-
-.macro OUT_USER_BODY
-    outb %al, $CGUEST_PORT_USER
-.endm
-.macro IN_USER_BODY
-    inb $CGUEST_PORT_USER, %al
-.endm
-.macro IN_KERNEL_BODY
-    inb $CGUEST_PORT_KERNEL, %al
-.endm
-
-.macro MMIO_WRITE_BODY
-    movl %eax, %fs:0
-.endm
-.macro MMIO_READ_BODY
-    movl %fs:0, %eax
-.endm
-
-.macro MSR_PREP
-    movl MB(OPERAND_A), %ecx
-.endm
-.macro RDMSR_BODY
-    rdmsr
-.endm
-// The value written is EAX as rdtsc left it; EDX (the high half) must be 0 for MSRs such as TSC_AUX.
-.macro WRMSR_BODY
-    xorl %edx, %edx
-    wrmsr
-.endm
-
-.macro HLT_BODY
-    hlt
-.endm
-
-.macro CR0_INIT
-    movl %cr0, %ebx
-.endm
-.macro CR0_BODY
-    movl %ebx, %cr0
-.endm
-.macro CR4_INIT
-    movl %cr4, %ebx
-.endm
-.macro CR4_BODY
-    movl %ebx, %cr4
-.endm
-
-.macro TOUCH_BODY
-    movb %al, %gs:0
-.endm
-// The next 4 KiB page: GS += 0x100 paragraphs (DX is free once the delta is in EAX).
-.macro TOUCH_NEXT
-    movw %gs, %dx
-    addw $0x100, %dx
-    movw %dx, %gs
-.endm
-
-.macro UD2_BODY
-    ud2
-.endm
-.macro SPIN_BODY
-3:
-    jmp 3b
-.endm
-.macro INT3_BODY
-    int3
-.endm
-
-    LOOPS CGUEST_LOOP_NULL, NONE, BATCH_PREP, BATCH_BODY, NONE
-    LOOPS CGUEST_LOOP_RDTSC, NONE, NONE, NONE, NONE
-    LOOPS CGUEST_LOOP_CPUID, NONE, CPUID_PREP, CPUID_BODY, NONE
-    LOOPS CGUEST_LOOP_VMCALL, NONE, NONE, VMCALL_BODY, NONE
-    LOOPS CGUEST_LOOP_VMMCALL, NONE, NONE, VMMCALL_BODY, NONE
-    LOOPS CGUEST_LOOP_OUT_USER, NONE, NONE, OUT_USER_BODY, NONE
-    LOOPS CGUEST_LOOP_IN_USER, NONE, NONE, IN_USER_BODY, NONE
-    LOOPS CGUEST_LOOP_IN_KERNEL, NONE, NONE, IN_KERNEL_BODY, NONE
-    LOOPS CGUEST_LOOP_MMIO_WRITE, NONE, NONE, MMIO_WRITE_BODY, NONE
-    LOOPS CGUEST_LOOP_MMIO_READ, NONE, NONE, MMIO_READ_BODY, NONE
-    LOOPS CGUEST_LOOP_RDMSR, NONE, MSR_PREP, RDMSR_BODY, NONE
-    LOOPS CGUEST_LOOP_WRMSR, NONE, MSR_PREP, WRMSR_BODY, NONE
-    LOOPS CGUEST_LOOP_HLT, NONE, NONE, HLT_BODY, NONE
-    LOOPS CGUEST_LOOP_CR0_WRITE, CR0_INIT, NONE, CR0_BODY, NONE
-    LOOPS CGUEST_LOOP_CR4_WRITE, CR4_INIT, NONE, CR4_BODY, NONE
-    LOOPS CGUEST_LOOP_TOUCH, NONE, NONE, TOUCH_BODY, TOUCH_NEXT
-    LOOPS CGUEST_LOOP_UD2, NONE, NONE, UD2_BODY, NONE
-    LOOPS CGUEST_LOOP_SPIN, NONE, NONE, SPIN_BODY, NONE
-    LOOPS CGUEST_LOOP_INT3, NONE, NONE, INT3_BODY, NONE
+    CGUEST_LOOPS(CGUEST_EXPAND_LOOPS)
 
 cguest_real16_end:
     .size cguest_real16_start, cguest_real16_end - cguest_real16_start

@@ -6,7 +6,8 @@
 //
 // Relay: VMRUN the guest's guest — long64.S at CPL0, same page tables, no nested paging, ASID 1 — which runs
 // one of the ordinary exit loops and times it as it would one level up; answer every intercept it causes
-// (CPUID with the canary "NestprobeSVM", VMMCALL, port I/O, MSRs, HLT), resume it after the instruction,
+// (CPUID with the canary "NestprobeSVM", VMMCALL, port I/O, MSRs, HLT, and the one more exit code the
+// mailbox may name, STEP_CODE, for a case whose instruction none of those is), resume it after the instruction,
 // and VMRUN again, until it reports done (its `out` to CGUEST_PORT_DONE, intercepted like any port) or an
 // exception (its `out` to CGUEST_PORT_FAULT). Any other #VMEXIT — SHUTDOWN (its triple fault),
 // VMEXIT_INVALID (a VMRUN that failed its consistency checks) — stops the relay with the exit's code and
@@ -28,6 +29,23 @@
 #define SVM(field) CGUEST_MAILBOX_ADDRESS + CGUEST_SVM_MB_##field
 #define VMCB(field) CGUEST_SVM_VMCB_ADDRESS + CGUEST_VMCB_##field
 #define GREG(index) CGUEST_SVM_REGS_ADDRESS + 8 * (index)
+
+// What CGuestLoops.h's scaffolding uses here (see there): long64.S's registers, timed as it times.
+#define TSC_START %r10d
+#define SAMPLES_LEFT %r12d
+#define PICK_REG %ebx
+#define LOOP_DONE .Lown_done
+.macro WARMUP_TEST
+    testl %r13d, %r13d
+.endm
+.macro WARMUP_DEC
+    decl %r13d
+.endm
+.macro STORE_SAMPLE
+    movl %eax, (%r14)
+    addq $4, %r14
+.endm
+#include "CGuestLoops.h"
 
     .section .rodata.cguest_svm64, "a"
     .code64
@@ -126,6 +144,10 @@ cguest_svm64_start:
     je .Lmsr
     cmpq $CGUEST_SVM_EXIT_HLT, %rax
     je .Lhlt
+    cmpl $0, SVM(STEP_LENGTH)
+    je .Lstopped
+    cmpq SVM(STEP_CODE), %rax
+    je .Lstep
     jmp .Lstopped
 
 // Resumes the guest's guest after the intercepted \length-byte instruction: at the VMCB's nRIP where NRIPS
@@ -196,6 +218,21 @@ cguest_svm64_start:
     movq %rax, VMCB(RIP)
     jmp .Lenter
 
+// The case's own intercept (the mailbox's STEP_CODE): nothing to do but step over its STEP_LENGTH bytes.
+.Lstep:
+    incl SVM(COUNT_STEP)
+    testb $CGUEST_SVM_FLAG_NRIPS, SVM(FLAGS)
+    jz 1f
+    movq VMCB(NEXT_RIP), %rax
+    testq %rax, %rax
+    jz 1f
+    movq %rax, VMCB(RIP)
+    jmp .Lenter
+1:
+    movl SVM(STEP_LENGTH), %eax
+    addq %rax, VMCB(RIP)
+    jmp .Lenter
+
 // MSR: EXITINFO1 is 0 for rdmsr (which reads 0 here), 1 for wrmsr (dropped).
 .Lmsr:
     incl SVM(COUNT_MSR)
@@ -242,7 +279,7 @@ cguest_svm64_start:
     hlt
     jmp .Lhalt
 
-// MARK: own loops, timed in this guest the way long64.S times its bodies
+// MARK: own loops (CGuestLoops.h), timed in this guest the way long64.S times its bodies
 
 .Lown:
     // vmload then reads back what this level already has: its own FS, GS, TR, LDTR and syscall MSRs.
@@ -259,19 +296,7 @@ cguest_svm64_start:
 1:
 
 // EBX = 2 × loop + (1 if rdtscp): jump to that loop's copy.
-.macro PICK loop
-    cmpl $(\loop * 2), %ebx
-    je .Lown_\loop\()_0
-    cmpl $(\loop * 2 + 1), %ebx
-    je .Lown_\loop\()_1
-.endm
-
-    PICK CGUEST_LOOP_RDTSC
-    PICK CGUEST_SVM_LOOP_VMRUN
-    PICK CGUEST_SVM_LOOP_VMLOAD
-    PICK CGUEST_SVM_LOOP_VMSAVE
-    PICK CGUEST_SVM_LOOP_STGI
-    PICK CGUEST_SVM_LOOP_CLGI
+    CGUEST_SVM_LOOPS(CGUEST_EXPAND_PICK)
     ud2  // no such loop: reported as #UD through long64.S's stubs
 
 .Lown_done:
@@ -281,83 +306,7 @@ cguest_svm64_start:
     outb %al, %dx
     jmp .Lhalt
 
-.macro END_RDTSC
-    lfence
-    rdtsc
-.endm
-
-.macro END_RDTSCP
-    rdtscp
-    lfence
-.endm
-
-// Per iteration \body (timed), then \next (untimed; EAX holds the sample and must survive it).
-.macro TIMED_LOOP body, next, end
-1:
-    lfence
-    rdtsc
-    lfence
-    movl %eax, %r10d
-    \body
-    \end
-    subl %r10d, %eax
-    \next
-    testl %r13d, %r13d
-    jz 2f
-    decl %r13d
-    jmp 1b
-2:
-    movl %eax, (%r14)
-    addq $4, %r14
-    incl MB(STORED)
-    decl %r12d
-    jnz 1b
-    jmp .Lown_done
-.endm
-
-.macro LOOPS loop, body, next
-.Lown_\loop\()_0:
-    TIMED_LOOP \body, \next, END_RDTSC
-.Lown_\loop\()_1:
-    TIMED_LOOP \body, \next, END_RDTSCP
-.endm
-
-.macro NONE
-.endm
-
-// The bounce guest's registers are this level's (it changes none), so R10, R12–R14 come back intact.
-.macro VMRUN_BODY
-    movl $CGUEST_SVM_VMCB_ADDRESS, %eax
-    vmrun %rax
-.endm
-.macro VMRUN_NEXT
-    incl SVM(EXITS)
-    incl SVM(COUNT_VMMCALL)
-    cmpq $CGUEST_SVM_EXIT_VMMCALL, VMCB(EXIT_CODE)
-    jne .Lstopped
-.endm
-
-.macro VMLOAD_BODY
-    movl $CGUEST_SVM_SCRATCH_VMCB_ADDRESS, %eax
-    vmload %rax
-.endm
-.macro VMSAVE_BODY
-    movl $CGUEST_SVM_SCRATCH_VMCB_ADDRESS, %eax
-    vmsave %rax
-.endm
-.macro STGI_BODY
-    stgi
-.endm
-.macro CLGI_BODY
-    clgi
-.endm
-
-    LOOPS CGUEST_LOOP_RDTSC, NONE, NONE
-    LOOPS CGUEST_SVM_LOOP_VMRUN, VMRUN_BODY, VMRUN_NEXT
-    LOOPS CGUEST_SVM_LOOP_VMLOAD, VMLOAD_BODY, NONE
-    LOOPS CGUEST_SVM_LOOP_VMSAVE, VMSAVE_BODY, NONE
-    LOOPS CGUEST_SVM_LOOP_STGI, STGI_BODY, NONE
-    LOOPS CGUEST_SVM_LOOP_CLGI, CLGI_BODY, NONE
+    CGUEST_SVM_LOOPS(CGUEST_EXPAND_LOOPS)
 
 cguest_svm64_end:
     .size cguest_svm64_start, cguest_svm64_end - cguest_svm64_start

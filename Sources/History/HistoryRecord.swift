@@ -7,10 +7,9 @@
 // so the same report is stored once), the machine's fingerprint and the user's label, and per case its
 // runs' figures as compare judges them (RunExtraction).
 
-import Bench
 import Crypto
+import Documents
 import Foundation
-import Probe
 import Report
 
 /// The machine a report was taken on, as far as its exits are concerned: what compare refuses to compare
@@ -120,7 +119,7 @@ public struct HistoryRecord: Sendable {
     /// Reads, checks and records the bench report at `path`: exit 66 when it cannot be read, 65 when it is
     /// not a valid report (ReportFile's checks).
     public static func load(_ path: String, label: String) throws(InputError) -> HistoryRecord {
-        let bytes = try SnapshotFile.readInput(path)
+        let bytes = try DocumentFile.readInput(path)
         let digest = sha256(bytes)
         let report = try ReportFile.parse(bytes, name: path)
         return HistoryRecord(report: report, digest: digest, file: path, label: label)

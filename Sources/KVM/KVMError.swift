@@ -62,33 +62,14 @@ public struct KVMError: Error, CustomStringConvertible, Equatable, Sendable {
             case EACCES, EPERM:
                 return "permission denied on \(device): add the user to the kvm group (or run as root)"
             default:
-                return "open \(device) failed: \(Self.text(for: errno)) (\(Self.name(for: errno)))"
+                return "open \(device) failed: \(Errno(errno))"
             }
         }
         if isNotKVM, let path {
-            let answer = errno == EPROTO ? "an API version other than \(KVMDevice.expectedAPIVersion)" : Self.name(for: errno)
+            let answer = errno == EPROTO ? "an API version other than \(KVMDevice.expectedAPIVersion)" : Errno(errno).name
             return "\(path) is not a KVM device (\(operation) answered \(answer)): point --device at /dev/kvm"
         }
-        return "\(operation) failed: \(Self.text(for: errno)) (\(Self.name(for: errno)))"
-    }
-
-    /// The C library's message for `code` ("Bad file descriptor").
-    static func text(for code: Int32) -> String {
-        // SAFETY: strerror returns a pointer to a NUL-terminated string that stays valid at least until the
-        // next strerror call on this thread; String(cString:) copies it before anything else can run here.
-        unsafe String(cString: strerror(code))
-    }
-
-    /// The symbolic name of the errno values KVM returns, or "errno N" for others.
-    static func name(for code: Int32) -> String {
-        let names: [Int32: String] = [
-            EPERM: "EPERM", ENOENT: "ENOENT", EINTR: "EINTR", EIO: "EIO", ENXIO: "ENXIO", E2BIG: "E2BIG",
-            EBADF: "EBADF", EAGAIN: "EAGAIN", ENOMEM: "ENOMEM", EACCES: "EACCES", EFAULT: "EFAULT",
-            EBUSY: "EBUSY", EEXIST: "EEXIST", ENODEV: "ENODEV", EINVAL: "EINVAL", ENFILE: "ENFILE",
-            EMFILE: "EMFILE", ENOTTY: "ENOTTY", ENOSPC: "ENOSPC", ERANGE: "ERANGE", ENOSYS: "ENOSYS",
-            EOPNOTSUPP: "EOPNOTSUPP", EOVERFLOW: "EOVERFLOW", EPROTO: "EPROTO",
-        ]
-        return names[code] ?? "errno \(code)"
+        return "\(operation) failed: \(Errno(errno))"
     }
 }
 

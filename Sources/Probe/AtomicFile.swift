@@ -18,6 +18,8 @@ import Foundation
     import Glibc
 #endif
 
+import KVM
+
 /// Writes output files safely: atomically over regular files, through devices and FIFOs, never replacing
 /// a device, a FIFO or a symbolic link.
 public enum AtomicFile {
@@ -28,11 +30,11 @@ public enum AtomicFile {
         func fail(_ reason: String) -> InputError { InputError(.noInput, "\(path): \(reason)") }
         guard !path.isEmpty else { throw fail("an empty file name") }
         guard !path.hasSuffix("/") else {
-            throw fail("names a directory, not a file: \(SystemReader.describe(EISDIR))")
+            throw fail("names a directory, not a file: \(Errno(EISDIR).description)")
         }
         if let fd = standardDescriptor(path) {
             guard OutputDoor.isOpen(fd) else {
-                throw fail("descriptor \(fd) is not open: \(SystemReader.describe(EBADF))")
+                throw fail("descriptor \(fd) is not open: \(Errno(EBADF).description)")
             }
             do { try OutputDoor.writeAll(fd, bytes) } catch { throw fail("cannot write: \(error.text)") }
             return
@@ -61,7 +63,7 @@ public enum AtomicFile {
         case .characterDevice, .fifo:
             try writeThrough(path, target, bytes)
         case .directory:
-            throw fail("is a directory, not a file: \(SystemReader.describe(EISDIR))")
+            throw fail("is a directory, not a file: \(Errno(EISDIR).description)")
         case .blockDevice:
             throw fail("is a block device; refusing to write a report over it")
         case .socket:

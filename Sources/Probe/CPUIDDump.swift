@@ -51,7 +51,7 @@ public struct CPUIDDump: Sendable, Equatable, Codable {
     public static func detectFormat(_ text: String) -> Format? {
         var lines = DumpLines(Array(text.utf8.prefix(4 * maximumLineLength)))
         while let line = lines.next() {
-            if line.isBlank { continue }
+            if line.isBlank || line.isDisclaimer { continue }
             return detectFormat(line: line)
         }
         return nil
@@ -70,7 +70,8 @@ public struct CPUIDDump: Sendable, Equatable, Codable {
         var first: DumpLine?
         while let line = lines.next() {
             try line.checkText()
-            if !line.isBlank {
+            // cpuid (20230406 on) begins its output with a "Disclaimer: …" line; transcripts keep it.
+            if !line.isBlank && !line.isDisclaimer {
                 first = line
                 break
             }
@@ -412,6 +413,9 @@ private struct DumpLine {
     }
 
     var isBlank: Bool { trimmed.isEmpty }
+
+    /// A `Disclaimer: …` line, which newer releases of cpuid print before the first CPU.
+    var isDisclaimer: Bool { trimmed.starts(with: ascii("Disclaimer:")) }
 
     /// The whitespace-separated tokens of the line.
     var tokens: [ArraySlice<UInt8>] { trimmed.split(whereSeparator: Self.isSpace) }

@@ -48,7 +48,8 @@ public struct HostTimer: Sendable {
     /// CLOCK_MONOTONIC_RAW in nanoseconds.
     public static func monotonicNanoseconds() -> UInt64 {
         var spec = timespec()
-        clock_gettime(CLOCK_MONOTONIC_RAW, &spec)
+        // SAFETY: `spec` is a local timespec that outlives the call; clock_gettime writes only that struct.
+        _ = unsafe clock_gettime(CLOCK_MONOTONIC_RAW, &spec)
         return UInt64(spec.tv_sec) * 1_000_000_000 + UInt64(spec.tv_nsec)
     }
 }
@@ -139,6 +140,7 @@ public enum CPUAffinity {
         let cpu = ckvm_current_cpu()
         guard cpu >= 0 else { return nil }
         var previous = ckvm_cpu_mask()
+        // SAFETY: `previous` is a local cpu mask that outlives the call, which writes only that struct.
         guard unsafe ckvm_save_affinity(&previous) == 0, ckvm_pin_thread(cpu) == 0 else { return nil }
         return Pinned(cpu: Int(cpu), previous: previous)
     }
@@ -146,31 +148,7 @@ public enum CPUAffinity {
     /// Gives the thread back the affinity it had before `pinToCurrentCPU`.
     public static func restore(_ pinned: Pinned) {
         var mask = pinned.previous
+        // SAFETY: `mask` is a local copy of the saved mask that outlives the call, which only reads it.
         _ = unsafe ckvm_restore_affinity(&mask)
-    }
-}
-
-extension String {
-    /// A number with up to three decimals, without Foundation's formatter.
-    public init(format3 value: Double) {
-        guard value.isFinite, abs(value) < 1e15 else {
-            self = value.isNaN ? "nan" : value.isFinite ? String(describing: value) : (value < 0 ? "-inf" : "inf")
-            return
-        }
-        let scaled = (value * 1000).rounded()
-        let whole = Int(scaled / 1000)
-        var fraction = Int(abs(scaled).truncatingRemainder(dividingBy: 1000))
-        var digits = 3
-        while digits > 0 && fraction % 10 == 0 {
-            fraction /= 10
-            digits -= 1
-        }
-        let sign = value < 0 && whole == 0 && fraction > 0 ? "-" : ""
-        if digits == 0 {
-            self = sign + String(whole)
-        } else {
-            let text = String(fraction)
-            self = sign + String(whole) + "." + String(repeating: "0", count: digits - text.count) + text
-        }
     }
 }

@@ -12,8 +12,11 @@ public struct LiveCapture: Sendable {
     public var reader: SystemReader
     /// Whether to time this process's CPUID (tens of milliseconds).
     public var timeCPUID = true
-    /// Whether to open /dev/kvm and ask it (creates and destroys one empty VM).
+    /// Whether to open the KVM device and ask it (creates and destroys one empty VM).
     public var askKVM = true
+    /// The KVM device to examine and ask (`bench --device`). Its facts are recorded as the snapshot's KVM
+    /// device, under the key "/dev/kvm", whatever its path: they are what the analysis reads as "the KVM device".
+    public var kvmDevicePath = "/dev/kvm"
 
     public init(reader: SystemReader = SystemReader()) {
         self.reader = reader
@@ -25,6 +28,7 @@ public struct LiveCapture: Sendable {
         "/sys/hypervisor/type", "/sys/devices/system/clocksource/clocksource0/current_clocksource",
         "/sys/devices/system/clocksource/clocksource0/available_clocksource", "/proc/1/cgroup", "/proc/self/cgroup",
         "/.dockerenv", "/run/.containerenv", "/proc/sys/fs/binfmt_misc/WSLInterop",
+        "/proc/xen/capabilities", "/sys/hypervisor/guest_type",
     ] + PlatformAnalysis.dmiFields.map { "/sys/class/dmi/id/\($0)" }
 
     /// Folders listed; /sys/module only for the modules that concern virtualization.
@@ -47,6 +51,7 @@ public struct LiveCapture: Sendable {
         for path in Self.plainFiles { snapshot.files[path] = reader.readText(path) }
         snapshot.files["/proc/cpuinfo"] = reader.readText("/proc/cpuinfo").map(Self.firstProcessor)
         snapshot.files["/proc/1/environ"] = reader.readText("/proc/1/environ").map(Self.containerVariables)
+        snapshot.files["/proc/self/status"] = reader.readText("/proc/self/status").map(Self.contextLines)
         snapshot.files["/proc/modules"] = reader.readText("/proc/modules").map { text in
             text.split(separator: "\n").filter { Self.isVirtualizationModule(String($0)) }.joined(separator: "\n")
         }
@@ -59,7 +64,7 @@ public struct LiveCapture: Sendable {
             snapshot.directories[folder] = names
             for name in names.value ?? [] { snapshot.files["\(folder)/\(name)"] = reader.readText("\(folder)/\(name)") }
         }
-        snapshot.devices["/dev/kvm"] = reader.deviceNode("/dev/kvm")
+        snapshot.devices["/dev/kvm"] = reader.deviceNode(kvmDevicePath)
         let log = KernelLog(reader: reader).read()
         snapshot.kernelLog = log
         let vendor = CPUVendor(CPUIDTable(leaves))
@@ -70,14 +75,15 @@ public struct LiveCapture: Sendable {
             snapshot.kvm = .unavailable(.notCaptured, "not asked (--no-kvm)")
         case .available(let node)?:
             if let reason = node.openError {
-                snapshot.kvm = .unavailable(reason, "/dev/kvm cannot be opened: \(node.openErrorDetail ?? reason.rawValue)")
+                snapshot.kvm = .unavailable(
+                    reason, "\(kvmDevicePath) cannot be opened: \(node.openErrorDetail ?? reason.rawValue)")
             } else {
-                snapshot.kvm = KVMCapture.capture(path: reader.root + "/dev/kvm")
+                snapshot.kvm = KVMCapture.capture(path: reader.root + kvmDevicePath)
             }
         case .unavailable(let reason, let detail)?:
             snapshot.kvm = .unavailable(reason, detail)
         case nil:
-            snapshot.kvm = .unavailable(.absent, "/dev/kvm was not examined")
+            snapshot.kvm = .unavailable(.absent, "\(kvmDevicePath) was not examined")
         }
         if timeCPUID {
             let tsc = TSCFrequencyFinder.find(cpuid: CPUIDTable(leaves), kernelLog: log.value)
@@ -94,6 +100,11 @@ public struct LiveCapture: Sendable {
         text.components(separatedBy: "\n\n").first ?? text
     }
 
+    /// Only the Linux-VServer context lines (VxID, NxID) of /proc/self/status; the rest says nothing of the level.
+    static func contextLines(_ text: String) -> String {
+        text.split(separator: "\n").filter { $0.hasPrefix("VxID:") || $0.hasPrefix("NxID:") }.joined(separator: "\n")
+    }
+
     /// Only the container= entry of a NUL-separated environment (the rest is private).
     static func containerVariables(_ text: String) -> String {
         text.split(separator: "\0").filter { $0.hasPrefix("container=") }.joined(separator: "\n")
@@ -101,6 +112,7 @@ public struct LiveCapture: Sendable {
 
     func processInfo() -> ProcessInfo {
         var groups = [gid_t](repeating: 0, count: 256)
+        // SAFETY: getgroups writes at most `groups.count` gids into the array, which outlives the call.
         let count = unsafe getgroups(Int32(groups.count), &groups)
         let capabilities = reader.readText("/proc/self/status").value.flatMap { status in
             status.split(separator: "\n").first { $0.hasPrefix("CapEff:") }.map { $0.dropFirst(7).trimmed }

@@ -6,12 +6,14 @@
     import Glibc
 #endif
 
+import KVM
+
 /// A failed system call: its errno.
 struct SystemError: Error, Equatable {
     var code: Int32
 
     /// `ENOENT (No such file or directory)`.
-    var text: String { SystemReader.describe(code) }
+    var text: String { Errno(code).description }
 
     /// The current errno.
     static var current: SystemError { SystemError(code: errno) }

@@ -9,6 +9,8 @@
     import Musl
 #endif
 
+import KVM
+
 /// Read-only access to the machine's files, with errno mapped to `UnavailableReason`.
 public struct SystemReader: Sendable {
     /// Prefix put before every absolute path ("" on a live machine).
@@ -30,6 +32,7 @@ public struct SystemReader: Sendable {
 
     /// Up to `limit` bytes of a file, read from its start.
     public func readBytes(_ path: String, limit: Int) -> Fact<[UInt8]> {
+        // SAFETY: the path becomes a NUL-terminated C string that lives for the call.
         let fd = unsafe open(resolved(path), O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { return Self.failure(errno, "open \(path)") }
         defer { close(fd) }
@@ -51,6 +54,7 @@ public struct SystemReader: Sendable {
 
     /// `count` bytes at `offset` (pread): how /dev/cpu/N/msr is read, the MSR index being the offset.
     public func readBytes(_ path: String, at offset: Int64, count: Int) -> Fact<[UInt8]> {
+        // SAFETY: the path becomes a NUL-terminated C string that lives for the call.
         let fd = unsafe open(resolved(path), O_RDONLY | O_CLOEXEC)
         guard fd >= 0 else { return Self.failure(errno, "open \(path)") }
         defer { close(fd) }
@@ -68,6 +72,7 @@ public struct SystemReader: Sendable {
     /// Records from a record device such as /dev/kmsg: one read() returns one record; stops at EAGAIN
     /// (no more records, the descriptor being non-blocking) or after `maxRecords`.
     public func readRecords(_ path: String, maxRecords: Int = 20_000) -> Fact<[String]> {
+        // SAFETY: the path becomes a NUL-terminated C string that lives for the call.
         let fd = unsafe open(resolved(path), O_RDONLY | O_CLOEXEC | O_NONBLOCK)
         guard fd >= 0 else { return Self.failure(errno, "open \(path)") }
         defer { close(fd) }
@@ -92,9 +97,12 @@ public struct SystemReader: Sendable {
 
     /// The names in a directory, sorted, without "." and "..".
     public func list(_ path: String) -> Fact<[String]> {
+        // SAFETY: the path is a C string for the call; the DIR stream is closed once, by the defer, and not
+        // used after it.
         guard let dir = unsafe opendir(resolved(path)) else { return Self.failure(errno, "opendir \(path)") }
         defer { unsafe closedir(dir) }
         var names: [String] = []
+        // SAFETY: readdir returns nil or a dirent owned by the open stream `dir`, read before the next call.
         while let entry = unsafe readdir(dir) {
             // SAFETY: d_name is a NUL-terminated array inside the dirent readdir returned, valid until the
             // next readdir on this stream; the String copies it before then.
@@ -108,23 +116,26 @@ public struct SystemReader: Sendable {
 
     /// Whether anything exists at the path (a file, folder or device; links followed).
     public func exists(_ path: String) -> Bool {
+        // SAFETY: the path becomes a NUL-terminated C string that lives for the call.
         unsafe access(resolved(path), F_OK) == 0
     }
 
     /// Owner, group and mode of a device node, and whether this process can open it read-write.
     public func deviceNode(_ path: String) -> Fact<DeviceNode> {
         var info = stat()
+        // SAFETY: the path is a C string for the call and `info` a local stat that outlives it.
         guard unsafe stat(resolved(path), &info) == 0 else { return Self.failure(errno, "stat \(path)") }
         var node = DeviceNode(
             mode: Self.octalMode(info.st_mode), ownerUID: info.st_uid, groupGID: info.st_gid,
             groupName: groupName(info.st_gid))
+        // SAFETY: the path becomes a NUL-terminated C string that lives for the call.
         let fd = unsafe open(resolved(path), O_RDWR | O_CLOEXEC)
         if fd >= 0 {
             close(fd)
         } else {
             let code = errno
             node.openError = UnavailableReason(errno: code)
-            node.openErrorDetail = Self.describe(code)
+            node.openErrorDetail = Errno(code).description
         }
         return .available(node)
     }
@@ -147,42 +158,6 @@ public struct SystemReader: Sendable {
 
     /// An unavailable fact for errno `code` during `operation`.
     public static func failure<T>(_ code: Int32, _ operation: String) -> Fact<T> {
-        .unavailable(UnavailableReason(errno: code), "\(operation): \(describe(code))")
-    }
-
-    /// strerror text with the errno name ("ENOENT (No such file or directory)").
-    public static func describe(_ code: Int32) -> String {
-        let text = unsafe strerror(code).map { unsafe String(cString: $0) } ?? "errno \(code)"
-        return "\(errnoName(code)) (\(text))"
-    }
-
-    /// The symbolic name of the common errno values.
-    public static func errnoName(_ code: Int32) -> String {
-        switch code {
-        case EPERM: return "EPERM"
-        case ENOENT: return "ENOENT"
-        case EIO: return "EIO"
-        case ENXIO: return "ENXIO"
-        case EBADF: return "EBADF"
-        case EAGAIN: return "EAGAIN"
-        case EACCES: return "EACCES"
-        case EBUSY: return "EBUSY"
-        case ENODEV: return "ENODEV"
-        case ENOTDIR: return "ENOTDIR"
-        case EISDIR: return "EISDIR"
-        case EINVAL: return "EINVAL"
-        case ENOTTY: return "ENOTTY"
-        case E2BIG: return "E2BIG"
-        case EOPNOTSUPP: return "EOPNOTSUPP"
-        case ENOSPC: return "ENOSPC"
-        case EDQUOT: return "EDQUOT"
-        case EFBIG: return "EFBIG"
-        case EROFS: return "EROFS"
-        case ENAMETOOLONG: return "ENAMETOOLONG"
-        case ELOOP: return "ELOOP"
-        case EPIPE: return "EPIPE"
-        case EEXIST: return "EEXIST"
-        default: return "errno \(code)"
-        }
+        .unavailable(UnavailableReason(errno: code), "\(operation): \(Errno(code))")
     }
 }

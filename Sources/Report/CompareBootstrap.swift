@@ -17,7 +17,7 @@
 // checks the two against each other and against SciPy).
 
 import Foundation
-import Probe
+import Documents
 
 /// Bootstrap intervals for the ratio of medians.
 public enum Bootstrap {

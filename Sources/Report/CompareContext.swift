@@ -4,8 +4,7 @@
 // the numbers were taken, so it is compared with a warning. A report's identity (which file, made where)
 // heads each side of a comparison.
 
-import Bench
-import Probe
+import Documents
 
 /// Which report, made where.
 public struct ReportIdentity: Codable, Sendable, Equatable {

@@ -1,7 +1,7 @@
 // CompareNumbers: how compare writes its figures in every format — signed percents, p-values, cycles per
 // exit, plain numbers — and how it splits a row id into the case and the mode heading its group.
 
-import Probe
+import Documents
 
 /// Compare's figures as text.
 enum CompareNumbers {

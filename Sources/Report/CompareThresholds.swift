@@ -8,9 +8,8 @@
 // Both keys are optional; any other key, a value that is not a number, or a value outside 0…1000 is
 // refused with one line naming the file and the field (exit 65).
 
-import Bench
 import Foundation
-import Probe
+import Documents
 
 /// Thresholds in percent of the base median.
 public struct Thresholds: Sendable, Equatable {
@@ -82,7 +81,7 @@ public struct Thresholds: Sendable, Equatable {
 
     /// Reads a threshold file.
     public static func load(_ path: String) throws(InputError) -> (defaultPercent: Double?, cases: [String: Double]) {
-        try parse(SnapshotFile.readInput(path), name: path)
+        try parse(DocumentFile.readInput(path), name: path)
     }
 
     /// Parses threshold-file bytes; `name` is used in messages.
@@ -91,9 +90,9 @@ public struct Thresholds: Sendable, Equatable {
     {
         let object: JSONValue
         do { object = try JSONDecoder().decode(JSONValue.self, from: Data(bytes)) } catch {
-            throw InputError(.badData, "\(name): not valid JSON: \(SnapshotFile.describe(error))")
+            throw InputError(.badData, "\(name): not valid JSON: \(DocumentFile.describe(error))")
         }
-        try SnapshotFile.refuseDuplicateKeys(bytes, name: name)
+        try DocumentFile.refuseDuplicateKeys(bytes, name: name)
         guard case .object(let top) = object else {
             throw InputError(
                 .badData, "\(name): expected an object such as {\"default\": 5, \"cases\": {\"cpuid-0/real\": 3}}")

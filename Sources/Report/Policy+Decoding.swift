@@ -1,11 +1,10 @@
 // Strict decoding of a policy: an unknown key anywhere, a value of the wrong type, an unknown level,
 // hypervisor, mechanism or case, and a limit that cannot be meant (zero, negative, a median limit above
 // the tail limit, a minimum level above the maximum) are each a DecodingError whose coding path names the
-// field, so SnapshotFile.describe turns it into "rules.cases.cpuid-0/real.p50Cyles: unknown key …".
+// field, so DocumentFile.describe turns it into "rules.cases.cpuid-0/real.p50Cyles: unknown key …".
 
-import Bench
 import Foundation
-import Probe
+import Documents
 
 /// Any key of a JSON object, so that every key present can be checked against the known ones.
 struct PolicyKey: CodingKey {
@@ -17,15 +16,22 @@ struct PolicyKey: CodingKey {
     init?(intValue: Int) { nil }
 }
 
-/// What decoding checks names against; the defaults are this build's catalogue.
-struct PolicyVocabulary {
-    /// Case ids a limit or requirement may name.
-    var caseIDs: Set<String>
+/// What decoding checks names against. The case ids come from the caller (the CLI passes this build's
+/// catalogue, Bench's `ExitCase.catalogue`), so that Report needs only the documents.
+public struct PolicyVocabulary: Sendable {
+    /// Case ids a limit or requirement may name: the catalogue's and this level's own.
+    public var caseIDs: Set<String>
+
+    /// The vocabulary of a build whose exit cases have `caseIDs`.
+    public init(caseIDs: some Sequence<String>) {
+        self.caseIDs = Set(caseIDs).union(Self.thisLevelIDs)
+    }
 
     /// This level's own measurements (BenchReport.hostLevel); the bench names its only one "cpuid-0/host".
     static let thisLevelIDs = ["cpuid-0/host"]
 
-    static let standard = PolicyVocabulary(caseIDs: Set(ExitCase.catalogue.map(\.id) + thisLevelIDs))
+    /// Where `Policy.init(from:)` finds the vocabulary among the decoder's user info.
+    static let userInfoKey = CodingUserInfoKey(rawValue: "nestprobe.policy-vocabulary")!
 
     /// Hypervisor names as CPUID gives them (Probe's HypervisorKind).
     static let hypervisors = HypervisorKind.allCases.map(\.rawValue)
@@ -130,7 +136,7 @@ extension Policy: Decodable {
     public init(from decoder: any Decoder) throws {
         let container = try decoder.container(keyedBy: PolicyKey.self)
         try container.rejectUnknownKeys(Self.keys)
-        // schema and version are checked by SnapshotFile.decodeJSON before this runs.
+        // schema and version are checked by DocumentFile.decodeJSON before this runs.
         name = try container.required(String.self, "name", expected: "a string")
         guard !name.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
             throw container.invalid("name", "must not be empty")
@@ -141,7 +147,11 @@ extension Policy: Decodable {
                 PolicyKey("rules"),
                 DecodingError.Context(codingPath: container.codingPath, debugDescription: "required field missing"))
         }
-        self.rules = try PolicyRules(rules, vocabulary: .standard)
+        guard let vocabulary = decoder.userInfo[PolicyVocabulary.userInfoKey] as? PolicyVocabulary else {
+            throw DecodingError.dataCorrupted(
+                DecodingError.Context(codingPath: [], debugDescription: "no case vocabulary to check the policy by"))
+        }
+        self.rules = try PolicyRules(rules, vocabulary: vocabulary)
     }
 }
 
@@ -167,14 +177,14 @@ extension PolicyRules {
         var seen = Set<String>()
         for (index, id) in requireCases.enumerated() {
             let path = "requireCases[\(index)]"
-            guard vocabulary.caseIDs.contains(id) else { throw container.invalid(path, Self.unknownCase(id)) }
+            guard vocabulary.caseIDs.contains(id) else { throw container.invalid(path, Self.unknownCase(id, vocabulary)) }
             guard seen.insert(id).inserted else { throw container.invalid(path, "\"\(id)\" is listed twice") }
         }
         allowSkipped = try container.value(Bool.self, "allowSkipped", expected: "true or false") ?? false
         if let cases = try container.object("cases") {
             for key in cases.allKeys {
                 guard vocabulary.caseIDs.contains(key.stringValue) else {
-                    throw cases.invalid(key.stringValue, Self.unknownCase(key.stringValue))
+                    throw cases.invalid(key.stringValue, Self.unknownCase(key.stringValue, vocabulary))
                 }
                 guard let limits = try cases.object(key.stringValue) else { continue }
                 self.cases[key.stringValue] = try CaseLimits(limits)
@@ -183,7 +193,7 @@ extension PolicyRules {
         if let multipliers = try container.object("multipliers") {
             for key in multipliers.allKeys {
                 guard vocabulary.caseIDs.contains(key.stringValue) else {
-                    throw multipliers.invalid(key.stringValue, Self.unknownCase(key.stringValue))
+                    throw multipliers.invalid(key.stringValue, Self.unknownCase(key.stringValue, vocabulary))
                 }
                 guard let limit = try multipliers.object(key.stringValue) else { continue }
                 self.multipliers[key.stringValue] = try MultiplierLimit(limit)
@@ -197,8 +207,8 @@ extension PolicyRules {
         }
     }
 
-    static func unknownCase(_ id: String) -> String {
-        let near = PolicyContainer.closest(id, in: Array(PolicyVocabulary.standard.caseIDs).sorted())
+    static func unknownCase(_ id: String, _ vocabulary: PolicyVocabulary) -> String {
+        let near = PolicyContainer.closest(id, in: Array(vocabulary.caseIDs).sorted())
         return "no case \"\(id)\" in this nestprobe"
             + (near.map { "; did you mean \"\($0)\"?" } ?? " (see nestprobe bench --list)")
     }

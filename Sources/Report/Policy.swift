@@ -3,7 +3,7 @@
 // latencies of this level and of its guests. A versioned JSON document (Reports/schema/policy-v1.schema.json,
 // docs/policy.md); decoding is strict (Policy+Decoding.swift), evaluation is in Qualify+Evaluate.swift.
 
-import Probe
+import Documents
 
 /// A qualification policy.
 public struct Policy: Sendable, Equatable {

@@ -3,9 +3,8 @@
 // measured value beside the limit. A limit on a case the report does not hold fails as "not measured";
 // a case the bench skipped fails too, unless allowSkipped makes it a skip.
 
-import Bench
 import Foundation
-import Probe
+import Documents
 
 extension Policy {
     /// The verdict of every rule on `report`.

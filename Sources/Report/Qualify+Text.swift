@@ -2,7 +2,7 @@
 // rule, measured, limit) within 80 columns, the reason under each failed or skipped rule, and a last
 // line that says QUALIFIED or NOT QUALIFIED.
 
-import Probe
+import Documents
 import Foundation
 
 /// Renders a qualification for a terminal or a log.

@@ -2,9 +2,8 @@
 // value, the limit and why, and "qualified" when no rule failed. Versioned JSON
 // (Reports/schema/qualification-v1.schema.json); text in Qualify+Text.swift, JUnit in Qualify+JUnit.swift.
 
-import Bench
 import Foundation
-import Probe
+import Documents
 
 /// The outcome of `nestprobe qualify`.
 public struct Qualification: Codable, Sendable {

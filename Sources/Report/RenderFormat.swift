@@ -3,8 +3,7 @@
 // fleet already runs, and JUnit XML for CI dashboards. Every renderer is a pure function of the report:
 // no clock, no environment, no network, so the same report always renders to the same bytes.
 
-import Bench
-import Probe
+import Documents
 
 /// The formats `nestprobe render` writes.
 public enum RenderFormat: String, CaseIterable, Sendable {
@@ -23,7 +22,7 @@ public enum RenderFormat: String, CaseIterable, Sendable {
     /// `report` in this format.
     public func render(_ report: BenchReport) -> String {
         switch self {
-        case .text: BenchText.render(report)
+        case .text: RenderText.render(report)
         case .markdown: RenderMarkdown.render(report)
         case .html: RenderHTML.render(report)
         case .openmetrics: RenderOpenMetrics.render(report)

@@ -2,8 +2,7 @@
 // shows this level's own CPUID distribution (hostLevel "cpuid-0/host") above the guest's, on one axis,
 // so the cost of the same instruction one level down reads off the page.
 
-import Bench
-import Probe
+import Documents
 
 extension RenderHTML {
     /// The id of this level's CPUID measurement, shown beside every guest CPUID case.

@@ -7,8 +7,7 @@
 // level costs), the summary table, one figure per measured case grouped by guest mode, and last the cases
 // that did not run and why.
 
-import Bench
-import Probe
+import Documents
 
 /// Renders a bench report as HTML.
 public enum RenderHTML {

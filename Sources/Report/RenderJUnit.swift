@@ -3,9 +3,8 @@
 // its kind as the type. A testcase's time is the case's net median per exit, in seconds, so dashboards
 // that chart test durations chart exit latency; the full figures are in each testcase's system-out.
 
-import Bench
 import Foundation
-import Probe
+import Documents
 
 /// Renders a bench report as JUnit XML.
 public enum RenderJUnit {

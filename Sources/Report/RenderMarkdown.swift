@@ -2,8 +2,7 @@
 // to trust it (CPU, kernel, KVM module, level estimate, TSC), the notes, the cases that did not run and
 // why, and how each guest mode executes.
 
-import Bench
-import Probe
+import Documents
 
 /// Renders a bench report as Markdown.
 public enum RenderMarkdown {

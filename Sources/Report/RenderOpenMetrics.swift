@@ -5,8 +5,7 @@
 // Prometheus parser). No sample carries a timestamp — the textfile collector and the Pushgateway both
 // refuse them — so the run's time is its own gauge. Every name and label is documented in docs/metrics.md.
 
-import Bench
-import Probe
+import Documents
 import Foundation
 
 /// Renders a bench report as Prometheus / OpenMetrics text.

@@ -7,7 +7,7 @@
 // p1–p99. The rows of one case share their axis, so this level and the guest level compare by eye.
 
 import Foundation
-import Probe
+import Documents
 
 /// A logarithmic axis whose ends are 1-2-5 values, mapped onto a pixel range.
 struct LogAxis {

@@ -1,10 +1,9 @@
-// RenderTable: the summary tables as plain cells, shared by the Markdown and HTML renderers so both show
-// the same figures: the main table (case | status | this level | guest level | µs | × | exits to | note)
-// and, when the report has three-level cases, their own table with the guest's guest and both multipliers,
-// as BenchText sets them apart.
+// RenderTable: the summary tables as plain cells, the one table model of the text, Markdown and HTML
+// renderers, so all of them show the same figures, each formatted once by RenderNumber: the main table
+// (case | status | this level | guest level | µs | × | exits to | note) and, when the report has
+// three-level cases, their own table with the guest's guest and both multipliers.
 
-import Bench
-import Probe
+import Documents
 
 /// One summary table, cells unescaped.
 struct RenderTable {
@@ -13,6 +12,8 @@ struct RenderTable {
         var status: String
         /// The cells after the case column.
         var cells: [String]
+        /// The guest level's net is below resolution: its figures are not shown (text spans one cell over them).
+        var belowResolution = false
     }
 
     /// Column titles after "case".
@@ -36,7 +37,7 @@ struct RenderTable {
                     row.belowResolution == true ? "" : row.multiplier.map(RenderNumber.multiplier) ?? "",
                     row.exitsTo,
                     row.note,
-                ])
+                ], belowResolution: row.belowResolution == true)
         }
         return RenderTable(
             headers: ["status", "this level", "guest level", "µs", "×", "exits to", "note"],
@@ -85,6 +86,12 @@ struct RenderTable {
     static func notRun(_ report: BenchReport) -> [CaseReport] {
         let collapsed = threeLevelSkipped(report) != nil
         return report.cases.filter { $0.status != .ok && !(collapsed && RenderWords.isThreeLevel($0.id)) }
+    }
+
+    /// The cell of `row` under the column titled `header` ("case" excluded); empty when there is no such column.
+    func cell(_ row: Row, _ header: String) -> String {
+        guard let index = headers.firstIndex(of: header), index < row.cells.count else { return "" }
+        return row.cells[index]
     }
 
     /// The title of the three-level table.

@@ -4,8 +4,7 @@
 // words the renderers group and label by. Everything later — compare, qualify, every render format — may
 // then rely on them; the number of cases and of every other list is bounded too, so the work per report is.
 
-import Bench
-import Probe
+import Documents
 
 extension ReportFile {
     /// The schema's maxItems for the kept samples of one case.

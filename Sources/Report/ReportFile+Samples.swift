@@ -9,7 +9,8 @@
 // Only plain arrays of decimal digits are taken; anything else (a negative or fractional number, a
 // string, an exponent) is left in place, so the decoder and ReportFile's checks name it as before.
 
-import Bench
+import Documents
+
 
 /// The kept samples of a report's host-level cases and cases, taken out of its JSON.
 struct ReportSamples {

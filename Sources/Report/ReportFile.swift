@@ -3,9 +3,8 @@
 // and the few promises the schema makes that JSON decoding alone cannot keep (unique ids, samples
 // behind every "ok"). Every failure is one InputError line naming the file and the field.
 
-import Bench
 import Foundation
-import Probe
+import Documents
 
 /// Loads bench reports.
 public enum ReportFile {
@@ -13,7 +12,7 @@ public enum ReportFile {
     /// (exit 65) when it is not a valid nestprobe.bench version 1 document.
     public static func load(_ path: String) throws(InputError) -> BenchReport {
         // Handed over, not kept: parse blanks the samples in place, without a copy.
-        try parse(SnapshotFile.readInput(path), name: path)
+        try parse(DocumentFile.readInput(path), name: path)
     }
 
     /// Decodes and checks report bytes; `name` is used in messages.
@@ -24,7 +23,7 @@ public enum ReportFile {
         samples?.blank(&bytes)
         var report: BenchReport
         do {
-            report = try SnapshotFile.decodeJSON(
+            report = try DocumentFile.decodeJSON(
                 BenchReport.self, bytes, name: name, schema: BenchReport.schemaID,
                 version: BenchReport.currentVersion)
         } catch {

@@ -1,7 +1,6 @@
 // RunCompare+Summary: the method description, the notes, and the summary with the exit code.
 
-import Bench
-import Probe
+import Documents
 
 extension RunComparison {
     static func method(_ options: RunCompareOptions) -> RunCompareMethod {

@@ -9,9 +9,8 @@
 // of the change, the detectable change, and the verdict (RunJudgement). A case the base reports have and
 // the new ones lost is "missing", which makes the outcome at least inconclusive unless allowed.
 
-import Bench
 import Foundation
-import Probe
+import Documents
 
 /// How to compare on runs.
 public struct RunCompareOptions: Sendable {
@@ -24,6 +23,9 @@ public struct RunCompareOptions: Sendable {
     public var selection = RowSelection()
     /// Cases lost in the new reports do not make the outcome inconclusive.
     public var allowMissing = false
+    /// With two or more reports a side, each report is a replicate (ReplicateJudge); false pools every
+    /// report's runs as if one invocation had made them (`compare --pool`).
+    public var replicates = true
 
     public init() {}
 }
@@ -69,8 +71,14 @@ public enum RunComparison {
         }
         let (pooledBase, pooledNew) = (pool(base), pool(new))
         var (rows, unpaired) = pairRows(base: pooledBase, new: pooledNew, options: options)
-        let shift = machineShift(base: pooledBase, new: pooledNew)
-        if let shift { guardAgainstShift(shift, &rows) }
+        var shift: MachineShift?
+        let replicates = judgeOnReplicates(&rows, base: base, new: new, options: options)
+        if let replicates {
+            shift = replicates.1
+        } else {
+            shift = machineShift(base: pooledBase, new: pooledNew)
+            if let shift { guardAgainstShift(shift, &rows) }
+        }
         var report = RunCompareReport(
             schema: RunCompareReport.schemaID, version: RunCompareReport.currentVersion, tool: .current,
             base: base.map { ReportIdentity($0.report, file: $0.file) },
@@ -80,7 +88,40 @@ public enum RunComparison {
             notes: notes(rows, base: base, new: new, options: options),
             summary: summary(rows, unpaired, allowMissing: options.allowMissing))
         report.machineShift = shift
-        if let shift, rows.contains(where: { $0.reason == .machineShift }) {
+        report.replication = replicates?.0
+        if replicates != nil {
+            report.method.figure += "; per report, the median of its runs' figures, less the report's machine level"
+            report.method.test =
+                "moderated t (empirical Bayes, Smyth 2004) on the reports' figures, each bench invocation one "
+                + "replicate: a row's within-side variance shrunk towards a prior fitted to all judged rows"
+            report.method.interval = "the moderated t interval of the change relative to the machine's shift"
+            report.method.detectableChange =
+                "the change caught with 80 % power at alpha / judged rows: (exp((t(1 − α′/2) + t(0.8)) · s̃ · "
+                + "√(1/nb + 1/nn)) − 1) · 100, s̃ the row's moderated SD, n the reports a side"
+        }
+        if let (summary, shift) = replicates, summary.machineMoved {
+            report.notes.append(
+                "the machine as a whole moved by \(CompareNumbers.percent(shift.percent)) % between the sides, every "
+                    + "row together and past how far it moves between the reports of one side (p "
+                    + "\(CompareNumbers.pValue(summary.machineMovedP))): a slower machine and a change to every exit "
+                    + "alike cannot be told apart, so rows that moved only with it are inconclusive, not same — "
+                    + "take base and new in alternation to tell")
+        }
+        if let (summary, shift) = replicates {
+            report.notes.append(
+                "judged on \(summary.baseReports) + \(summary.newReports) reports as replicates (each bench invocation "
+                    + "one): every change is relative to the machine's own shift of "
+                    + "\(CompareNumbers.percent(shift.percent)) % between the sides (the shorth of \(summary.shiftRows) "
+                    + "rows per report); a row's between-invocation SD is moderated towards "
+                    + "±\(CompareNumbers.percent(summary.priorSDPercent).dropFirst()) % (empirical Bayes) and tested with "
+                    + "a moderated t")
+        } else if base.count < minimumReplicates || new.count < minimumReplicates {
+            report.notes.append(
+                "one report a side: the runs of one invocation cannot show how far the machine moves between "
+                    + "invocations, so only the machine-shift guard stands against it; take \(minimumReplicates) or "
+                    + "more reports a side (e.g. 4 × bench --runs 4) for a test with each invocation as a replicate")
+        }
+        if replicates == nil, let shift, rows.contains(where: { $0.reason == .machineShift }) {
             report.notes.append(
                 "the machine as a whole moved by \(CompareNumbers.percent(shift.percent)) between the sides (median "
                     + "change of \(shift.rows) rows' gross figures, judged or not), single rows by "

@@ -4,7 +4,7 @@
 // system-out carries the figures.
 
 import Foundation
-import Probe
+import Documents
 
 /// The formats `nestprobe compare` writes.
 public enum CompareFormat: String, CaseIterable, Sendable {
@@ -16,7 +16,7 @@ public enum CompareFormat: String, CaseIterable, Sendable {
         case .text: Data(RunCompareText.render(report).utf8)
         case .markdown: Data(RunCompareMarkdown.render(report).utf8)
         case .junit: Data(RunCompareJUnit.render(report).utf8)
-        case .json: try SnapshotFile.encodeJSON(report)
+        case .json: try DocumentFile.encodeJSON(report)
         }
     }
 }

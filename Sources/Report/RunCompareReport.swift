@@ -1,14 +1,14 @@
 // RunCompareReport: the versioned JSON document of `nestprobe compare` on runs
-// (Reports/schema/compare-v2.schema.json): the reports on each side, how they differ, the method, one row
+// (Reports/schema/compare-v3.schema.json; v2 had no replicate test): the reports on each side, how they differ, the method, one row
 // per case and level with the figure it judged (or why it was not judged), its runs, change, interval,
 // p, detectable change and verdict; the cases that could not be paired; the summary with the exit code.
 
-import Probe
+import Documents
 
 /// The result of comparing bench reports on their runs.
 public struct RunCompareReport: Codable, Sendable {
     public static let schemaID = "nestprobe.compare"
-    public static let currentVersion = 2
+    public static let currentVersion = 3
 
     public var schema: String
     public var version: Int
@@ -28,6 +28,8 @@ public struct RunCompareReport: Codable, Sendable {
     public var summary: RunCompareSummary
     /// How far the machine as a whole moved between the two sides; nil with fewer than three rows to tell.
     public var machineShift: MachineShift? = nil
+    /// With at least two reports a side: the replicate-level test's figures (ReplicateJudge).
+    public var replication: ReplicateSummary? = nil
 }
 
 /// How the machine moved between the two sides, seen over every row compared (judged or not): the median

@@ -2,7 +2,7 @@
 // warnings and notes, the table grouped by level and mode (figures, change, interval, adjusted p, the
 // detectable change and the verdict), a line per row that is not simply the same, and the summary.
 
-import Probe
+import Documents
 
 /// Renders a run comparison as text.
 public enum RunCompareText {
@@ -24,11 +24,18 @@ public enum RunCompareText {
         for note in report.notes { out += wrap("note: \(note)", indent: "") }
         out.append("")
         let m = report.method
+        let tested =
+            report.replication.map {
+                "change relative to the machine's own shift, with its 95 % interval over the reports; p adj: moderated "
+                    + "t on the \($0.baseReports) + \($0.newReports) reports (each bench invocation one), Holm-adjusted; detect: "
+                    + "the smallest change these reports catch 8 times in 10"
+            }
+            ?? ("change with its 95 % interval from the runs; p adj: Mann–Whitney on the runs, Holm-adjusted; detect: "
+                + "the smallest change these runs catch 8 times in 10")
         out += wrap(
-            "Cycles per exit, median of the runs (g: gross, the net being below resolution); change with its "
-                + "95 % interval from the runs; p adj: Mann–Whitney on the runs, Holm-adjusted; detect: the smallest "
-                + "change these runs catch 8 times in 10. Verdict past the threshold (\(number(m.defaultThresholdPercent)) "
-                + "% unless set per case) at p adj < \(number(m.alpha)).", indent: "")
+            "Cycles per exit, median of the runs (g: gross, the net being below resolution); \(tested). Verdict "
+                + "past the threshold (\(number(m.defaultThresholdPercent)) % unless set per case) at p adj < "
+                + "\(number(m.alpha)).", indent: "")
         out.append("")
         out += table(report.rows)
         // Rows with too few runs are all alike; the note above says so once.
@@ -72,7 +79,9 @@ public enum RunCompareText {
 
     /// Why a row has its verdict, in words.
     public static func explanation(_ row: RunCompareRow) -> String {
-        let runs = "\(row.baseRuns) vs \(row.newRuns) runs"
+        let runs =
+            row.test == "moderated-t"
+            ? "\(row.baseRuns) vs \(row.newRuns) runs, tested on their reports" : "\(row.baseRuns) vs \(row.newRuns) runs"
         let p = row.pValue.map {
             "p \(CompareNumbers.pValue($0)), adjusted \(CompareNumbers.pValue(row.adjustedP ?? 1))"
         }

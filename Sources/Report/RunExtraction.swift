@@ -8,8 +8,7 @@
 // per-run data (samplesPerRun, perRun with each run's median and same-guest baseline, net with its verdict
 // on resolution; this level's per-run net medians) give one run each.
 
-import Bench
-import Probe
+import Documents
 
 /// One row of one report, as runs.
 public struct ReportRowRuns: Sendable {

@@ -7,7 +7,7 @@
 // median is fine: it is resampled as that one value.
 
 import Foundation
-import Probe
+import Documents
 
 /// One independent run of one case: its figure (cycles per exit) and the samples it came from.
 public struct RunValues: Sendable, Equatable {

@@ -5,6 +5,7 @@ import Bench
 import Foundation
 import KVM
 import Probe
+import Report
 
 extension Nestprobe {
     struct BenchCommand: ParsableCommand {
@@ -104,14 +105,14 @@ extension Nestprobe {
                 guard !quiet else { return }
                 printError(BenchText.progressLine(event))
             }
-            let data = try SnapshotFile.encodeJSON(report)
+            let data = try DocumentFile.encodeJSON(report)
             if let output {
                 do { try AtomicFile.write(data, to: output) } catch { throw ExitStatus.fail(error, writing: true) }
             }
             if json {
                 FileHandle.standardOutput.write(data)
             } else {
-                FileOutput.write(BenchText.render(report), to: 1)
+                FileOutput.write(RenderText.render(report), to: 1)
             }
             if let kvmError {
                 printError(kvmError.description)

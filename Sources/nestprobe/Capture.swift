@@ -17,7 +17,7 @@ extension Nestprobe {
 
         func run() throws {
             let snapshot = probe.capture()
-            let data = try SnapshotFile.encodeJSON(snapshot)
+            let data = try DocumentFile.encodeJSON(snapshot)
             do { try FileOutput.emit(data, to: output) } catch { throw ExitStatus.fail(error, writing: true) }
         }
     }

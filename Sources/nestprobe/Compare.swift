@@ -13,8 +13,13 @@ extension Nestprobe {
             abstract:
                 "Compare bench reports on their runs: per case the change, its interval, the detectable change, a verdict.",
             discussion: """
-                compare BASE NEW, or compare B1 B2 ... -- N1 N2 ...: the runs of all reports of a side are pooled \
-                (a report without per-run data is one run). Each row judges cycles per exit per run: net (less \
+                compare BASE NEW, or compare B1 B2 ... -- N1 N2 ...: with two or more reports a side (take 4 \
+                bench --runs 4 a side for a gate), each report is one replicate: the machine's level is taken \
+                out of every report (the shorth of its rows), and each row is tested on the reports' figures \
+                with a moderated t (empirical Bayes over the judged rows), Holm-adjusted; a machine that moved \
+                as a whole between the sides makes the unmoved rows inconclusive. With one report a side \
+                (or --pool), the runs of all reports are pooled (a report without per-run data is one run) and \
+                judged as follows. Each row judges cycles per exit per run: net (less \
                 the timing baseline) or gross when the net is below resolution on a side. Per row: the change of \
                 the median of the runs, a 95 % two-stage bootstrap interval (runs, then samples), a two-sided \
                 Mann–Whitney U test on the run figures (exact for few runs), Holm-adjusted over the judged rows, \
@@ -30,7 +35,7 @@ extension Nestprobe {
                 --thresholds FILE reads {"default": 5, "cases": {"cpuid-0/real": 3}}; the command line wins.
 
                 Reports from another CPU, kernel, KVM module, hypervisor or level are refused (exit 65) unless \
-                --force. JSON: schema Reports/schema/compare-v2.schema.json.
+                --force. JSON: schema Reports/schema/compare-v3.schema.json.
 
                 Exit codes: 0 the same; 2 at least one regression; 5 inconclusive (no regression; a row \
                 inconclusive, a case missing, or nothing judged); 4 improvements only; 64 usage error; 65 bad \
@@ -67,6 +72,9 @@ extension Nestprobe {
 
         @Flag(help: "Cases lost in the new reports do not make the verdict inconclusive.")
         var allowMissing = false
+
+        @Flag(help: "Pool the runs of every report of a side, as if one invocation had made them, instead of testing on reports.")
+        var pool = false
 
         @Option(help: "Family-wise significance level (Holm over the judged rows).")
         var alpha: Double = 0.05
@@ -130,6 +138,7 @@ extension Nestprobe {
                 options.thresholds = try combinedThresholds((baseReports + newReportsLoaded).map(\.report))
                 options.selection = RowSelection(cases: cases, exclude: exclude, judgeAll: judgeAll)
                 options.allowMissing = allowMissing
+                options.replicates = !pool
                 document = try RunComparison.compare(base: baseReports, new: newReportsLoaded, options: options)
             } catch {
                 throw ExitStatus.fail(error)
@@ -139,7 +148,7 @@ extension Nestprobe {
             do {
                 data =
                     chosen == .json
-                    ? try SnapshotFile.encodeJSON(document, from: (sides.base + sides.new).joined(separator: ", "))
+                    ? try DocumentFile.encodeJSON(document, from: (sides.base + sides.new).joined(separator: ", "))
                     : try chosen.render(document)
             } catch let error as InputError {
                 throw ExitStatus.fail(error)

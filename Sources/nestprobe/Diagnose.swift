@@ -25,7 +25,7 @@ extension Nestprobe {
         static let configuration = CommandConfiguration(
             abstract: "Say at which level this machine runs, what is below it, and whether it can host (nested) guests.")
 
-        @Flag(help: "Print the diagnosis as JSON (schema Reports/schema/diagnosis-v1.schema.json).")
+        @Flag(help: "Print the diagnosis as JSON (schema Reports/schema/diagnosis-v2.schema.json).")
         var json = false
 
         @Option(name: .shortAndLong, help: "Write the output to this file (atomically) instead of standard output.")
@@ -36,7 +36,23 @@ extension Nestprobe {
             valueName: "file"))
         var snapshot: String?
 
+        @Option(name: .customLong("print"), help: ArgumentHelp(
+            "Print one word and nothing else: level (L0, L1, L2+, undetermined), hypervisor (none, kvm, xen, microsoft, vmware, oracle, ..., unknown), confidence, container, can-host, guests-can-host (yes, no, unknown) or mechanism (vmx, svm, pvm, none).",
+            valueName: "field"))
+        var printField: DiagnosisField?
+
+        @Option(help: ArgumentHelp(
+            "Print nothing; answer with the exit code: 0 yes, 8 no, 9 unknown. Questions: vm, bare-metal, nested, container, can-host, guests-can-host.",
+            valueName: "question"))
+        var check: DiagnosisQuestion?
+
         @OptionGroup var probe: ProbeOptions
+
+        func validate() throws {
+            let modes = [json, printField != nil, check != nil].filter { $0 }.count
+            if modes > 1 { throw ValidationError("--json, --print and --check each choose the output; give one") }
+            if check != nil && output != nil { throw ValidationError("--check prints nothing, so --output has nothing to write") }
+        }
 
         func run() throws {
             let diagnosis: Diagnosis
@@ -47,10 +63,19 @@ extension Nestprobe {
             } else {
                 diagnosis = Analyzer.diagnose(probe.capture(), readHere: true)
             }
+            if let check {
+                switch check.answer(diagnosis) {
+                case .yes: return
+                case .no: throw ExitCode(ExitStatus.answerNo)
+                case .unknown: throw ExitCode(ExitStatus.answerUnknown)
+                }
+            }
             let data: Data
-            if json {
+            if let printField {
+                data = Data((printField.answer(diagnosis) + "\n").utf8)
+            } else if json {
                 do {
-                    data = try SnapshotFile.encodeJSON(diagnosis, from: snapshot ?? "this machine's capture")
+                    data = try DocumentFile.encodeJSON(diagnosis, from: snapshot ?? "this machine's capture")
                 } catch { throw ExitStatus.fail(error) }
             } else {
                 let colour = output == nil && FileOutput.colourWanted
@@ -60,3 +85,6 @@ extension Nestprobe {
         }
     }
 }
+
+extension DiagnosisField: ExpressibleByArgument {}
+extension DiagnosisQuestion: ExpressibleByArgument {}

@@ -16,6 +16,10 @@ enum ExitStatus {
     /// compare: no regression, but a judged case the runs cannot decide, a case missing from the new
     /// reports, or nothing judged.
     static let inconclusive: Int32 = 5
+    /// diagnose --check: the answer to the question is no.
+    static let answerNo: Int32 = 8
+    /// diagnose --check: what was read cannot answer the question (a fact missing, or the evidence ties).
+    static let answerUnknown: Int32 = 9
     static let usage: Int32 = 64
     static let badInput: Int32 = 65
     static let noInput: Int32 = 66
@@ -28,7 +32,7 @@ enum ExitStatus {
     static let documentation = """
         Exit codes: 0 ok; 1 failure; 2 regression (compare); 3 not qualified (qualify); 4 improvements only
         (compare); 5 inconclusive (compare: too few runs, a change not established, or cases missing);
-        64 usage error; 65 bad input data (malformed snapshot or dump);
+        diagnose --check: 0 yes, 8 no, 9 unknown; 64 usage error; 65 bad input data (malformed snapshot or dump);
         66 input file missing or unreadable; 69 /dev/kvm unavailable or not KVM (bench); 70 guest cases failed
         (bench); 73 output file cannot be written;
         77 permission denied on /dev/kvm (bench).

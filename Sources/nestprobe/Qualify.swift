@@ -57,7 +57,7 @@ extension Nestprobe {
         func run() throws {
             // The policy first: a broken policy should not cost a bench run.
             let loadedPolicy: Policy
-            do { loadedPolicy = try PolicyFile.load(policy) } catch { throw ExitStatus.fail(error) }
+            do { loadedPolicy = try PolicyFile.load(policy, vocabulary: .thisBuild) } catch { throw ExitStatus.fail(error) }
             let bench: BenchReport
             if let report {
                 do { bench = try ReportFile.load(report) } catch { throw ExitStatus.fail(error) }
@@ -82,7 +82,7 @@ extension Nestprobe {
             }
             let data: Data
             if json {
-                do { data = try SnapshotFile.encodeJSON(qualification, from: report ?? "this machine's bench") } catch {
+                do { data = try DocumentFile.encodeJSON(qualification, from: report ?? "this machine's bench") } catch {
                     throw ExitStatus.fail(error)
                 }
             } else {
@@ -104,4 +104,9 @@ extension Nestprobe {
             return report
         }
     }
+}
+
+extension PolicyVocabulary {
+    /// The case ids of this build's catalogue: what a policy may name.
+    static var thisBuild: PolicyVocabulary { PolicyVocabulary(caseIDs: ExitCase.catalogue.map(\.id)) }
 }

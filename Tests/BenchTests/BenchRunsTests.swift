@@ -7,6 +7,7 @@ import Probe
 import Testing
 
 @testable import Bench
+@testable import Report
 
 @Suite("Bench runs without KVM")
 struct BenchRunsTests {
@@ -132,7 +133,7 @@ struct BenchRunsTests {
         let clear = CaseAnalysis.report(
             try exitCase("cpuid-0/long64-cpl0"),
             runs: [outcome([2000, 2001], baseline: [100, 100]), outcome([2010, 2011], baseline: [100, 101])], hz: 1e9)
-        let text = BenchText.render(try Self.benchReport(cases: [below, clear]))
+        let text = RenderText.render(try Self.benchReport(cases: [below, clear]))
         let belowLine = try #require(text.split(separator: "\n").first { $0.hasPrefix("cr0-write/long64-cpl0") })
         #expect(belowLine.contains("below resolution"))
         let clearLine = try #require(text.split(separator: "\n").first { $0.hasPrefix("cpuid-0/long64-cpl0") })
@@ -150,8 +151,8 @@ struct BenchRunsTests {
         bench.context.injectedExitDelay = InjectedExitDelay.make(
             requested: "10%", request: .percent(10), hz: 2e9, reference: ("pio-out-user/real", 25_000))
         bench.hostLevel = []
-        let data = try SnapshotFile.encodeJSON(bench)
-        let decoded = try SnapshotFile.decodeJSON(
+        let data = try DocumentFile.encodeJSON(bench)
+        let decoded = try DocumentFile.decodeJSON(
             BenchReport.self, [UInt8](data), name: "round trip", schema: BenchReport.schemaID,
             version: BenchReport.currentVersion)
         #expect(decoded.context.runs == 2)
@@ -170,7 +171,7 @@ struct BenchRunsTests {
         for key in ["runs", "runOrderSeed", "injectedExitDelay"] { context.removeValue(forKey: key) }
         old["context"] = context
         let oldData = try JSONSerialization.data(withJSONObject: old)
-        let oldDecoded = try SnapshotFile.decodeJSON(
+        let oldDecoded = try DocumentFile.decodeJSON(
             BenchReport.self, [UInt8](oldData), name: "old", schema: BenchReport.schemaID,
             version: BenchReport.currentVersion)
         #expect(oldDecoded.cases[0].net == nil && oldDecoded.context.runs == nil)

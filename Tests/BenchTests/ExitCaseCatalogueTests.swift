@@ -45,13 +45,15 @@ struct ExitCaseCatalogueTests {
         let long0 = Set(ExitCase.catalogue.filter { $0.mode == .long64 && $0.cpl == 0 }.map(\.name))
         let long3 = Set(ExitCase.catalogue.filter { $0.mode == .long64 && $0.cpl == 3 }.map(\.name))
         #expect(real == long0)
-        #expect(long3 == ["null", "rdtsc", "cpuid-0", "cpuid-hv", "page-fault-first-touch"])
+        #expect(
+            long3 == ["null", "rdtsc", "cpuid-0", "cpuid-hv", "page-fault-first-touch", "mmio-write-user", "mmio-read-user"])
         let required: Set = [
             "null", "rdtsc", "cpuid-0", "cpuid-hv", "hypercall", "pio-out-user", "pio-in-user", "pio-kernel",
             "mmio-write-user", "mmio-read-user", "msr-kernel", "msr-user", "msr-write-kernel", "hlt", "cr0-write",
             "cr4-write", "page-fault-first-touch",
         ]
-        #expect(long0 == required)
+        // At least these (kvm-unit-tests' vmexit and the first nestprobe set); issue 12's cases come on top.
+        #expect(long0.isSuperset(of: required), "missing: \(required.subtracting(long0))")
         #expect(ExitCase.catalogue.filter { !$0.timedInGuest }.map(\.name) == ["kvm-run-fixed"])
     }
 
@@ -88,8 +90,11 @@ struct ExitCaseCatalogueTests {
 
     @Test("the hypercall is vmcall on Intel and vmmcall on AMD")
     func hypercallInstruction() {
-        #expect(ExitCase.Body.hypercall.loop(vendor: .intel) == CGUEST_LOOP_VMCALL)
-        #expect(ExitCase.Body.hypercall.loop(vendor: .amd) == CGUEST_LOOP_VMMCALL)
+        #expect(ExitCase.Body.hypercall.loop(vendor: .intel, mode: .real) == GuestLoop.number(of: "vmcall", in: .guest))
+        #expect(ExitCase.Body.hypercall.loop(vendor: .amd, mode: .real) == GuestLoop.number(of: "vmmcall", in: .guest))
+        // The guest's guest runs under an AMD mini-hypervisor whatever the host's vendor says.
+        #expect(
+            ExitCase.Body.hypercall.loop(vendor: .intel, mode: .svmInner) == GuestLoop.number(of: "vmmcall", in: .guest))
         let intel = CaseRunner(devicePath: "/nonexistent", environment: Self.environment(.kvmIntel, vendor: .intel))
         #expect(intel.mechanism(of: ExitCase.catalogue.first { $0.name == "hypercall" }!).contains("vmcall"))
     }
@@ -121,7 +126,7 @@ struct ExitCaseCatalogueTests {
         #expect(try plan("mmio-read-user/long64-cpl0").parameters.address == 0xE0000)
         #expect(try plan("cpuid-hv/long64-cpl3").parameters.operandA == 0x4000_0000)
         #expect(try plan("null/real").parameters.operandA == UInt32(ExitCase.nullBatch))
-        #expect(try plan("hypercall/real").parameters.loop == CGUEST_LOOP_VMMCALL)
+        #expect(try plan("hypercall/real").parameters.loop == GuestLoop.number(of: "vmmcall", in: .guest))
         #expect(try plan("rdtsc/real").parameters.useRDTSCP)
     }
 

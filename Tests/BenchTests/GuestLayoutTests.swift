@@ -156,11 +156,11 @@ struct GuestLayoutTests {
     func mailbox() throws {
         let memory = try GuestMemory(size: GuestLayout.ramSize(.real))
         let parameters = MailboxParameters(
-            loop: CGUEST_LOOP_CPUID, useRDTSCP: true, iterations: 1234, warmup: 56, operandA: 0x4000_0000,
+            loop: 2, useRDTSCP: true, iterations: 1234, warmup: 56, operandA: 0x4000_0000,
             operandB: 7, address: 0x1_2345_6789, segment: 0xE000)
         try parameters.write(to: memory)
         let base = Int(GuestLayout.mailboxAddress)
-        #expect(try memory.load(UInt32.self, at: base + Int(CGUEST_MB_LOOP)) == UInt32(CGUEST_LOOP_CPUID))
+        #expect(try memory.load(UInt32.self, at: base + Int(CGUEST_MB_LOOP)) == 2)
         #expect(try memory.load(UInt32.self, at: base + Int(CGUEST_MB_FLAGS)) == UInt32(CGUEST_FLAG_RDTSCP))
         #expect(try memory.load(UInt32.self, at: base + Int(CGUEST_MB_ITERATIONS)) == 1234)
         #expect(try memory.load(UInt32.self, at: base + Int(CGUEST_MB_WARMUP)) == 56)

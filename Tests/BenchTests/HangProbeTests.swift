@@ -5,6 +5,7 @@
 // No test asserts a duration.
 
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Bench
@@ -75,7 +76,7 @@ struct HangProbeTests {
         let path = directory.appendingPathComponent("report.json").path
         // Forced, the hypercalls fail where they hang (kvm_pvm); elsewhere they run.
         let (status, _, stderr) = try withGuestSlot {
-            try BenchBinary.run(["bench", "--cases", "hypercall!", "--budget", "1s", "--quiet", "-o", path])
+            try NestprobeRunner.run(["bench", "--cases", "hypercall!", "--budget", "1s", "--quiet", "-o", path]).parts
         }
         let report = try JSONSerialization.jsonObject(with: Data(contentsOf: URL(fileURLWithPath: path)))
         let cases = try #require((report as? [String: Any])?["cases"] as? [[String: Any]])
@@ -89,34 +90,11 @@ struct HangProbeTests {
 struct BenchDeviceExitTests {
     @Test("bench --device /dev/null exits 69 and says /dev/null is not a KVM device")
     func devNull() throws {
-        let (status, _, stderr) = try BenchBinary.run([
+        let (status, _, stderr) = try NestprobeRunner.run([
             "bench", "--device", "/dev/null", "--cases", "cpuid-0", "--quiet",
-        ])
+        ]).parts
         #expect(status == 69)
         #expect(stderr.contains("/dev/null is not a KVM device"), "\(stderr)")
     }
 }
 
-/// The nestprobe executable next to the test bundle.
-enum BenchBinary {
-    static func run(_ arguments: [String]) throws -> (Int32, String, String) {
-        let tests = try FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")
-        let binary = URL(fileURLWithPath: tests).deletingLastPathComponent().appendingPathComponent("nestprobe")
-        try #require(FileManager.default.isExecutableFile(atPath: binary.path), "build nestprobe first")
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (
-            process.terminationStatus, String(decoding: outData, as: UTF8.self),
-            String(decoding: errData, as: UTF8.self)
-        )
-    }
-}

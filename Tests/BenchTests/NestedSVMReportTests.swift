@@ -8,6 +8,7 @@ import Probe
 import Testing
 
 @testable import Bench
+@testable import Report
 
 @Suite("Three levels: table, text and JSON")
 struct NestedSVMReportTests {
@@ -88,11 +89,11 @@ struct NestedSVMReportTests {
     func skippedText() throws {
         let oneLevel = [try Self.report("cpuid-0/long64-cpl0", [30_000]), try Self.report("hlt/real", [9000])]
         let skipped = ExitCase.nestedSVM.map(Self.skipped)
-        let before = BenchText.render(Self.benchReport(oneLevel))
+        let before = RenderText.render(Self.benchReport(oneLevel))
         let withSkipped = Self.benchReport(oneLevel + skipped)
-        let after = BenchText.render(withSkipped)
-        let section = BenchText.threeLevelSection(withSkipped)
-        #expect(section.first == "" && section.count <= 3, "a blank line and the wrapped reason: \(section)")
+        let after = RenderText.render(withSkipped)
+        let section = RenderText.threeLevelSection(withSkipped)
+        #expect(section.first == "" && section.count <= 4, "a blank line and the wrapped reason: \(section)")
         #expect(section.joined(separator: " ").contains("Three levels"))
         #expect(section.joined(separator: " ").contains("skipped, SVM is not offered to"))
         let wall = "\n\n  wall time"
@@ -109,14 +110,14 @@ struct NestedSVMReportTests {
             try Self.report("vmrun/svm-hv", [90_000]),
             Self.skipped(try Self.exitCase("hlt/svm-inner")),
         ]
-        let text = BenchText.render(Self.benchReport(cases))
+        let text = RenderText.render(Self.benchReport(cases))
         let lines = text.split(separator: "\n").map(String.init)
         #expect(lines.allSatisfy { $0.count <= 80 }, "\(lines.filter { $0.count > 80 })")
         let header = try #require(lines.firstIndex { $0.hasPrefix("Three levels:") })
         let row = try #require(lines.first { $0.hasPrefix("cpuid-0/svm-inner") })
         #expect(lines.firstIndex(of: row)! > header)
         #expect(row.contains("2,000") && row.contains("30,000") && row.contains("600,000"))
-        #expect(row.contains("15×") && row.contains("20×") && row.hasSuffix("guest-hypervisor"))
+        #expect(row.contains("15.0×") && row.contains("20.0×") && row.hasSuffix("guest-hypervisor"))
         #expect(lines.contains { $0.hasPrefix("vmrun/svm-hv") && $0.contains("90,000") })
         #expect(lines.contains { $0.contains("skipped: SVM is not offered") })
     }
@@ -131,8 +132,8 @@ struct NestedSVMReportTests {
             try Self.report("cpuid-0/svm-inner", [600_000], attribution: .guestHypervisor, facts: facts),
         ]
         let report = Self.benchReport(cases)
-        let data = try SnapshotFile.encodeJSON(report)
-        let decoded = try SnapshotFile.decodeJSON(
+        let data = try DocumentFile.encodeJSON(report)
+        let decoded = try DocumentFile.decodeJSON(
             BenchReport.self, [UInt8](data), name: "round trip", schema: BenchReport.schemaID,
             version: BenchReport.currentVersion)
         #expect(decoded.cases[1].guestHypervisor == facts)

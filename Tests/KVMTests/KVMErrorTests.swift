@@ -70,11 +70,11 @@ struct KVMErrorTests {
     @Test("other errors name the operation, the C library's text and the errno")
     func genericDescription() {
         let error = KVMError(operation: "KVM_CREATE_VM", errno: EBADF)
-        #expect(error.description == "KVM_CREATE_VM failed: Bad file descriptor (EBADF)")
+        #expect(error.description == "KVM_CREATE_VM failed: EBADF (Bad file descriptor)")
         #expect(!error.isPermissionDenied && !error.isDeviceMissing)
         // EPERM from an ioctl is not about the device node.
         #expect(!KVMError(operation: "KVM_RUN", errno: EPERM).isPermissionDenied)
-        #expect(KVMError(operation: "KVM_RUN", errno: 4095).description.hasSuffix("(errno 4095)"))
+        #expect(KVMError(operation: "KVM_RUN", errno: 4095).description.contains("errno 4095 ("))
     }
 
     @Test("a vCPU mmap size that is not whole pages is refused before mmap")

@@ -2,36 +2,8 @@
 // of every fixture, and that output files are written whole.
 
 import Foundation
+import TestSupport
 import Testing
-
-/// The nestprobe binary built beside this test bundle.
-enum NestprobeBinary {
-    static var url: URL? {
-        let products = Bundle.module.bundleURL.deletingLastPathComponent()
-        let candidate = products.appendingPathComponent("nestprobe")
-        return FileManager.default.isExecutableFile(atPath: candidate.path) ? candidate : nil
-    }
-
-    /// Runs nestprobe with `arguments`; returns exit status, stdout and stderr.
-    static func run(_ arguments: [String], environment: [String: String] = [:]) throws -> (Int32, String, String) {
-        let binary = try #require(url, "the nestprobe executable was not built next to the tests (swift build first)")
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        var env = Foundation.ProcessInfo.processInfo.environment
-        for (key, value) in environment { env[key] = value }
-        process.environment = env
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (process.terminationStatus, String(decoding: outData, as: UTF8.self), String(decoding: errData, as: UTF8.self))
-    }
-}
 
 func fixturePath(_ relative: String) throws -> String {
     try #require(Bundle.module.resourceURL?.appendingPathComponent("Fixtures/\(relative)")).path
@@ -41,7 +13,7 @@ func fixturePath(_ relative: String) throws -> String {
 struct CLITests {
     @Test("a missing snapshot file: exit 66 and one line naming it")
     func missingFile() throws {
-        let (status, out, err) = try NestprobeBinary.run(["diagnose", "--snapshot", "/nonexistent/snap.json"])
+        let (status, out, err) = try NestprobeRunner.run(["diagnose", "--snapshot", "/nonexistent/snap.json"]).parts
         #expect(status == 66)
         #expect(out.isEmpty)
         #expect(err.split(separator: "\n").count == 1)
@@ -63,7 +35,7 @@ struct CLITests {
         let whole = try Data(contentsOf: URL(fileURLWithPath: try fixturePath("snapshots/hyperv-l1.json")))
         try whole.prefix(whole.count / 2).write(to: truncated)
         for path in [folder.path, empty.path, garbage.path, newer.path, truncated.path] {
-            let (status, out, err) = try NestprobeBinary.run(["diagnose", "--snapshot", path])
+            let (status, out, err) = try NestprobeRunner.run(["diagnose", "--snapshot", path]).parts
             #expect(status == 65, "\(path): \(err)")
             #expect(out.isEmpty)
             #expect(err.split(separator: "\n").count == 1, "\(path): \(err)")
@@ -80,11 +52,11 @@ struct CLITests {
             + FileManager.default.contentsOfDirectory(atPath: dumps).map { "\(dumps)/\($0)" }
         #expect(files.count >= 14)
         for file in files {
-            let (status, out, err) = try NestprobeBinary.run(["diagnose", "--snapshot", file], environment: ["NO_COLOR": "1"])
+            let (status, out, err) = try NestprobeRunner.run(["diagnose", "--snapshot", file], environment: ["NO_COLOR": "1"]).parts
             #expect(status == 0, "\(file): \(err)")
             #expect(out.hasPrefix("nestprobe "))
             #expect(out.contains("Level: "))
-            let (jsonStatus, json, _) = try NestprobeBinary.run(["diagnose", "--snapshot", file, "--json"])
+            let (jsonStatus, json, _) = try NestprobeRunner.run(["diagnose", "--snapshot", file, "--json"]).parts
             #expect(jsonStatus == 0)
             let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
             #expect(object?["schema"] as? String == "nestprobe.diagnosis")
@@ -94,7 +66,7 @@ struct CLITests {
     @Test("a CPUID dump says what it cannot tell")
     func dumpSaysWhatIsMissing() throws {
         let dump = try fixturePath("dumps/amd-genoa-kvm.cpuid-r.txt")
-        let (status, out, _) = try NestprobeBinary.run(["diagnose", "--snapshot", dump])
+        let (status, out, _) = try NestprobeRunner.run(["diagnose", "--snapshot", dump]).parts
         #expect(status == 0)
         #expect(out.contains("carries CPUID only"))
         #expect(out.contains("KVMKVMKVM"))
@@ -106,22 +78,22 @@ struct CLITests {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let target = folder.appendingPathComponent("d.json").path
-        let (status, out, _) = try NestprobeBinary.run(
-            ["diagnose", "--snapshot", try fixturePath("snapshots/vmware-guest.json"), "--json", "-o", target])
+        let (status, out, _) = try NestprobeRunner.run(
+            ["diagnose", "--snapshot", try fixturePath("snapshots/vmware-guest.json"), "--json", "-o", target]).parts
         #expect(status == 0)
         #expect(out.isEmpty)
         let written = try Data(contentsOf: URL(fileURLWithPath: target))
         #expect((try JSONSerialization.jsonObject(with: written) as? [String: Any]) != nil)
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["d.json"])
-        let (bad, _, err) = try NestprobeBinary.run(
-            ["diagnose", "--snapshot", try fixturePath("snapshots/vmware-guest.json"), "-o", "/nonexistent/dir/x"])
+        let (bad, _, err) = try NestprobeRunner.run(
+            ["diagnose", "--snapshot", try fixturePath("snapshots/vmware-guest.json"), "-o", "/nonexistent/dir/x"]).parts
         #expect(bad == 73)
         #expect(err.contains("/nonexistent/dir/x"))
     }
 
     @Test("unknown options are usage errors: exit 64")
     func usage() throws {
-        let (status, _, err) = try NestprobeBinary.run(["diagnose", "--no-such-option"])
+        let (status, _, err) = try NestprobeRunner.run(["diagnose", "--no-such-option"]).parts
         #expect(status == 64)
         #expect(!err.isEmpty)
     }

@@ -1,6 +1,7 @@
 // DurationText: durations with units, whole nanoseconds, no trap on any input; and --budget using it.
 
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Probe
@@ -59,13 +60,13 @@ struct DurationTextTests {
         for text in [
             "0x10", "-1", "0", "0s", "nan", "inf", "1e3", "2h", "3601s", "4 s", "1.5ns", "9223372036854775808",
         ] {
-            let result = try OutputCLI.run(["bench", "--budget=\(text)", "--list"], in: scratch.path)
+            let result = try NestprobeRunner.run(["bench", "--budget=\(text)", "--list"], in: scratch.path)
             #expect(result.status == 64, "\(text): \(result.err)")
             #expect(result.err.split(separator: "\n").count == 1)
             #expect(result.err.contains("4000ms"), "the message says the accepted forms")
         }
         for text in ["4", "4s", "4000ms", "1.5s", "500us", "500µs", "3600s"] {
-            let result = try OutputCLI.run(["bench", "--budget=\(text)", "--list"], in: scratch.path)
+            let result = try NestprobeRunner.run(["bench", "--budget=\(text)", "--list"], in: scratch.path)
             #expect(result.status == 0, "\(text): \(result.err)")
         }
     }

@@ -3,6 +3,7 @@
 // first; both now give a diagnosis, in text and in JSON.
 
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Probe
@@ -19,7 +20,7 @@ struct LargeNumberDiagnoseTests {
         let folder = FileManager.default.temporaryDirectory.appendingPathComponent("nestprobe-large-\(UUID())")
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         let path = folder.appendingPathComponent("snapshot.json").path
-        try SnapshotFile.encodeJSON(snapshot).write(to: URL(fileURLWithPath: path))
+        try DocumentFile.encodeJSON(snapshot).write(to: URL(fileURLWithPath: path))
         return (folder, path)
     }
 
@@ -27,10 +28,10 @@ struct LargeNumberDiagnoseTests {
     func hugeSamples() throws {
         let (folder, path) = try Self.write(samples: 10_000_000_000_000_000_000)
         defer { try? FileManager.default.removeItem(at: folder) }
-        let (status, out, err) = try NestprobeBinary.run(["diagnose", "--snapshot", path], environment: ["NO_COLOR": "1"])
+        let (status, out, err) = try NestprobeRunner.run(["diagnose", "--snapshot", path], environment: ["NO_COLOR": "1"]).parts
         #expect(status == 0, "\(err)")
         #expect(out.contains("median 1e+19 cycles"))
-        let (jsonStatus, json, jsonErr) = try NestprobeBinary.run(["diagnose", "--json", "--snapshot", path])
+        let (jsonStatus, json, jsonErr) = try NestprobeRunner.run(["diagnose", "--json", "--snapshot", path]).parts
         #expect(jsonStatus == 0, "\(jsonErr)")
         #expect(try JSONSerialization.jsonObject(with: Data(json.utf8)) is [String: Any])
     }
@@ -41,7 +42,7 @@ struct LargeNumberDiagnoseTests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let diagnosis = Analyzer.diagnose(try SnapshotFile.load(path))
         #expect(!DiagnosisText(width: 80, colour: false).render(diagnosis).isEmpty)
-        #expect(throws: Never.self) { try SnapshotFile.encodeJSON(diagnosis) }
+        #expect(throws: Never.self) { try DocumentFile.encodeJSON(diagnosis) }
     }
 
     @Test("a host exit cost at a frequency so small the nanoseconds overflow stays finite")
@@ -59,7 +60,7 @@ struct LargeNumberDiagnoseTests {
         var timing = try #require(snapshot.hostTiming.value)
         timing.warmup = -1
         snapshot.hostTiming = .available(timing)
-        let bytes = [UInt8](try SnapshotFile.encodeJSON(snapshot))
+        let bytes = [UInt8](try DocumentFile.encodeJSON(snapshot))
         #expect(throws: InputError(.badData, "s.json: hostTiming.value.warmup: -1 is below the minimum 0")) {
             try SnapshotFile.parse(bytes, name: "s.json")
         }

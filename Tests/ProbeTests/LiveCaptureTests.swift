@@ -108,7 +108,7 @@ struct LiveCaptureFixtureTests {
     @Test("a fixture capture survives a JSON round trip")
     func roundTrip() throws {
         let snapshot = Self.capture()
-        let data = try SnapshotFile.encodeJSON(snapshot)
+        let data = try DocumentFile.encodeJSON(snapshot)
         #expect(try SnapshotFile.parse([UInt8](data), name: "capture") == snapshot)
     }
 
@@ -150,7 +150,7 @@ struct LiveCaptureMachineTests {
         #expect(snapshot.kvm.missing?.reason == .notCaptured)
         #expect(snapshot.process.value?.euid == geteuid())
         #expect(snapshot.files["/proc/sys/kernel/osrelease"]?.value?.isEmpty == false)
-        let data = try SnapshotFile.encodeJSON(snapshot)
+        let data = try DocumentFile.encodeJSON(snapshot)
         #expect(try SnapshotFile.parse([UInt8](data), name: "live") == snapshot)
     }
 

@@ -2,6 +2,7 @@
 // signal in the write window.
 
 import Foundation
+import TestSupport
 import Testing
 
 @testable import Probe
@@ -19,12 +20,12 @@ struct OutputCLITests {
         let scratch = try ScratchFolder()
         defer { scratch.remove() }
         let snapshot = try fixturePath(Self.snapshot)
-        let written = try OutputCLI.run(["diagnose", "--snapshot", snapshot, "--json", "-o", "x"], in: scratch.path)
+        let written = try NestprobeRunner.run(["diagnose", "--snapshot", snapshot, "--json", "-o", "x"], in: scratch.path)
         #expect(written.status == 0, "\(written.err)")
         #expect(!written.signalled)
         #expect(try scratch.names() == ["x"])
         for name in [".", "x/", "y/", "./"] {
-            let refused = try OutputCLI.run(["diagnose", "--snapshot", snapshot, "-o", name], in: scratch.path)
+            let refused = try NestprobeRunner.run(["diagnose", "--snapshot", snapshot, "-o", name], in: scratch.path)
             #expect(refused.status == 73, "\(name): \(refused.err)")
             #expect(refused.err.split(separator: "\n").count == 1)
             #expect(refused.err.contains("EISDIR"))
@@ -43,7 +44,7 @@ struct OutputCLITests {
         defer { scratch.remove() }
         let snapshot = try fixturePath(Self.snapshot)
         for path in ["/dev/fd/1", "/proc/self/fd/1"] {
-            let result = try OutputCLI.run(
+            let result = try NestprobeRunner.run(
                 ["diagnose", "--snapshot", snapshot, "--json", "-o", path], in: scratch.path)
             #expect(result.status == 0, "\(path): \(result.err)")
             #expect(result.out.contains("\"schema\" : \"nestprobe.diagnosis\""), "\(path)")
@@ -68,9 +69,9 @@ struct OutputCLITests {
             make.waitUntilExit()
             try #require(make.terminationStatus == 0)
         }
-        let toNull = try OutputCLI.run(["diagnose", "--snapshot", snapshot, "-o", "fakenull"], in: scratch.path)
+        let toNull = try NestprobeRunner.run(["diagnose", "--snapshot", snapshot, "-o", "fakenull"], in: scratch.path)
         #expect(toNull.status == 0, "\(toNull.err)")
-        let toFull = try OutputCLI.run(["diagnose", "--snapshot", snapshot, "-o", "fakefull"], in: scratch.path)
+        let toFull = try NestprobeRunner.run(["diagnose", "--snapshot", snapshot, "-o", "fakefull"], in: scratch.path)
         #expect(toFull.status == 73)
         #expect(toFull.err == "nestprobe: fakefull: cannot write: ENOSPC (No space left on device)\n")
         for name in ["fakenull", "fakefull"] {
@@ -83,7 +84,7 @@ struct OutputCLITests {
     func umask(mask: String, expected: Int) throws {
         let scratch = try ScratchFolder()
         defer { scratch.remove() }
-        let result = try OutputCLI.run(
+        let result = try NestprobeRunner.run(
             ["diagnose", "--snapshot", try fixturePath(Self.snapshot), "-o", "new.txt"], in: scratch.path, umask: mask)
         #expect(result.status == 0, "\(result.err)")
         #expect(try OutputDoor.status(scratch.path("new.txt"), followingLinks: false).permissions == mode_t(expected))
@@ -103,7 +104,7 @@ struct OutputCLITests {
         let scratch = try ScratchFolder()
         defer { scratch.remove() }
         let work = try scratch.makeFolder("work")
-        let binary = try #require(NestprobeBinary.url)
+        let binary = try #require(NestprobeRunner.binary)
         let process = Process()
         // The test runner's threads block most signals and a spawned process inherits that mask; perl clears
         // it before running strace, so SIGTERM reaches nestprobe as it would from a shell.
@@ -116,7 +117,7 @@ struct OutputCLITests {
             binary.path, "diagnose", "--snapshot", try fixturePath(Self.snapshot), "-o", "report.txt",
         ]
         var sawTemporary = false
-        let result = try OutputCLI.wait(process, in: work) { tracer in
+        let result = try NestprobeRunner.wait(process, in: work) { tracer in
             let deadline = Date().addingTimeInterval(20)
             while Date() < deadline, !sawTemporary {
                 sawTemporary = (try? scratch.names("work"))?.contains { $0.hasPrefix(".report.txt.") } ?? false

@@ -222,8 +222,8 @@ struct SnapshotFileRoundTripTests {
         #expect(snapshot.schema == Snapshot.schemaID)
         #expect(snapshot.version == Snapshot.currentVersion)
         // Hand-made fixtures say so; real captures (this machine, the SVM bed) keep their live origin.
-        #expect(snapshot.origin.kind == (["pvm-host-genoa", "qemu-tcg-svm-bed"].contains(name) ? .live : .fixture))
-        let data = try SnapshotFile.encodeJSON(snapshot)
+        #expect(snapshot.origin.kind == (["pvm-host-genoa", "qemu-tcg-svm-bed", "qemu-user-real-capture"].contains(name) ? .live : .fixture))
+        let data = try DocumentFile.encodeJSON(snapshot)
         #expect(data.last == 0x0A, "a trailing newline")
         #expect(try SnapshotFile.parse([UInt8](data), name: name) == snapshot)
     }
@@ -239,7 +239,7 @@ struct SnapshotFileRoundTripTests {
         let snapshot = Snapshot(
             capturedAt: "2026-01-01T00:00:00Z", origin: Origin(kind: .fixture, detail: "unit test"),
             files: ["/proc/cmdline": .available("ro quiet\n")])
-        let text = String(decoding: try SnapshotFile.encodeJSON(snapshot), as: UTF8.self)
+        let text = String(decoding: try DocumentFile.encodeJSON(snapshot), as: UTF8.self)
         #expect(text.contains(#""/proc/cmdline""#))
         let capturedAt = try #require(text.range(of: "\"capturedAt\""))
         let version = try #require(text.range(of: "\"version\" : 1"))
@@ -268,7 +268,7 @@ struct SnapshotFileRoundTripTests {
         #expect(snapshot.hostTiming.missing?.reason == .notCaptured)
         #expect(snapshot.devices["/dev/kvm"]?.missing?.reason == .notCaptured)
         #expect(snapshot.file("/proc/cmdline").missing?.reason == .notCaptured)
-        let data = try SnapshotFile.encodeJSON(snapshot)
+        let data = try DocumentFile.encodeJSON(snapshot)
         #expect(try SnapshotFile.parse([UInt8](data), name: file) == snapshot)
     }
 
@@ -353,7 +353,7 @@ struct AtomicFileTests {
         defer { scratch.remove() }
         let snapshot = try SnapshotFile.load(SnapshotFileFixture.snapshotPath("kvm-l1-nested-offered"))
         let path = scratch.path("saved.json")
-        try AtomicFile.write(try SnapshotFile.encodeJSON(snapshot), to: path)
+        try AtomicFile.write(try DocumentFile.encodeJSON(snapshot), to: path)
         #expect(try SnapshotFile.load(path) == snapshot)
     }
 }

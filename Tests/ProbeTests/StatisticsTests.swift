@@ -112,7 +112,7 @@ struct SampleStatisticsTests {
     @Test("statistics survive a JSON round trip")
     func codable() throws {
         let s = try #require(SampleStatistics([10, 12, 11, 13, 12, 11, 10, 12, 250]))
-        let data = try SnapshotFile.encodeJSON(s)
+        let data = try DocumentFile.encodeJSON(s)
         #expect(try JSONDecoder().decode(SampleStatistics.self, from: data) == s)
     }
 }

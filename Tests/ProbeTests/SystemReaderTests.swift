@@ -6,6 +6,7 @@
 // device nodes), and no /dev/kvm or /dev/cpu, so those read as absent.
 
 import Foundation
+import KVM
 import Testing
 
 @testable import Probe
@@ -285,9 +286,9 @@ struct SystemReaderDeviceTests {
 
     @Test("describe gives the errno name and the strerror text")
     func describeErrno() {
-        #expect(SystemReader.describe(ENOENT) == "ENOENT (No such file or directory)")
-        #expect(SystemReader.describe(EACCES).hasPrefix("EACCES ("))
-        #expect(SystemReader.errnoName(4242) == "errno 4242")
+        #expect(Errno(ENOENT).description == "ENOENT (No such file or directory)")
+        #expect(Errno(EACCES).description.hasPrefix("EACCES ("))
+        #expect(Errno(4242).name == "errno 4242")
         let failure: Fact<Int> = SystemReader.failure(EIO, "pread /dev/cpu/0/msr")
         #expect(failure.missing?.reason == .unsupported)
         #expect(failure.missing?.detail.hasPrefix("pread /dev/cpu/0/msr: EIO (") == true)

@@ -5,43 +5,8 @@ import Bench
 import Foundation
 import Probe
 import Report
+import TestSupport
 import Testing
-
-/// The nestprobe binary built beside this test bundle.
-enum CompareBinary {
-    /// Runs nestprobe with `arguments`; returns exit status, stdout and stderr.
-    static func run(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
-        let products = Bundle.module.bundleURL.deletingLastPathComponent()
-        let binary = products.appendingPathComponent("nestprobe")
-        try #require(
-            FileManager.default.isExecutableFile(atPath: binary.path),
-            "the nestprobe executable was not built next to the tests (swift build first)")
-        let folder = try compareScratchFolder()
-        defer { try? FileManager.default.removeItem(at: folder) }
-        // Standard error goes to a file, so neither pipe can fill while the other is read.
-        let errURL = folder.appendingPathComponent("stderr")
-        #expect(FileManager.default.createFile(atPath: errURL.path, contents: nil))
-        let errHandle = try FileHandle(forWritingTo: errURL)
-        let process = Process()
-        process.executableURL = binary
-        process.arguments = arguments
-        var environment = Foundation.ProcessInfo.processInfo.environment
-        environment["NO_COLOR"] = "1"
-        process.environment = environment
-        let out = Pipe()
-        process.standardOutput = out
-        process.standardError = errHandle
-        try process.run()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        try errHandle.close()
-        let errData = try Data(contentsOf: errURL)
-        return (
-            process.terminationStatus, String(decoding: outData, as: UTF8.self),
-            String(decoding: errData, as: UTF8.self)
-        )
-    }
-}
 
 @Suite("nestprobe compare command line")
 struct CompareCLITests {
@@ -50,7 +15,7 @@ struct CompareCLITests {
         var paths: [String: String] = [:]
         for (name, report) in reports {
             let path = folder.appendingPathComponent(name).path
-            try SnapshotFile.encodeJSON(report).write(to: URL(fileURLWithPath: path))
+            try DocumentFile.encodeJSON(report).write(to: URL(fileURLWithPath: path))
             paths[name] = path
         }
         return paths
@@ -59,7 +24,7 @@ struct CompareCLITests {
     @Test("the real report against itself: one run a side, exit 5 inconclusive, a table in 80 columns")
     func noChange() throws {
         let real = try CompareFixtures.path(CompareFixtures.realName)
-        let (status, out, err) = try CompareBinary.run(["compare", real, real])
+        let (status, out, err) = try NestprobeRunner.run(["compare", real, real]).parts
         #expect(status == 5, "\(err)")
         #expect(err.isEmpty)
         #expect(out.contains("exit 5: inconclusive"))
@@ -85,7 +50,7 @@ struct CompareCLITests {
         let paths = try Self.write(reports, in: folder)
         func side(_ name: String) -> [String] { (0..<6).map { paths["\(name)\($0).bench.json"]! } }
         func run(_ new: String, _ extra: [String] = []) throws -> (status: Int32, out: String, err: String) {
-            try CompareBinary.run(["compare"] + extra + side("base") + ["--"] + side(new))
+            try NestprobeRunner.run(["compare"] + extra + side("base") + ["--"] + side(new)).parts
         }
         let regression = try run("slower")
         #expect(regression.status == 2, "\(regression.err)")
@@ -102,7 +67,7 @@ struct CompareCLITests {
         #expect(json.status == 2)
         let object = try #require(try JSONSerialization.jsonObject(with: Data(json.out.utf8)) as? [String: Any])
         #expect(object["schema"] as? String == "nestprobe.compare")
-        #expect(object["version"] as? Int == 2)
+        #expect(object["version"] as? Int == RunCompareReport.currentVersion)
         #expect((object["summary"] as? [String: Any])?["exitCode"] as? Int == 2)
         let junit = try run("slower", ["--format", "junit"])
         #expect(junit.out.contains("<failure type=\"regressed\""))
@@ -115,7 +80,7 @@ struct CompareCLITests {
             RunCompareReport.self, from: Data(contentsOf: URL(fileURLWithPath: target)))
         #expect(saved.summary.regressed == 1)
         let base = try CompareFixtures.path(CompareFixtures.realName)
-        let unwritable = try CompareBinary.run(["compare", base, base, "-o", "/nonexistent/dir/x.txt"])
+        let unwritable = try NestprobeRunner.run(["compare", base, base, "-o", "/nonexistent/dir/x.txt"]).parts
         #expect(unwritable.status == 73)
         #expect(unwritable.err.contains("/nonexistent/dir/x.txt"))
     }
@@ -128,15 +93,15 @@ struct CompareCLITests {
         other.context.cpu = "Intel(R) Xeon(R) Platinum 8269CY"
         let paths = try Self.write(["intel.bench.json": other], in: folder)
         let base = try CompareFixtures.path(CompareFixtures.realName)
-        let refused = try CompareBinary.run(["compare", base, paths["intel.bench.json"]!])
+        let refused = try NestprobeRunner.run(["compare", base, paths["intel.bench.json"]!]).parts
         #expect(refused.status == 65)
         #expect(refused.out.isEmpty)
         #expect(refused.err.split(separator: "\n").count == 1)
         #expect(refused.err.contains("context.cpu") && refused.err.contains("--force"))
-        let forced = try CompareBinary.run(["compare", base, paths["intel.bench.json"]!, "--force"])
+        let forced = try NestprobeRunner.run(["compare", base, paths["intel.bench.json"]!, "--force"]).parts
         #expect(forced.status == 5)
         #expect(forced.out.contains("WARNING: context.cpu"))
-        let forcedJSON = try CompareBinary.run(["compare", base, paths["intel.bench.json"]!, "--force", "--json"])
+        let forcedJSON = try NestprobeRunner.run(["compare", base, paths["intel.bench.json"]!, "--force", "--json"]).parts
         #expect(forcedJSON.err.contains("WARNING: context.cpu"))
         #expect(forcedJSON.out.contains("\"forced\" : true"))
     }
@@ -161,15 +126,15 @@ struct CompareCLITests {
             (["compare", base, base, "--thresholds", badThresholds.path], 65, "cases.cpuid-0/real"),
         ]
         for (arguments, expected, named) in cases {
-            let (status, out, err) = try CompareBinary.run(arguments)
+            let (status, out, err) = try NestprobeRunner.run(arguments).parts
             #expect(status == expected, "\(arguments): \(err)")
             #expect(out.isEmpty)
             #expect(err.split(separator: "\n").count == 1, "\(arguments): \(err)")
             #expect(err.contains(named), "\(arguments): \(err)")
         }
-        #expect(try CompareBinary.run(["compare", base, base, "--threshold", "-3"]).status == 64)
-        #expect(try CompareBinary.run(["compare", base]).status == 64)
-        #expect(try CompareBinary.run(["compare", base, base, base]).status == 64)
-        #expect(try CompareBinary.run(["compare", "--", base, base]).status == 64)
+        #expect(try NestprobeRunner.run(["compare", base, base, "--threshold", "-3"]).parts.status == 64)
+        #expect(try NestprobeRunner.run(["compare", base]).parts.status == 64)
+        #expect(try NestprobeRunner.run(["compare", base, base, base]).parts.status == 64)
+        #expect(try NestprobeRunner.run(["compare", "--", base, base]).parts.status == 64)
     }
 }

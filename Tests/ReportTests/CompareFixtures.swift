@@ -61,3 +61,8 @@ enum CompareFixtures {
         return out
     }
 }
+
+extension PolicyVocabulary {
+    /// The case ids of this build's catalogue, as the CLI checks a policy against them.
+    static let catalogue = PolicyVocabulary(caseIDs: ExitCase.catalogue.map(\.id))
+}

@@ -123,7 +123,7 @@ struct CompareInputTests {
         let path = folder.appendingPathComponent("huge.json").path
         #expect(FileManager.default.createFile(atPath: path, contents: Data("{".utf8)))
         let handle = try FileHandle(forWritingTo: URL(fileURLWithPath: path))
-        try handle.truncate(atOffset: UInt64(SnapshotFile.maximumBytes) + 1)
+        try handle.truncate(atOffset: UInt64(DocumentFile.maximumBytes) + 1)
         try handle.close()
         #expect { try ReportFile.load(path) } throws: { error in
             (error as? InputError)?.message.contains("MiB limit") == true

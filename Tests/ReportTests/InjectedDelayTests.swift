@@ -5,6 +5,7 @@
 import Bench
 import Foundation
 import Probe
+import TestSupport
 import Testing
 
 @testable import Report
@@ -40,11 +41,11 @@ struct InjectedDelayTests {
         try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: folder) }
         let path = folder.appendingPathComponent("delayed.bench.json").path
-        try SnapshotFile.encodeJSON(try Self.delayed()).write(to: URL(fileURLWithPath: path))
+        try DocumentFile.encodeJSON(try Self.delayed()).write(to: URL(fileURLWithPath: path))
         // The repository's example policy: Tests/ReportTests/ThisFile.swift → ../../Reports/policies.
         let policyPath = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
             .deletingLastPathComponent().appendingPathComponent("Reports/policies/pvm-host.json").path
-        let run = try CompareBinary.run(["qualify", "--policy", policyPath, path])
+        let run = try NestprobeRunner.run(["qualify", "--policy", policyPath, path]).parts
         #expect(run.status == 65)
         #expect(run.err.contains("--inject-exit-delay 10%"))
         #expect(run.err.split(separator: "\n").count == 1)

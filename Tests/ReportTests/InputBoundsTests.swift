@@ -7,6 +7,7 @@ import Bench
 import Foundation
 import Probe
 import Report
+import TestSupport
 import Testing
 
 @Suite("input bounds and duplicate keys")
@@ -120,7 +121,7 @@ struct InputBoundsTests {
         }.write(to: URL(fileURLWithPath: path))
         let real = try CompareFixtures.path(CompareFixtures.realName)
         for arguments in [["render", path, "--format", "html"], ["render", path, "--format", "markdown"], ["compare", real, path]] {
-            let (status, _, err) = try CompareBinary.run(arguments)
+            let (status, _, err) = try NestprobeRunner.run(arguments).parts
             #expect(status == 65, "\(arguments)")
             #expect(err == "nestprobe: \(path): context.levelConfidence: 1e+17 is outside 0.0…1.0\n")
         }
@@ -143,7 +144,7 @@ struct InputBoundsTests {
     @Test("a key written twice in a snapshot is refused with its path")
     func duplicateKeyInSnapshot() throws {
         let snapshot = Snapshot(capturedAt: nil, origin: Origin(kind: .live, detail: "test"), cpuid: .available([]))
-        let text = String(decoding: try SnapshotFile.encodeJSON(snapshot), as: UTF8.self)
+        let text = String(decoding: try DocumentFile.encodeJSON(snapshot), as: UTF8.self)
         let doubled = text.replacingOccurrences(of: "\"detail\" : \"test\"", with: "\"detail\" : \"test\", \"detail\" : \"other\"")
         #expect(doubled != text)
         #expect(throws: InputError(.badData, "s.json: origin.detail: the key appears twice in one object (JSON keeps only one)")) {
@@ -162,15 +163,15 @@ struct InputBoundsTests {
         let thresholds = folder.appendingPathComponent("t.json").path
         try Data(#"{"cases": {"cpuid-0/real": 3, "cpuid-0/reel": 4, "nope": 5}}"#.utf8).write(to: URL(fileURLWithPath: thresholds))
         let real = try CompareFixtures.path(CompareFixtures.realName)
-        let (status, _, err) = try CompareBinary.run(["compare", "--thresholds", thresholds, real, real])
+        let (status, _, err) = try NestprobeRunner.run(["compare", "--thresholds", thresholds, real, real]).parts
         #expect(status == 65)
         #expect(err == "nestprobe: \(thresholds): cases: \"cpuid-0/reel\", \"nope\" are not cases of either report\n")
-        let (argumentStatus, _, argumentErr) = try CompareBinary.run(["compare", "--threshold", "nope=3", real, real])
+        let (argumentStatus, _, argumentErr) = try NestprobeRunner.run(["compare", "--threshold", "nope=3", real, real]).parts
         #expect(argumentStatus == 65)
         #expect(argumentErr == "nestprobe: --threshold nope=3: cases: \"nope\" is not a case of either report\n")
         try Data(#"{"cases": {"cpuid-0/real": 3}}"#.utf8).write(to: URL(fileURLWithPath: thresholds))
         // Accepted: one report a side is inconclusive (exit 5), not refused.
-        let accepted = try CompareBinary.run(["compare", "--thresholds", thresholds, real, real])
+        let accepted = try NestprobeRunner.run(["compare", "--thresholds", thresholds, real, real]).parts
         #expect(accepted.status == 5, "\(accepted.err)")
         #expect(accepted.err.isEmpty)
     }

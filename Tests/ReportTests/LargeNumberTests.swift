@@ -7,6 +7,7 @@ import Bench
 import Foundation
 import Probe
 @testable import Report
+import TestSupport
 import Testing
 
 @Suite("large numbers: no traps")
@@ -16,7 +17,7 @@ struct LargeNumberTests {
         var report = try CompareFixtures.real()
         edit(&report)
         let path = folder.appendingPathComponent(name).path
-        try SnapshotFile.encodeJSON(report).write(to: URL(fileURLWithPath: path))
+        try DocumentFile.encodeJSON(report).write(to: URL(fileURLWithPath: path))
         return path
     }
 
@@ -51,7 +52,7 @@ struct LargeNumberTests {
         }
         for (base, new) in [(real, huge), (huge, real), (huge, huge)] {
             for json in [false, true] {
-                let (status, out, err) = try CompareBinary.run(["compare", base, new] + (json ? ["--json"] : []))
+                let (status, out, err) = try NestprobeRunner.run(["compare", base, new] + (json ? ["--json"] : [])).parts
                 #expect(Self.verdictCodes.contains(status), "\(status): \(err)")
                 #expect(try Self.statesExit(status, out, json: json), "\(out)")
             }
@@ -72,7 +73,7 @@ struct LargeNumberTests {
             }
         }
         for (base, new) in [(real, huge), (huge, real)] {
-            let (status, out, err) = try CompareBinary.run(["compare", base, new])
+            let (status, out, err) = try NestprobeRunner.run(["compare", base, new]).parts
             #expect(Self.verdictCodes.contains(status), "\(status): \(err)")
             #expect(out.contains("cpuid-0"))
             #expect(try Self.statesExit(status, out, json: false), "\(out)")
@@ -90,7 +91,7 @@ struct LargeNumberTests {
             report.hostLevel[0].statistics.cycles.p50 = .greatestFiniteMagnitude
         }
         for (base, new) in [(huge, real), (real, huge), (huge, huge)] {
-            let (status, out, err) = try CompareBinary.run(["compare", "--json", base, new])
+            let (status, out, err) = try NestprobeRunner.run(["compare", "--json", base, new]).parts
             #expect(Self.verdictCodes.contains(status), "\(status): \(err)")
             #expect(err.isEmpty || !err.contains("EncodingError"), "\(err)")
             #expect(try Self.statesExit(status, out, json: true), "\(out)")

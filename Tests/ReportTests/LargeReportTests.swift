@@ -19,7 +19,7 @@ struct LargeReportTests {
     func sameAsDecoder() throws {
         let bytes = try Self.realBytes()
         let samples = try #require(ReportSamples.extract(bytes))
-        let decoded = try SnapshotFile.decodeJSON(
+        let decoded = try DocumentFile.decodeJSON(
             BenchReport.self, bytes, name: "r", schema: BenchReport.schemaID, version: BenchReport.currentVersion)
         #expect(samples.cases.count == decoded.cases.count)
         #expect(samples.hostLevel.count == decoded.hostLevel.count)
@@ -42,7 +42,7 @@ struct LargeReportTests {
             edited.replaceSubrange(first.upperBound..<first.upperBound, with: spelling + (spelling.isEmpty ? "" : ", "))
             let bytes = Array(edited.utf8)
             let viaDecoder = Result { () throws(InputError) in
-                try SnapshotFile.decodeJSON(
+                try DocumentFile.decodeJSON(
                     BenchReport.self, bytes, name: "r", schema: BenchReport.schemaID,
                     version: BenchReport.currentVersion)
             }

@@ -33,7 +33,7 @@ enum QualifyFixtures {
     }
 
     static func parse(_ text: String) throws(InputError) -> Policy {
-        try PolicyFile.parse(Array(text.utf8), name: "policy.json")
+        try PolicyFile.parse(Array(text.utf8), name: "policy.json", vocabulary: .catalogue)
     }
 
     /// The error parsing `text` gives; records an issue when it parses.
@@ -64,7 +64,7 @@ struct PolicyDecodingTests {
         let files = QualifyFixtures.examplePolicies
         #expect(files.count >= 3)
         for file in files {
-            let policy = try PolicyFile.load(file)
+            let policy = try PolicyFile.load(file, vocabulary: .catalogue)
             #expect(!policy.name.isEmpty)
             #expect(!policy.rules.isEmpty)
         }
@@ -271,7 +271,7 @@ struct PolicyDecodingTests {
         let bytes = Array(whole.utf8)
         for cut in stride(from: 1, to: bytes.count - 2, by: 7) {
             do {
-                _ = try PolicyFile.parse(Array(bytes.prefix(cut)), name: "cut.json")
+                _ = try PolicyFile.parse(Array(bytes.prefix(cut)), name: "cut.json", vocabulary: .catalogue)
                 Issue.record("a policy cut at \(cut) bytes decoded")
             } catch {
                 #expect(error.kind == .badData)
@@ -298,13 +298,13 @@ struct PolicyDecodingTests {
             (folder.path, "is a directory"), (huge.path, "over the 1024 KiB limit"),
         ]
         for (path, expected) in cases {
-            let error = #expect(throws: InputError.self) { try PolicyFile.load(path) }
+            let error = #expect(throws: InputError.self) { try PolicyFile.load(path, vocabulary: .catalogue) }
             #expect(error?.kind == .badData)
             #expect(error?.message.hasPrefix("\(path): ") == true)
             #expect(error?.message.contains(expected) == true, "\(error?.message ?? "")")
         }
         let absent = folder.appendingPathComponent("absent.json").path
-        let missing = #expect(throws: InputError.self) { try PolicyFile.load(absent) }
+        let missing = #expect(throws: InputError.self) { try PolicyFile.load(absent, vocabulary: .catalogue) }
         #expect(missing?.kind == .noInput)
         #expect(missing?.message.hasPrefix(absent) == true)
     }

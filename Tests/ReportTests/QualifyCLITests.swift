@@ -3,44 +3,12 @@
 // and --junit write what they promise; without a report it benches this machine first.
 
 import Foundation
+import TestSupport
 import Testing
 
 #if canImport(FoundationXML)
     import FoundationXML
 #endif
-
-/// Runs the nestprobe binary built beside the test bundle, its output captured in files (no pipe to fill).
-enum QualifyCLI {
-    static var binary: URL? {
-        let candidate = Bundle.module.bundleURL.deletingLastPathComponent().appendingPathComponent("nestprobe")
-        return FileManager.default.isExecutableFile(atPath: candidate.path) ? candidate : nil
-    }
-
-    static func run(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
-        let executable = try #require(
-            binary, "the nestprobe executable was not built next to the tests (swift build first)")
-        let folder = try QualifyFixtures.temporaryFolder()
-        defer { try? FileManager.default.removeItem(at: folder) }
-        let outURL = folder.appendingPathComponent("stdout")
-        let errURL = folder.appendingPathComponent("stderr")
-        _ = FileManager.default.createFile(atPath: outURL.path, contents: nil)
-        _ = FileManager.default.createFile(atPath: errURL.path, contents: nil)
-        let process = Process()
-        process.executableURL = executable
-        process.arguments = arguments
-        var environment = ProcessInfo.processInfo.environment
-        environment["NO_COLOR"] = "1"
-        process.environment = environment
-        process.standardOutput = try FileHandle(forWritingTo: outURL)
-        process.standardError = try FileHandle(forWritingTo: errURL)
-        try process.run()
-        process.waitUntilExit()
-        return (
-            process.terminationStatus, try String(contentsOf: outURL, encoding: .utf8),
-            try String(contentsOf: errURL, encoding: .utf8)
-        )
-    }
-}
 
 @Suite("nestprobe qualify command line")
 struct QualifyCLITests {
@@ -52,8 +20,8 @@ struct QualifyCLITests {
 
     @Test("a policy the report meets: exit 0, QUALIFIED, nothing on standard error")
     func qualified() throws {
-        let (status, out, err) = try QualifyCLI.run(
-            ["qualify", "--policy", QualifyFixtures.policyPath("pvm-host"), report])
+        let (status, out, err) = try NestprobeRunner.run(
+            ["qualify", "--policy", QualifyFixtures.policyPath("pvm-host"), report]).parts
         #expect(status == 0, "\(err)")
         #expect(err.isEmpty)
         #expect(out.contains("\nQUALIFIED: 17 of 18 rules passed, 1 skipped\n"))
@@ -64,8 +32,8 @@ struct QualifyCLITests {
         let folder = try QualifyFixtures.temporaryFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let junit = folder.appendingPathComponent("qualify.xml").path
-        let (status, out, err) = try QualifyCLI.run(
-            ["qualify", "--policy", QualifyFixtures.policyPath("nested-ready"), report, "--json", "--junit", junit])
+        let (status, out, err) = try NestprobeRunner.run(
+            ["qualify", "--policy", QualifyFixtures.policyPath("nested-ready"), report, "--json", "--junit", junit]).parts
         #expect(status == 3, "\(err)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])
         #expect(object["schema"] as? String == "nestprobe.qualification")
@@ -78,7 +46,7 @@ struct QualifyCLITests {
         #expect(checker.failures == 3)
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["qualify.xml"])
 
-        let text = try QualifyCLI.run(["qualify", "--policy", QualifyFixtures.policyPath("fast-exits"), report])
+        let text = try NestprobeRunner.run(["qualify", "--policy", QualifyFixtures.policyPath("fast-exits"), report]).parts
         #expect(text.status == 3)
         #expect(text.out.contains("112,736 cycles is over the limit of 60,000 cycles"))
     }
@@ -117,7 +85,7 @@ struct QualifyCLITests {
             (["--policy", good, good], good, #"schema is "nestprobe.policy", expected "nestprobe.bench""#),
         ]
         for (arguments, file, field) in cases {
-            let (status, out, err) = try QualifyCLI.run(["qualify"] + arguments)
+            let (status, out, err) = try NestprobeRunner.run(["qualify"] + arguments).parts
             #expect(status == 65, "\(arguments): \(err)")
             #expect(out.isEmpty)
             #expect(err.split(separator: "\n").count == 1, "\(err)")
@@ -128,22 +96,22 @@ struct QualifyCLITests {
 
     @Test("missing files are exit 66, an unwritable JUnit file exit 73, a missing --policy exit 64")
     func otherExits() throws {
-        let missingPolicy = try QualifyCLI.run(["qualify", "--policy", "/nonexistent/policy.json", report])
+        let missingPolicy = try NestprobeRunner.run(["qualify", "--policy", "/nonexistent/policy.json", report]).parts
         #expect(missingPolicy.status == 66)
         #expect(missingPolicy.err.contains("/nonexistent/policy.json"))
-        let missingReport = try QualifyCLI.run(
-            ["qualify", "--policy", QualifyFixtures.policyPath("pvm-host"), "/nonexistent/r.json"])
+        let missingReport = try NestprobeRunner.run(
+            ["qualify", "--policy", QualifyFixtures.policyPath("pvm-host"), "/nonexistent/r.json"]).parts
         #expect(missingReport.status == 66)
-        let unwritable = try QualifyCLI.run(
+        let unwritable = try NestprobeRunner.run(
             [
                 "qualify", "--policy", QualifyFixtures.policyPath("pvm-host"), report, "--junit",
                 "/nonexistent/dir/q.xml",
-            ])
+            ]).parts
         #expect(unwritable.status == 73)
         #expect(unwritable.err.contains("/nonexistent/dir/q.xml"))
-        let usage = try QualifyCLI.run(["qualify", report])
+        let usage = try NestprobeRunner.run(["qualify", report]).parts
         #expect(usage.status == 64)
-        let help = try QualifyCLI.run(["qualify", "--help"])
+        let help = try NestprobeRunner.run(["qualify", "--help"]).parts
         #expect(help.status == 0)
         let words = help.out.split(whereSeparator: \.isWhitespace).joined(separator: " ")
         #expect(words.contains("0 qualified; 3 not qualified"))
@@ -151,8 +119,8 @@ struct QualifyCLITests {
 
     @Test("without a report it benches this machine first and qualifies that", .timeLimit(.minutes(2)))
     func measuresFirst() throws {
-        let (status, out, err) = try QualifyCLI.run(
-            ["qualify", "--policy", QualifyFixtures.policyPath("pvm-host"), "--json", "--quiet"])
+        let (status, out, err) = try NestprobeRunner.run(
+            ["qualify", "--policy", QualifyFixtures.policyPath("pvm-host"), "--json", "--quiet"]).parts
         #expect(status == 0 || status == 3, "\(err)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])
         let reportInfo = try #require(object["report"] as? [String: Any])

@@ -30,7 +30,7 @@ struct QualifyEvaluationTests {
     func examples() throws {
         var verdicts: [String: Bool] = [:]
         for file in QualifyFixtures.examplePolicies {
-            let policy = try PolicyFile.load(file)
+            let policy = try PolicyFile.load(file, vocabulary: .catalogue)
             verdicts[policy.name] =
                 Qualification(policy: policy, policyFile: file, report: report, reportFile: nil).qualified
         }
@@ -40,7 +40,7 @@ struct QualifyEvaluationTests {
     @Test("pvm-host passes every rule but the skipped hypercall")
     func passing() throws {
         let q = Qualification(
-            policy: try PolicyFile.load(QualifyFixtures.policyPath("pvm-host")), policyFile: nil, report: report,
+            policy: try PolicyFile.load(QualifyFixtures.policyPath("pvm-host"), vocabulary: .catalogue), policyFile: nil, report: report,
             reportFile: nil)
         #expect(q.qualified)
         #expect(q.failed == 0)
@@ -193,7 +193,7 @@ struct QualifyEvaluationTests {
     func text() throws {
         for file in QualifyFixtures.examplePolicies {
             let q = Qualification(
-                policy: try PolicyFile.load(file), policyFile: file, report: report, reportFile: "report.json")
+                policy: try PolicyFile.load(file, vocabulary: .catalogue), policyFile: file, report: report, reportFile: "report.json")
             let text = QualificationText().render(q)
             for line in text.split(separator: "\n") {
                 #expect(line.count <= 80, "\(line.count): \(line)")
@@ -212,7 +212,7 @@ struct QualifyEvaluationTests {
     @Test("JSON: versioned, and it decodes back")
     func json() throws {
         let q = try qualify(#"{"level": {"max": "L1"}, "kvmUsable": true}"#)
-        let data = try SnapshotFile.encodeJSON(q)
+        let data = try DocumentFile.encodeJSON(q)
         let object = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
         #expect(object["schema"] as? String == "nestprobe.qualification")
         #expect(object["version"] as? Int == 1)

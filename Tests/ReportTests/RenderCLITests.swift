@@ -2,33 +2,8 @@
 // left behind), and bad input as one line naming the file with the documented exit code.
 
 import Foundation
+import TestSupport
 import Testing
-
-/// The nestprobe binary built beside this test bundle.
-private enum RenderBinary {
-    static var path: String? {
-        let candidate = Bundle.module.bundleURL.deletingLastPathComponent().appendingPathComponent("nestprobe").path
-        return FileManager.default.isExecutableFile(atPath: candidate) ? candidate : nil
-    }
-
-    static func run(_ arguments: [String]) throws -> (status: Int32, out: String, err: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: try #require(path, "build nestprobe first (swift build)"))
-        process.arguments = arguments
-        let out = Pipe()
-        let err = Pipe()
-        process.standardOutput = out
-        process.standardError = err
-        try process.run()
-        let outData = out.fileHandleForReading.readDataToEndOfFile()
-        let errData = err.fileHandleForReading.readDataToEndOfFile()
-        process.waitUntilExit()
-        return (
-            process.terminationStatus, String(decoding: outData, as: UTF8.self),
-            String(decoding: errData, as: UTF8.self)
-        )
-    }
-}
 
 @Suite("Render: command line")
 struct RenderCLITests {
@@ -36,7 +11,7 @@ struct RenderCLITests {
 
     @Test("each format on standard output, exit 0", arguments: ["text", "markdown", "html", "openmetrics", "junit"])
     func formats(_ format: String) throws {
-        let (status, out, err) = try RenderBinary.run(["render", try RenderFixture.path(), "--format", format])
+        let (status, out, err) = try NestprobeRunner.run(["render", try RenderFixture.path(), "--format", format]).parts
         #expect(status == 0, "\(err)")
         #expect(err.isEmpty)
         #expect(out.contains("cpuid-0/long64-cpl3"))
@@ -48,7 +23,7 @@ struct RenderCLITests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let target = folder.appendingPathComponent("report.html").path
         try "old".write(toFile: target, atomically: false, encoding: .utf8)
-        let (status, out, err) = try RenderBinary.run(["render", try RenderFixture.path(), "-f", "html", "-o", target])
+        let (status, out, err) = try NestprobeRunner.run(["render", try RenderFixture.path(), "-f", "html", "-o", target]).parts
         #expect(status == 0, "\(err)")
         #expect(out.isEmpty)
         let written = try String(contentsOfFile: target, encoding: .utf8)
@@ -67,22 +42,22 @@ struct RenderCLITests {
         try "{\"schema\": \"nestprobe.snapshot\", \"version\": 1}".write(
             toFile: snapshot, atomically: false, encoding: .utf8)
         for file in [garbage, snapshot, folder.path] {
-            let (status, out, err) = try RenderBinary.run(["render", file, "-f", "html"])
+            let (status, out, err) = try NestprobeRunner.run(["render", file, "-f", "html"]).parts
             #expect(status == 65, "\(file): \(err)")
             #expect(out.isEmpty)
             #expect(err.split(separator: "\n").count == 1 && err.contains(file), "\(err)")
         }
         let missing = folder.appendingPathComponent("missing.json").path
-        let (status, _, err) = try RenderBinary.run(["render", missing])
+        let (status, _, err) = try NestprobeRunner.run(["render", missing]).parts
         #expect(status == 66 && err.contains(missing))
         let unwritable = folder.appendingPathComponent("no/such/dir/out.prom").path
-        let written = try RenderBinary.run(["render", try RenderFixture.path(), "-f", "openmetrics", "-o", unwritable])
+        let written = try NestprobeRunner.run(["render", try RenderFixture.path(), "-f", "openmetrics", "-o", unwritable]).parts
         #expect(written.status == 73 && written.err.contains(unwritable))
     }
 
     @Test("an unknown format is a usage error (64)")
     func unknownFormat() throws {
-        let (status, _, err) = try RenderBinary.run(["render", try RenderFixture.path(), "--format", "pdf"])
+        let (status, _, err) = try NestprobeRunner.run(["render", try RenderFixture.path(), "--format", "pdf"]).parts
         #expect(status == 64)
         #expect(err.contains("pdf"))
     }

@@ -104,10 +104,26 @@ struct RenderTests {
         }
     }
 
-    @Test("text is the bench table itself")
-    func text() throws {
+    @Test("text and Markdown show each row's figures alike: one table model, one number format")
+    func sameFigures() throws {
         let report = try RenderFixture.report()
-        #expect(RenderFormat.text.render(report) == BenchText.render(report))
+        let text = RenderFormat.text.render(report).split(separator: "\n")
+        let markdown = RenderFormat.markdown.render(report).split(separator: "\n")
+        var checked = 0
+        for row in report.table where row.belowResolution != true && !RenderWords.isThreeLevel(row.caseID) {
+            let figures = [
+                row.guestLevelCycles.map(RenderNumber.cycles), row.guestLevelNanoseconds.map(RenderNumber.microseconds),
+                row.multiplier.map(RenderNumber.multiplier),
+            ].compactMap { $0 }
+            let textLine = try #require(text.first { $0.hasPrefix(row.caseID + " ") }, "\(row.caseID) in text")
+            let markdownLine = try #require(markdown.first { $0.hasPrefix("| \(row.caseID) |") }, "\(row.caseID)")
+            for figure in figures {
+                #expect(textLine.contains(figure), "text, \(row.caseID): \(figure) not in \(textLine)")
+                #expect(markdownLine.contains(figure), "Markdown, \(row.caseID): \(figure) not in \(markdownLine)")
+                checked += 1
+            }
+        }
+        #expect(checked > 10)
     }
 
     @Test("Markdown: context, one table row per report row, skipped cases with their reasons")

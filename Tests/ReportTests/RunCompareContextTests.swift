@@ -122,7 +122,7 @@ struct RunCompareContextTests {
         result.rows[0].baseMedian = .infinity
         let error = try #require(
             #expect(throws: InputError.self) {
-                try SnapshotFile.encodeJSON(result, from: "a.bench.json, b.bench.json")
+                try DocumentFile.encodeJSON(result, from: "a.bench.json, b.bench.json")
             })
         #expect(error.kind == .badData)
         #expect(error.message.hasPrefix("a.bench.json, b.bench.json: the result cannot be written as JSON: "))

@@ -28,7 +28,7 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     Benchmark("codec/snapshot-encode", configuration: configuration) { _, snapshot in
-        blackHole(try SnapshotFile.encodeJSON(snapshot))
+        blackHole(try DocumentFile.encodeJSON(snapshot))
     } setup: {
         try Fixture.snapshot()
     }
@@ -40,7 +40,7 @@ let benchmarks: @Sendable () -> Void = {
     }
 
     Benchmark("codec/diagnosis-encode", configuration: configuration) { _, diagnosis in
-        blackHole(try SnapshotFile.encodeJSON(diagnosis))
+        blackHole(try DocumentFile.encodeJSON(diagnosis))
     } setup: {
         Analyzer.diagnose(try Fixture.snapshot())
     }
@@ -60,7 +60,7 @@ enum Fixture {
     static let snapshotName = "pvm-host-genoa.json"
 
     static func snapshotBytes() throws -> [UInt8] {
-        try SnapshotFile.readInput(snapshotPath)
+        try DocumentFile.readInput(snapshotPath)
     }
 
     static func snapshot() throws -> Snapshot {

@@ -34,7 +34,7 @@
 
 // MARK: mailbox offsets (from CGUEST_MAILBOX_ADDRESS)
 
-/// u32, in: which timed loop to run (CGUEST_LOOP_*).
+/// u32, in: which timed loop to run (a number of CGuestLoops.h's lists).
 #define CGUEST_MB_LOOP 0x00
 /// u32, in: CGUEST_FLAG_*.
 #define CGUEST_MB_FLAGS 0x04
@@ -78,27 +78,7 @@
 /// End each timed region with `rdtscp; lfence` instead of `lfence; rdtsc`.
 #define CGUEST_FLAG_RDTSCP 1
 
-/// The timed loops. Each has an untimed preparation, a timed body, and an untimed step after it.
-#define CGUEST_LOOP_NULL 0        // body: `dec ecx; jnz` OPERAND_A times (the empty loop, batched)
-#define CGUEST_LOOP_RDTSC 1       // body: nothing (the timing pair alone)
-#define CGUEST_LOOP_CPUID 2       // body: `mov eax, OPERAND_A; cpuid` (ECX = OPERAND_B, untimed)
-#define CGUEST_LOOP_VMCALL 3      // body: `mov eax, OPERAND_A; vmcall`
-#define CGUEST_LOOP_VMMCALL 4     // body: `mov eax, OPERAND_A; vmmcall`
-#define CGUEST_LOOP_OUT_USER 5    // body: `out CGUEST_PORT_USER, al`
-#define CGUEST_LOOP_IN_USER 6     // body: `in al, CGUEST_PORT_USER`
-#define CGUEST_LOOP_IN_KERNEL 7   // body: `in al, CGUEST_PORT_KERNEL`
-#define CGUEST_LOOP_MMIO_WRITE 8  // body: a 32-bit store to the MMIO address
-#define CGUEST_LOOP_MMIO_READ 9   // body: a 32-bit load from the MMIO address
-#define CGUEST_LOOP_RDMSR 10      // body: `rdmsr` (ECX = OPERAND_A, untimed)
-#define CGUEST_LOOP_WRMSR 11      // body: `xor edx, edx; wrmsr` (ECX = OPERAND_A, untimed; EAX = TSC bits)
-#define CGUEST_LOOP_HLT 12        // body: `hlt`
-#define CGUEST_LOOP_CR0_WRITE 13  // body: `mov cr0, ebx/rbx` with the value CR0 already has
-#define CGUEST_LOOP_CR4_WRITE 14  // body: `mov cr4, ebx/rbx` with the value CR4 already has
-#define CGUEST_LOOP_TOUCH 15      // body: a byte store to a fresh 4 KiB page; the next page after it
-#define CGUEST_LOOP_UD2 16        // body: `ud2` (tests: an exception)
-#define CGUEST_LOOP_SPIN 17       // body: `jmp .` (tests: a guest that never finishes)
-#define CGUEST_LOOP_INT3 18       // body: `int3` (tests: with no usable IDT, a triple fault)
-#define CGUEST_LOOP_COUNT 19
+// The timed loops (their numbers, names and bodies) are listed in CGuestLoops.h.
 
 /// `out dx, al` here ends the run: the loop finished and the samples are in place.
 #define CGUEST_PORT_DONE 0x0510
@@ -114,6 +94,8 @@
 
 #ifndef __ASSEMBLER__
 #include <stddef.h>
+// The loop table for Swift. The .S files include CGuestLoops.h themselves, after the operand names it uses.
+#include "CGuestLoops.h"
 
 /// One payload: its first byte and its length.
 typedef struct {

@@ -66,23 +66,24 @@
 #define CGUEST_SVM_MB_EXIT_INT_INFO 0x158
 #define CGUEST_SVM_MB_EXIT_RIP 0x160
 #define CGUEST_SVM_MB_EXIT_NEXT_RIP 0x168
+/// u64, in: one more #VMEXIT code the relay answers by stepping over the instruction (the case's own
+/// intercept, where none of the handlers above is its); u32, in: that instruction's length in bytes, 0 for
+/// none; u32, out: how many it stepped over.
+#define CGUEST_SVM_MB_STEP_CODE 0x170
+#define CGUEST_SVM_MB_STEP_LENGTH 0x178
+#define CGUEST_SVM_MB_COUNT_STEP 0x17C
 /// Bytes of the mailbox the three-level guest uses in all.
-#define CGUEST_SVM_MB_END 0x170
+#define CGUEST_SVM_MB_END 0x180
 
 /// Relay: run the guest's guest (long64.S at CPL0, loop MB LOOP) and answer its intercepts until it says done.
 #define CGUEST_SVM_ROLE_RELAY 0
-/// Own: time the mini-hypervisor's own loop MB LOOP (rdtsc or a CGUEST_SVM_LOOP_*) in the guest itself.
+/// Own: time the mini-hypervisor's own loop MB LOOP (one of CGUEST_SVM_LOOPS) in the guest itself.
 #define CGUEST_SVM_ROLE_OWN 1
 
 /// Resume the guest's guest at the VMCB's nRIP (CPUID Fn8000_000A EDX[3], NRIPS); else by instruction length.
 #define CGUEST_SVM_FLAG_NRIPS 1
 
-/// The mini-hypervisor's own loops (numbered after CGuest.h's CGUEST_LOOP_*; rdtsc is CGUEST_LOOP_RDTSC).
-#define CGUEST_SVM_LOOP_VMRUN 32   // body: `mov eax, VMCB; vmrun` of the bounce guest, back at its vmmcall
-#define CGUEST_SVM_LOOP_VMLOAD 33  // body: `mov eax, scratch VMCB; vmload`
-#define CGUEST_SVM_LOOP_VMSAVE 34  // body: `mov eax, scratch VMCB; vmsave`
-#define CGUEST_SVM_LOOP_STGI 35    // body: `stgi`
-#define CGUEST_SVM_LOOP_CLGI 36    // body: `clgi`
+// The mini-hypervisor's own loops are CGuestLoops.h's CGUEST_SVM_LOOPS.
 
 #define CGUEST_SVM_STAGE_ENTERED 1    // running, before EFER.SVME
 #define CGUEST_SVM_STAGE_SVME 2       // EFER.SVME set

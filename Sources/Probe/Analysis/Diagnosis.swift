@@ -1,5 +1,5 @@
 // Diagnosis: the analysis of one snapshot — level, hypervisors, platform, hosting, the host exit
-// cost — with the few lines a person reads first. Schema: Reports/schema/diagnosis-v1.schema.json.
+// cost — with the few lines a person reads first. Schema: Reports/schema/diagnosis-v2.schema.json.
 
 /// A fact the probe could not read, and why.
 public struct MissingFact: Codable, Sendable, Equatable {
@@ -11,7 +11,7 @@ public struct MissingFact: Codable, Sendable, Equatable {
 /// The analysis of one snapshot.
 public struct Diagnosis: Codable, Sendable {
     public static let schemaID = "nestprobe.diagnosis"
-    public static let currentVersion = 1
+    public static let currentVersion = 2
 
     public var schema: String
     public var version: Int
@@ -22,9 +22,15 @@ public struct Diagnosis: Codable, Sendable {
     public var summary: [String]
     public var level: LevelEstimate
     public var cpu: Fact<CPUIdentity>
+    /// What is odd about the CPU identity: a signature no real CPU has, a hypervisor's synthetic model.
+    public var cpuCaveats: [String]
     /// Microcode revision from /proc/cpuinfo (CPUID does not carry it).
     public var microcode: String?
     public var hypervisors: HypervisorFindings
+    /// The hypervisor below, named once, with how conflicting evidence was settled.
+    public var identity: HypervisorIdentity
+    /// This process's CPUID came from a user-mode emulator, not from the machine: nil when it did not.
+    public var emulation: EmulationFinding?
     public var platform: PlatformFindings
     public var hosting: HostingVerdict
     public var hostExitCost: Fact<HostExitCost>
@@ -44,22 +50,38 @@ public enum Analyzer {
         let table = CPUIDTable(leaves)
         let hypervisors = HypervisorScan.scan(table)
         let platform = PlatformAnalysis.analyse(snapshot)
+        let emulation = EmulationFinding.detect(cpuid: table, kernel: platform.kernelCPU)
         let cost = snapshot.hostTiming.value.flatMap(HostExitCost.init)
         let level = LevelAnalysis.estimate(
             hypervisors: hypervisors, platform: platform, cost: cost, timing: snapshot.hostTiming,
-            cpuidCaptured: !leaves.isEmpty)
-        let cpu: Fact<CPUIdentity> = leaves.isEmpty
-            ? snapshot.cpuid.missingOr(.unavailable(.notCaptured, "the snapshot holds no CPUID leaves"))
-            : CPUIdentity.identify(leaves, live: readHere && snapshot.isLive)
-        let hosting = HostingAnalysis.analyse(snapshot, cpuid: table, container: platform.container)
+            cpuidCaptured: !leaves.isEmpty, emulation: emulation)
+        let cpu: Fact<CPUIdentity>
+        if leaves.isEmpty {
+            cpu = snapshot.cpuid.missingOr(.unavailable(.notCaptured, "the snapshot holds no CPUID leaves"))
+        } else if !table.hasLeaf1 {
+            // libcpuid would name the zeroed signature ("i486", "K5"): family and model are unknown.
+            cpu = .unavailable(.notCaptured, "the snapshot holds no CPUID leaf 1 (or only zeros): family, model and features unknown")
+        } else {
+            cpu = CPUIdentity.identify(leaves, live: readHere && snapshot.isLive)
+        }
+        let hosting = HostingAnalysis.analyse(
+            snapshot, cpuid: table, container: platform.container, platform: platform, emulation: emulation)
         let exitCost: Fact<HostExitCost> = cost.map { .available($0) }
             ?? snapshot.hostTiming.missingOr(.unavailable(.failed, "the timing holds no samples"))
         let msrs = snapshot.msrs.map { MSRFindings($0).decoded }
+        let identity = HypervisorIdentity.reconcile(
+            hypervisors: hypervisors, platform: platform, emulation: emulation, cpuidCaptured: !leaves.isEmpty)
+        var missing = missingFacts(snapshot)
+        if !leaves.isEmpty && !table.hasLeaf1 {
+            missing.append(MissingFact(fact: "CPUID leaf 1", reason: .notCaptured,
+                detail: "the dump has no leaf 1: the hypervisor bit, VMX/SVM and the CPU signature are unknown"))
+        }
         var diagnosis = Diagnosis(
             schema: Diagnosis.schemaID, version: Diagnosis.currentVersion, tool: .current, origin: snapshot.origin,
-            capturedAt: snapshot.capturedAt, summary: [], level: level, cpu: cpu,
-            microcode: cpuinfoField(snapshot, "microcode"), hypervisors: hypervisors, platform: platform,
-            hosting: hosting, hostExitCost: exitCost, msrs: msrs, missing: missingFacts(snapshot))
+            capturedAt: snapshot.capturedAt, summary: [], level: level, cpu: cpu, cpuCaveats: CPUCaveats.check(table),
+            microcode: cpuinfoField(snapshot, "microcode"), hypervisors: hypervisors, identity: identity,
+            emulation: emulation, platform: platform, hosting: hosting, hostExitCost: exitCost, msrs: msrs,
+            missing: missing)
         diagnosis.summary = Summary.lines(diagnosis)
         return diagnosis
     }

@@ -39,7 +39,9 @@ public struct DiagnosisText {
 
     func hypervisorSection(_ d: Diagnosis) -> [String] {
         var out = [bold("Hypervisors and platform")]
-        out.append("  CPUID hypervisor bit: \(d.hypervisors.hypervisorBit ? "set" : "clear")")
+        let bit = !d.hypervisors.leaf1Present ? "unknown (no leaf 1)" : d.hypervisors.hypervisorBit ? "set" : "clear"
+        out.append("  CPUID hypervisor bit: \(bit)")
+        out += wrap("hypervisor: \(d.identity.word) — \(d.identity.name) (\(d.identity.basis))", indent: "  ")
         for range in d.hypervisors.ranges {
             out += wrap("\(range.base) \"\(range.signature)\" \(range.kind.rawValue), max leaf \(range.maxLeaf)",
                 indent: "  ")
@@ -58,6 +60,10 @@ public struct DiagnosisText {
             out += wrap("DMI: " + keys.joined(separator: ", "), indent: "  ")
         }
         if let type = d.platform.sysHypervisorType { out.append("  /sys/hypervisor/type: \(type)") }
+        if let xen = d.platform.xen {
+            out += wrap("Xen: \(xen.role.rawValue)\(xen.guestType.map { ", \($0)" } ?? "") — "
+                + xen.evidence.joined(separator: "; "), indent: "  ")
+        }
         if let name = d.platform.kernelHypervisor { out.append("  kernel: Hypervisor detected: \(name)") }
         if let source = d.platform.clocksource { out.append("  clock source: \(source)") }
         if let release = d.platform.kernelRelease { out.append("  kernel: \(release)") }
@@ -67,10 +73,15 @@ public struct DiagnosisText {
 
     func hostingSection(_ h: HostingVerdict) -> [String] {
         var out = [bold("Hosting")]
-        out.append("  CPU flags: VMX \(h.cpuVMX ? "yes" : "no"), SVM \(h.cpuSVM ? "yes" : "no")")
+        if h.cpuFlagsSource.hasPrefix("unknown") {
+            out += wrap("CPU flags: VMX unknown, SVM unknown (\(h.cpuFlagsSource))", indent: "  ")
+        } else {
+            out.append("  CPU flags: VMX \(h.cpuVMX ? "yes" : "no"), SVM \(h.cpuSVM ? "yes" : "no") (from \(h.cpuFlagsSource))")
+        }
         if !h.svmFeatures.isEmpty { out += wrap("SVM: " + h.svmFeatures.joined(separator: ", "), indent: "  ") }
         if !h.vmxFeatures.isEmpty { out += wrap("VMX: " + h.vmxFeatures.joined(separator: ", "), indent: "  ") }
-        out.append("  KVM module: \(h.kvmModule ?? "none loaded"); /dev/kvm: \(h.kvmDevice)")
+        let module = h.kvmModule ?? (h.modulesCaptured ? "none loaded" : "unknown (modules not captured)")
+        out.append("  KVM module: \(module); /dev/kvm: \(h.kvmDevice)")
         if let signature = h.guestSignature { out.append("  guests would see hypervisor \"\(signature)\"") }
         let present = h.capabilities.filter { $0.value != 0 }.keys.sorted()
         if !h.capabilities.isEmpty {

@@ -38,10 +38,15 @@ public struct ParameterFinding: Codable, Sendable, Equatable {
 
 /// The hosting verdict.
 public struct HostingVerdict: Codable, Sendable, Equatable {
-    /// CPUID.1:ECX[5] (VMX) as this OS sees it.
+    /// CPUID.1:ECX[5] (VMX) as this OS sees it (false when unknown; see `cpuFlagsSource`).
     public var cpuVMX: Bool
-    /// CPUID.8000_0001:ECX[2] (SVM) as this OS sees it.
+    /// CPUID.8000_0001:ECX[2] (SVM) as this OS sees it (false when unknown; see `cpuFlagsSource`).
     public var cpuSVM: Bool
+    /// Where cpuVMX and cpuSVM come from: "CPUID", the kernel's /proc/cpuinfo when CPUID is an emulator's,
+    /// or "unknown: …" when neither was read.
+    public var cpuFlagsSource: String
+    /// Whether the loaded modules were examined (false: `kvmModule` nil means unknown, not none).
+    public var modulesCaptured: Bool
     /// SVM features from CPUID 0x8000_000A EDX, when SVM is present.
     public var svmFeatures: [String]
     /// VMX features from the capability MSRs, when readable.
@@ -72,12 +77,27 @@ public struct HostingVerdict: Codable, Sendable, Equatable {
 public enum HostingAnalysis {
     static let vendorModules = ["kvm_intel", "kvm_amd", "kvm_pvm"]
 
-    public static func analyse(_ snapshot: Snapshot, cpuid: CPUIDTable, container: ContainerFinding?)
-        -> HostingVerdict
-    {
+    public static func analyse(
+        _ snapshot: Snapshot, cpuid: CPUIDTable, container: ContainerFinding?, platform: PlatformFindings? = nil,
+        emulation: EmulationFinding? = nil
+    ) -> HostingVerdict {
         let vendor = CPUVendor(cpuid)
-        let vmx = (cpuid[1]?.ecx ?? 0) & (1 << 5) != 0
-        let svm = (cpuid[0x8000_0001]?.ecx ?? 0) & (1 << 2) != 0
+        var vmx = (cpuid[1]?.ecx ?? 0) & (1 << 5) != 0
+        var svm = (cpuid[0x8000_0001]?.ecx ?? 0) & (1 << 2) != 0
+        var flagsSource = cpuid.hasLeaf1 ? "CPUID" : "unknown: no CPUID leaf 1 in the snapshot"
+        if emulation != nil {
+            if let kernel = platform?.kernelCPU, kernel.flagsRead {
+                vmx = kernel.virtualizationFlags.contains("vmx")
+                svm = kernel.virtualizationFlags.contains("svm")
+                flagsSource = "/proc/cpuinfo (the kernel's view: this process's CPUID is an emulator's)"
+            } else {
+                vmx = false
+                svm = false
+                flagsSource = "unknown: this process's CPUID is an emulator's and /proc/cpuinfo has no flags"
+            }
+        }
+        let modulesCaptured = snapshot.directory("/sys/module").isCaptured
+            || vendorModules.contains { snapshot.directory("/sys/module/\($0)/parameters").isCaptured }
         let module = vendorModules.first { snapshot.directory("/sys/module/\($0)/parameters").value != nil }
             ?? vendorModules.first { (snapshot.directory("/sys/module").value ?? []).contains($0) }
         let parameters = interpretParameters(snapshot)
@@ -92,7 +112,14 @@ public enum HostingAnalysis {
         case .available(let node) where node.openError == nil:
             deviceState = "usable (mode \(node.mode), group \(node.groupName ?? String(node.groupGID)))"
             canHost = snapshot.kvm.value != nil || !snapshot.kvm.isCaptured ? .yes : .unknown
-            if case .unavailable(let reason, let detail) = snapshot.kvm, reason != .notCaptured {
+            if let emulation, case .unavailable(let reason, let detail) = snapshot.kvm, reason != .notCaptured {
+                // The emulator, not the kernel, refused: whether the machine can host was not seen.
+                canHost = .unknown
+                blockers.append(Blocker(
+                    problem: "under \(emulation.emulator) KVM did not answer (\(detail)): the emulator does not pass "
+                        + "KVM's ioctls through, so this says nothing of the machine",
+                    fix: "run nestprobe natively, not under the emulator"))
+            } else if case .unavailable(let reason, let detail) = snapshot.kvm, reason != .notCaptured {
                 canHost = .no
                 blockers.append(Blocker(problem: "/dev/kvm opened but KVM did not answer: \(detail)",
                     fix: "check the kernel log for KVM errors"))
@@ -114,9 +141,13 @@ public enum HostingAnalysis {
         case .unavailable(let reason, let detail):
             deviceState = reason == .absent ? "absent" : "\(reason.rawValue): \(detail)"
             canHost = .no
-            blockers += missingDeviceBlockers(
-                vendor: vendor, vmx: vmx, svm: svm, module: module, hypervisorBit: (cpuid[1]?.ecx ?? 0) >> 31 == 1,
-                msrs: msrs, log: log, container: container)
+            if let xen = platform?.xen, xen.role == .dom0 || xen.isPV {
+                blockers.append(xenBlocker(xen))
+            } else {
+                blockers += missingDeviceBlockers(
+                    vendor: vendor, vmx: vmx, svm: svm, module: module,
+                    hypervisorBit: (cpuid[1]?.ecx ?? 0) >> 31 == 1, msrs: msrs, log: log, container: container)
+            }
         }
 
         let mechanism: HostingMechanism
@@ -132,11 +163,25 @@ public enum HostingAnalysis {
         let supported = snapshot.kvm.value?.supportedCPUID.value.map(CPUIDTable.init)
         let signature = supported?[0x4000_0000].map { $0.signatureEBXECXEDX }
         return HostingVerdict(
-            cpuVMX: vmx, cpuSVM: svm, svmFeatures: svm ? svmFeatures(cpuid) : [], vmxFeatures: msrs.vmxFeatures,
+            cpuVMX: vmx, cpuSVM: svm, cpuFlagsSource: flagsSource, modulesCaptured: modulesCaptured, svmFeatures: svm ? svmFeatures(cpuid) : [], vmxFeatures: msrs.vmxFeatures,
             kvmModule: module, kvmDevice: deviceState, mechanism: mechanism, canHost: canHost,
             guestsCanHost: nesting.verdict, guestsCanHostReason: nesting.reason,
             guestSignature: signature.flatMap { $0.isEmpty ? nil : $0 }, parameters: parameters,
             capabilities: snapshot.kvm.value?.capabilities ?? [:], blockers: blockers, kernelSays: kvmLogLines(log))
+    }
+
+    /// Why KVM cannot run in a Xen PV domain or in dom0, whatever CPUID shows.
+    static func xenBlocker(_ xen: XenFindings) -> Blocker {
+        if xen.role == .dom0 {
+            return Blocker(
+                problem: "this is Xen's dom0: Xen owns VMX/SVM on this machine, so KVM cannot run beside it",
+                fix: "host guests through Xen's toolstack (`xl create`), or boot the machine without Xen to use KVM")
+        }
+        return Blocker(
+            problem: "this is a Xen PV domain: its kernel runs deprivileged without VMX/SVM root mode, so KVM "
+                + "cannot load, whatever CPUID shows (PV CPUID is not trapped and reports the host's VMX)",
+            fix: "run the workload in an HVM or PVH domain with nested virtualization (xl.cfg: `nested_hvm=1`, "
+                + "`type=\"hvm\"`), or on a host without Xen; loading kvm_intel here cannot work")
     }
 
     /// Why there is no /dev/kvm, most specific cause first.
@@ -188,8 +233,12 @@ public enum HostingAnalysis {
     static func guestNesting(
         _ snapshot: Snapshot, mechanism: HostingMechanism, canHost: Verdict, parameters: [ParameterFinding]
     ) -> (verdict: Verdict, reason: String, blockers: [Blocker]) {
-        guard canHost == .yes else {
-            return (.no, "this level cannot host guests", [])
+        switch canHost {
+        case .yes: break
+        case .no: return (.no, "this level cannot host guests", [])
+        case .unknown:
+            return (.unknown, "whether this level can start guests was not established (/dev/kvm not "
+                + "examined, or KVM not reached), so what they would be offered was not seen either", [])
         }
         let nestedParameter = parameters.first { $0.name == "nested" && ($0.module == "kvm_intel" || $0.module == "kvm_amd") }
         let nestedOn = nestedParameter.map { ["Y", "1"].contains($0.value) }

@@ -4,24 +4,7 @@
 // signature at 0x4000_0000 and its own at 0x4000_0100, so several ranges mean one hypervisor with
 // several faces, never nesting by themselves.
 
-/// A hypervisor family recognised by its CPUID signature.
-public enum HypervisorKind: String, Codable, Sendable, CaseIterable {
-    case kvm = "KVM"
-    case kvmHyperVInterface = "KVM (Hyper-V interface)"
-    case hyperV = "Hyper-V"
-    case vmware = "VMware"
-    case xen = "Xen"
-    case qemuTCG = "QEMU TCG"
-    case bhyve
-    case acrn = "ACRN"
-    case qnx = "QNX"
-    case virtualBox = "VirtualBox"
-    case parallels = "Parallels"
-    case kvmtool
-    case openBSD = "OpenBSD vmm"
-    case pvm = "PVM"
-    case unknown
-
+extension HypervisorKind {
     /// The 12-byte signatures (EBX, ECX, EDX), NULs dropped; compared with runs of spaces folded.
     static let signatures: [(String, HypervisorKind)] = [
         ("KVMKVMKVM", .kvm), ("Linux KVM Hv", .kvmHyperVInterface), ("Microsoft Hv", .hyperV),
@@ -60,7 +43,9 @@ public struct HypervisorRange: Codable, Sendable, Equatable {
 
 /// What the CPUID hypervisor ranges say.
 public struct HypervisorFindings: Codable, Sendable, Equatable {
-    /// CPUID.1:ECX[31].
+    /// Whether CPUID leaf 1 was there to read: without it the hypervisor bit is unknown, not clear.
+    public var leaf1Present: Bool
+    /// CPUID.1:ECX[31] (false when leaf 1 is missing; see `leaf1Present`).
     public var hypervisorBit: Bool
     public var ranges: [HypervisorRange]
     /// Hyper-V: 0x4000_0004 EAX[12], this partition runs nested within a Hyper-V partition.
@@ -126,7 +111,7 @@ public enum HypervisorScan {
                     base: base, signature: signature, kind: effectiveKind, maxLeaf: maxLeaf, features: features))
         }
         return HypervisorFindings(
-            hypervisorBit: bit, ranges: ranges, hyperVNested: hvNested, hyperVRootPartition: hvRoot,
+            leaf1Present: cpuid.hasLeaf1, hypervisorBit: bit, ranges: ranges, hyperVNested: hvNested, hyperVRootPartition: hvRoot,
             hyperVEnlightenedVMCS: hvEVMCS, pvmGuest: pvm)
     }
 

@@ -4,23 +4,8 @@
 // L2+ (a VM inside a VM, or deeper: nothing observable tells L2 from L3). Each piece of evidence adds
 // a weight (a log-likelihood ratio in nats, chosen from published figures and the vendors' documented
 // behaviour) to each hypothesis; the estimate is the hypothesis with the highest total and its
-// confidence is the softmax share of that total. The lower bound is what definitive evidence proves.
-
-/// A virtualization level.
-public enum Level: String, Codable, Sendable, CaseIterable {
-    case l0 = "L0"
-    case l1 = "L1"
-    case l2OrDeeper = "L2+"
-
-    /// The level in words.
-    public var words: String {
-        switch self {
-        case .l0: return "L0 (bare metal)"
-        case .l1: return "L1 (a VM on bare metal)"
-        case .l2OrDeeper: return "L2 or deeper (a nested VM)"
-        }
-    }
-}
+// confidence is the softmax share of that total among the levels the lower bound leaves. The lower bound is
+// what definitive evidence proves; a tie between levels is reported as undetermined, not as the first of them.
 
 /// One observation and how much it moves each hypothesis.
 public struct Evidence: Codable, Sendable, Equatable {
@@ -49,10 +34,13 @@ public struct Evidence: Codable, Sendable, Equatable {
 
 /// The estimate.
 public struct LevelEstimate: Codable, Sendable, Equatable {
+    /// The most likely level at or above the lower bound.
     public var level: Level
-    /// The share of the winning hypothesis, 0…1.
+    /// The evidence ties `level` with another level (within `LevelAnalysis.tieMargin`): no level is claimed.
+    public var undetermined: Bool
+    /// The share of `level` among the levels the lower bound leaves, 0…1 (capped at 0.5 under gVisor).
     public var confidence: Double
-    /// Each hypothesis's share.
+    /// Each hypothesis's share, given the lower bound (levels below it are 0).
     public var probabilities: [String: Double]
     /// What definitive evidence proves at least.
     public var lowerBound: Level
@@ -60,40 +48,99 @@ public struct LevelEstimate: Codable, Sendable, Equatable {
     public var evidence: [Evidence]
 }
 
-/// Published thresholds for the cost of one CPUID at this level, in cycles.
-public enum CPUIDCostBands {
-    /// Below this, CPUID did not leave the CPU (bare metal ~100–300 cycles; Turtles OSDI'10: ~100).
-    public static let noTrap = 500.0
-    /// Up to this, one hardware exit (kvm-unit-tests 2024: 1,018–1,110; Turtles: ~2,600; PVM SOSP'23: 0.54 µs).
-    public static let singleLevel = 3_000.0
-    /// From here, the published nested range (Hyper-V eVMCS L2: 8,304; kvm-unit-tests nested 13,100–14,900;
-    /// Turtles L2: ~58,000; PVM SOSP'23 nested KVM: 7.10 µs).
-    public static let nested = 8_000.0
-    /// Beyond this, no hardware exit path: software emulation or a trapping sandbox.
-    public static let software = 150_000.0
-}
-
 /// Builds the estimate from everything the analysis found.
 public enum LevelAnalysis {
+    /// Two levels whose shares differ by less than this are a tie: the estimate is then undetermined.
+    public static let tieMargin = 0.02
+
     public static func estimate(
         hypervisors: HypervisorFindings, platform: PlatformFindings, cost: HostExitCost?, timing: Fact<HostTiming>,
-        cpuidCaptured: Bool
+        cpuidCaptured: Bool, emulation: EmulationFinding? = nil
     ) -> LevelEstimate {
-        var evidence: [Evidence] = []
-        let root = hypervisors.hyperVRootPartition
+        var evidence: [Evidence]
+        if let emulation {
+            evidence = emulatedCPUIDEvidence(emulation, hypervisors: hypervisors, platform: platform)
+        } else {
+            evidence = cpuidEvidence(hypervisors: hypervisors, platform: platform, cpuidCaptured: cpuidCaptured)
+        }
+        evidence += timingEvidence(
+            hypervisors: hypervisors, platform: platform, cost: cost, timing: timing, emulation: emulation)
+        evidence += platformEvidence(platform)
+        evidence.append(Evidence("prior.nesting", source: "prior", observation: "nested VMs are the exception",
+            l0: 0, l1: 0, l2: -0.25,
+            note: "a VM inside a VM needs a host that offers nesting and someone who asked for it, so L2+ starts a "
+                + "little behind: enough to break a tie, never to outweigh an observation"))
 
+        var totals: [Level: Double] = [.l0: 0, .l1: 0, .l2OrDeeper: 0]
+        for item in evidence {
+            for level in Level.allCases { totals[level, default: 0] += item.weights[level.rawValue] ?? 0 }
+        }
+        // The lower bound is proven, so the levels below it are out: the shares are the model's, conditioned
+        // on the bound, and the verdict is the largest of them. The confidence is then that same share.
+        let bound = lowerBound(hypervisors: hypervisors, platform: platform, emulation: emulation)
+        let boundIndex = Level.allCases.firstIndex(of: bound.level) ?? 0
+        let allowed = Array(Level.allCases[boundIndex...])
+        let top = allowed.map { totals[$0] ?? 0 }.max() ?? 0
+        let exps = allowed.map { exp((totals[$0] ?? 0) - top) }
+        let sum = exps.reduce(0, +)
+        var probabilities: [String: Double] = [:]
+        for level in Level.allCases { probabilities[level.rawValue] = 0 }
+        for (level, e) in zip(allowed, exps) { probabilities[level.rawValue] = sum > 0 ? e / sum : 0 }
+        let ranked = allowed.sorted { (probabilities[$0.rawValue] ?? 0) > (probabilities[$1.rawValue] ?? 0) }
+        let level = ranked.first ?? bound.level
+        var confidence = probabilities[level.rawValue] ?? 0
+        let runnerUp = ranked.dropFirst().first.map { probabilities[$0.rawValue] ?? 0 } ?? 0
+        let undetermined = ranked.count > 1 && confidence - runnerUp < tieMargin
+        if platform.sandbox == "gVisor" {
+            confidence = min(confidence, 0.5)  // gVisor answers CPUID itself and hides what is below it
+        }
+        confidence = min(max(confidence, 0), 0.99)
+        return LevelEstimate(
+            level: level, undetermined: undetermined, confidence: confidence, probabilities: probabilities,
+            lowerBound: bound.level, lowerBoundReason: bound.reason, evidence: evidence)
+    }
+
+    /// Whether this OS is a root domain that owns the machine under its own hypervisor: the Hyper-V root
+    /// partition, or Xen's dom0.
+    static func isRootDomain(_ hypervisors: HypervisorFindings, _ platform: PlatformFindings) -> Bool {
+        hypervisors.hyperVRootPartition || platform.xen?.role == .dom0
+    }
+
+    /// The hypervisor bit, the signatures and the Hyper-V and PVM leaves, as this process read them.
+    static func cpuidEvidence(hypervisors: HypervisorFindings, platform: PlatformFindings, cpuidCaptured: Bool)
+        -> [Evidence]
+    {
+        var evidence: [Evidence] = []
+        let root = isRootDomain(hypervisors, platform)
+        let kernelSees = platform.kernelCPU?.seesHypervisor
         if !cpuidCaptured {
             evidence.append(Evidence("cpuid.missing", source: "CPUID", observation: "no CPUID leaves in the snapshot",
-                l0: 0, l1: 0, l2: 0, note: "without CPUID the estimate rests on the platform alone"))
+                l0: 0, l1: 0, l2: 0, note: "unknown: without CPUID the estimate rests on the platform alone"))
+        } else if !hypervisors.leaf1Present {
+            evidence.append(Evidence("cpuid.leaf1-missing", source: "CPUID.1:ECX[31]", observation: "unknown (no leaf 1)",
+                l0: 0, l1: 0, l2: 0, note: "the snapshot holds no CPUID leaf 1, so the hypervisor bit was not seen either way"))
         } else if hypervisors.hypervisorBit {
             evidence.append(Evidence("cpuid.hypervisor-bit", source: "CPUID.1:ECX[31]", observation: "set",
                 l0: root ? 0 : -8, l1: 0, l2: 0,
-                note: root ? "set in a Hyper-V root partition too, so it does not rule out bare metal here"
+                note: root ? "set in a root domain (Hyper-V root partition, Xen dom0) too, so it does not rule out bare metal here"
                     : "a hypervisor runs below this OS"))
+        } else if platform.xen?.isPV == true || (platform.xen != nil && kernelSees != false) {
+            evidence.append(Evidence("cpuid.hypervisor-bit", source: "CPUID.1:ECX[31]", observation: "clear",
+                l0: 0, l1: 0, l2: 0,
+                note: "discounted: in a Xen PV domain CPUID is not trapped (no CPUID faulting), so the bit is the hardware's"))
+        } else if kernelSees == true {
+            evidence.append(Evidence("cpuid.hypervisor-bit", source: "CPUID.1:ECX[31]", observation: "clear",
+                l0: 0, l1: 0, l2: 0,
+                note: "discounted: the kernel's own CPUID (its \"hypervisor\" flag in /proc/cpuinfo) shows the bit that this process's does not"))
         } else {
             evidence.append(Evidence("cpuid.hypervisor-bit", source: "CPUID.1:ECX[31]", observation: "clear",
                 l0: 3, l1: -2, l2: -3,
                 note: "no hypervisor announces itself (bare metal, or a hypervisor hiding the bit)"))
+        }
+        if cpuidCaptured, !hypervisors.hypervisorBit, kernelSees == true {
+            evidence.append(Evidence("kernel.hypervisor-flag", source: "/proc/cpuinfo flags", observation: "hypervisor",
+                l0: root ? 0 : -6, l1: 0, l2: 0,
+                note: "the kernel's CPUID shows a hypervisor below (a Xen PV kernel asks Xen through the forced-emulation prefix)"))
         }
         for range in hypervisors.ranges {
             evidence.append(Evidence("cpuid.signature", source: "CPUID \(range.base)",
@@ -102,7 +149,7 @@ public enum LevelAnalysis {
                     ? "several ranges are one hypervisor offering several interfaces, not nesting"
                     : "names the hypervisor this OS runs on"))
         }
-        if root {
+        if hypervisors.hyperVRootPartition {
             evidence.append(Evidence("hyperv.root-partition", source: "CPUID 0x40000003 EBX[0]",
                 observation: "CreatePartitions privilege", l0: 10, l1: -4, l2: -6,
                 note: "only the Hyper-V root partition, which owns the physical machine, may create partitions"))
@@ -117,51 +164,67 @@ public enum LevelAnalysis {
                 l0: -6, l1: -1, l2: 1.5,
                 note: "PVM (SOSP'23) exists to host guests inside cloud VMs without nested VMX/SVM, so its guests are usually L2"))
         }
-        evidence += timingEvidence(hypervisors: hypervisors, platform: platform, cost: cost, timing: timing)
-        evidence += platformEvidence(platform)
-
-        var totals: [Level: Double] = [.l0: 0, .l1: 0, .l2OrDeeper: 0]
-        for item in evidence {
-            for level in Level.allCases { totals[level, default: 0] += item.weights[level.rawValue] ?? 0 }
-        }
-        let top = totals.values.max() ?? 0
-        let exps = totals.mapValues { exp($0 - top) }
-        let sum = exps.values.reduce(0, +)
-        var probabilities: [String: Double] = [:]
-        for level in Level.allCases { probabilities[level.rawValue] = (exps[level] ?? 0) / sum }
-        var level = Level.allCases.max { (totals[$0] ?? 0) < (totals[$1] ?? 0) } ?? .l0
-        var confidence = probabilities[level.rawValue] ?? 0
-
-        let bound = lowerBound(hypervisors: hypervisors, platform: platform)
-        if Level.allCases.firstIndex(of: level)! < Level.allCases.firstIndex(of: bound.level)! {
-            level = bound.level
-            confidence = probabilities[level.rawValue] ?? 0
-        }
-        if platform.sandbox == "gVisor" {
-            confidence = min(confidence, 0.5)  // gVisor answers CPUID itself and hides what is below it
-        }
-        confidence = min(max(confidence, 0), 0.99)
-        return LevelEstimate(level: level, confidence: confidence, probabilities: probabilities,
-            lowerBound: bound.level, lowerBoundReason: bound.reason, evidence: evidence)
+        return evidence
     }
 
-    static func lowerBound(hypervisors: HypervisorFindings, platform: PlatformFindings) -> (level: Level, reason: String) {
-        if hypervisors.hyperVNested || platform.kernelSaysNested {
+    /// Under a user-mode emulator CPUID is the emulator's: none of it counts, and the kernel's own flags
+    /// stand in for the hypervisor bit.
+    static func emulatedCPUIDEvidence(
+        _ emulation: EmulationFinding, hypervisors: HypervisorFindings, platform: PlatformFindings
+    ) -> [Evidence] {
+        let seen = hypervisors.ranges.map { "\"\($0.signature)\"" }.joined(separator: ", ")
+        var evidence = [
+            Evidence("cpuid.emulated", source: "CPUID against /proc/cpuinfo",
+                observation: "answered by \(emulation.emulator)" + (seen.isEmpty ? "" : "; signatures \(seen)"),
+                l0: 0, l1: 0, l2: 0,
+                note: "discounted: " + emulation.conflicts.joined(separator: "; ")
+                    + ". An emulator adds no hypervisor level; the kernel's view is used instead")
+        ]
+        let root = isRootDomain(hypervisors, platform)
+        switch platform.kernelCPU?.seesHypervisor {
+        case true?:
+            evidence.append(Evidence("kernel.hypervisor-flag", source: "/proc/cpuinfo flags", observation: "hypervisor",
+                l0: root ? 0 : -8, l1: 0, l2: 0, note: "the kernel's CPUID at boot: a hypervisor runs below this OS"))
+        case false?:
+            evidence.append(Evidence("kernel.hypervisor-flag", source: "/proc/cpuinfo flags", observation: "no hypervisor flag",
+                l0: 3, l1: -2, l2: -3, note: "the kernel's CPUID at boot showed no hypervisor"))
+        case nil:
+            evidence.append(Evidence("kernel.hypervisor-flag", source: "/proc/cpuinfo flags", observation: "unknown",
+                l0: 0, l1: 0, l2: 0, note: "no flags line: the kernel's hypervisor bit is unknown"))
+        }
+        return evidence
+    }
+
+    static func lowerBound(hypervisors: HypervisorFindings, platform: PlatformFindings, emulation: EmulationFinding?)
+        -> (level: Level, reason: String)
+    {
+        let trusted = emulation == nil
+        if (trusted && hypervisors.hyperVNested) || platform.kernelSaysNested {
             return (.l2OrDeeper, "Hyper-V reports that this partition runs nested")
         }
-        if hypervisors.hyperVRootPartition {
+        if trusted && hypervisors.hyperVRootPartition {
             return (.l0, "Hyper-V root partition: the physical machine, under its own hypervisor")
         }
-        if hypervisors.hypervisorBit { return (.l1, "the CPUID hypervisor bit is set") }
-        if let first = hypervisors.ranges.first { return (.l1, "CPUID names a hypervisor (\(first.signature))") }
+        if platform.xen?.role == .dom0 {
+            return (.l0, "Xen dom0 (/proc/xen/capabilities: control_d): the domain that manages the physical machine")
+        }
+        if trusted && hypervisors.hypervisorBit { return (.l1, "the CPUID hypervisor bit is set") }
+        if trusted, let first = hypervisors.ranges.first {
+            return (.l1, "CPUID names a hypervisor (\(first.signature))")
+        }
+        if platform.kernelCPU?.seesHypervisor == true {
+            return (.l1, "the kernel's /proc/cpuinfo has the hypervisor flag")
+        }
         if let platform = platform.dmi.virtualPlatform { return (.l1, "DMI names a virtual platform (\(platform))") }
+        if platform.xen != nil { return (.l1, "Xen shows itself (\(platform.xen?.evidence.first ?? "xen"))") }
         if platform.sysHypervisorType != nil { return (.l1, "/sys/hypervisor reports a hypervisor") }
         if platform.wsl2 { return (.l1, "the kernel is WSL 2's, which runs in a Hyper-V VM") }
         return (.l0, "nothing proves a hypervisor below")
     }
 
     static func timingEvidence(
-        hypervisors: HypervisorFindings, platform: PlatformFindings, cost: HostExitCost?, timing: Fact<HostTiming>
+        hypervisors: HypervisorFindings, platform: PlatformFindings, cost: HostExitCost?, timing: Fact<HostTiming>,
+        emulation: EmulationFinding? = nil
     ) -> [Evidence] {
         guard let cost else {
             let why = timing.missing.map { "\($0.reason.rawValue): \($0.detail)" } ?? "no samples"
@@ -177,6 +240,12 @@ public enum LevelAnalysis {
         }
         if platform.sandbox == "gVisor" {
             return item(0, 0, 0, "discounted: gVisor answers CPUID itself (CPUID faulting), so the cost is gVisor's, not a VM exit's")
+        }
+        if let emulation {
+            return item(0, 0, 0, "discounted: CPUID was answered by \(emulation.emulator), so its cost is the emulator's code")
+        }
+        if platform.xen?.isPV == true {
+            return item(0, 0, 0, "discounted: in a Xen PV domain CPUID from user space does not trap, so its cost says nothing about the level")
         }
         if hypervisors.kinds.contains(.qemuTCG) {
             return item(0, 0, 0, "discounted: under QEMU TCG CPUID is emulated inline and never traps, so its cost says nothing about the level")
@@ -204,24 +273,44 @@ public enum LevelAnalysis {
 
     static func platformEvidence(_ platform: PlatformFindings) -> [Evidence] {
         var evidence: [Evidence] = []
-        if let name = platform.dmi.virtualPlatform {
+        let dmi = platform.dmi
+        if let name = dmi.virtualPlatform {
             evidence.append(Evidence("dmi.virtual", source: "/sys/class/dmi/id", observation: "names \(name)",
                 l0: -3, l1: 0.5, l2: 0, note: "the firmware tables are a virtual platform's"))
-        } else if !platform.dmi.fields.isEmpty {
-            let vendor = platform.dmi.fields["sys_vendor"] ?? platform.dmi.fields["board_vendor"] ?? "?"
+        } else if let cloud = dmi.cloud, dmi.bareMetalInstance {
+            evidence.append(Evidence("dmi.cloud-metal", source: "/sys/class/dmi/id",
+                observation: "\(cloud), product \(dmi.fields["product_name"] ?? "?")", l0: 1.5, l1: -1, l2: -1,
+                note: "a bare-metal instance type: the cloud's firmware on its own hardware, with no hypervisor below"))
+        } else if let cloud = dmi.cloud {
+            evidence.append(Evidence("dmi.cloud", source: "/sys/class/dmi/id",
+                observation: "\(cloud), product \(dmi.fields["product_name"] ?? "?")", l0: -1, l1: 0.5, l2: 0,
+                note: "clouds write their name on VMs and bare-metal instances alike, so it leans to a VM without proving one"))
+        } else if !dmi.fields.isEmpty {
+            let vendor = dmi.fields["sys_vendor"] ?? dmi.fields["board_vendor"] ?? "?"
             evidence.append(Evidence("dmi.physical", source: "/sys/class/dmi/id", observation: "vendor \(vendor)",
                 l0: 1, l1: -0.5, l2: -0.5, note: "no virtual platform named; hypervisors can pass host DMI through, so weak"))
-        } else if let missing = platform.dmi.missing {
-            evidence.append(Evidence("dmi.absent", source: "/sys/class/dmi/id", observation: "no DMI",
+        } else if !dmi.captured {
+            evidence.append(Evidence("dmi.not-captured", source: "/sys/class/dmi/id", observation: "unknown (not captured)",
+                l0: 0, l1: 0, l2: 0, note: dmi.missing ?? "DMI was not in the snapshot"))
+        } else if let missing = dmi.missing {
+            evidence.append(Evidence("dmi.absent", source: "/sys/class/dmi/id", observation: "no DMI tables",
                 l0: platform.microVM != nil ? -1 : 0, l1: 0, l2: 0, note: missing))
         }
+        if let xen = platform.xen, xen.role == .dom0 {
+            evidence.append(Evidence("xen.dom0", source: "/proc/xen/capabilities", observation: "control_d (dom0)",
+                l0: 10, l1: -4, l2: -6,
+                note: "dom0 is Xen's privileged domain, which manages the physical machine (as the Hyper-V root partition does)"))
+        }
         if let type = platform.sysHypervisorType {
+            let dom0 = platform.xen?.role == .dom0
             evidence.append(Evidence("sys.hypervisor", source: "/sys/hypervisor/type", observation: type,
-                l0: -4, l1: 0.5, l2: 0, note: "the kernel found a \(type) hypervisor"))
+                l0: dom0 ? 0 : -4, l1: 0.5, l2: 0,
+                note: dom0 ? "dom0 runs on Xen too, so it does not rule out the physical machine"
+                    : "the kernel found a \(type) hypervisor"))
         }
         if let name = platform.kernelHypervisor {
             evidence.append(Evidence("kernel.hypervisor", source: "kernel log", observation: "Hypervisor detected: \(name)",
-                l0: -2, l1: 0, l2: 0, note: "the kernel's own detection at boot"))
+                l0: platform.xen?.role == .dom0 ? 0 : -2, l1: 0, l2: 0, note: "the kernel's own detection at boot"))
         }
         if platform.kernelSaysNested {
             evidence.append(Evidence("kernel.nested", source: "kernel log", observation: "running on a nested hypervisor",

@@ -6,10 +6,18 @@
 public struct DMIFindings: Codable, Sendable, Equatable {
     /// sys_vendor, product_name, board_vendor, bios_vendor, ... as read.
     public var fields: [String: String]
-    /// The virtual platform DMI names (QEMU, VMware, Hyper-V, Amazon EC2, Google Compute Engine, ...).
+    /// The virtual platform DMI names (QEMU, VMware, Hyper-V, RHEV, Nutanix AHV, ...): firmware tables only a
+    /// hypervisor writes.
     public var virtualPlatform: String?
+    /// The cloud DMI names (Amazon EC2, Google Compute Engine, ...). Clouds write their name on VMs and on
+    /// bare-metal instances alike, so it proves no hypervisor by itself.
+    public var cloud: String?
+    /// The product name is a cloud's bare-metal instance type ("i3.metal", "c3-standard-192-metal").
+    public var bareMetalInstance: Bool
     /// Why DMI is not there, if it is not.
     public var missing: String?
+    /// Whether DMI was examined at all (false for a CPUID dump, whose DMI is unknown, not absent).
+    public var captured: Bool
 }
 
 /// A container this process runs in, with what showed it.
@@ -23,6 +31,10 @@ public struct PlatformFindings: Codable, Sendable, Equatable {
     public var dmi: DMIFindings
     /// /sys/hypervisor/type (Xen).
     public var sysHypervisorType: String?
+    /// The Xen domain this OS is, when Xen shows itself (dom0 or a guest, PV, PVH or HVM).
+    public var xen: XenFindings?
+    /// What the kernel itself saw of the CPU (/proc/cpuinfo), when captured.
+    public var kernelCPU: KernelCPUView?
     /// A sandbox that emulates the kernel interface: gVisor, WSL 1, User-Mode Linux.
     public var sandbox: String?
     /// WSL 2 (a Hyper-V utility VM).
@@ -30,6 +42,9 @@ public struct PlatformFindings: Codable, Sendable, Equatable {
     /// A microVM such as Firecracker: a KVM guest without DMI tables, on virtio-mmio.
     public var microVM: String?
     public var container: ContainerFinding?
+    /// Whether any container marker was examined (PID 1's cgroup or environment, /.dockerenv, ...): without
+    /// them "no container" is unknown.
+    public var containerChecked: Bool
     /// Hypervisor names from the kernel log ("Hypervisor detected: KVM").
     public var kernelHypervisor: String?
     /// The kernel log says it runs on a nested hypervisor (Hyper-V's "running on a nested hypervisor").
@@ -46,13 +61,22 @@ public enum PlatformAnalysis {
         "bios_vendor", "bios_version", "chassis_vendor", "chassis_asset_tag",
     ]
 
-    /// DMI strings that name a virtual platform, and the name reported.
+    /// DMI strings (lower case, in any of the vendor and product fields) that only a hypervisor writes, and
+    /// the platform reported. Red Hat (RHEV, oVirt, RHEL's KVM), Nutanix (AHV) and UpCloud sell no hardware:
+    /// their name in DMI is their KVM's firmware.
     static let virtualDMI: [(String, String)] = [
         ("qemu", "QEMU"), ("kvm", "KVM"), ("vmware", "VMware"), ("virtualbox", "VirtualBox"),
         ("innotek", "VirtualBox"), ("xen", "Xen"), ("bochs", "Bochs"), ("parallels", "Parallels"),
-        ("bhyve", "bhyve"), ("amazon ec2", "Amazon EC2"), ("google compute engine", "Google Compute Engine"),
-        ("openstack", "OpenStack"), ("cloud hypervisor", "Cloud Hypervisor"), ("alibaba cloud", "Alibaba Cloud"),
-        ("virtual machine", "Hyper-V"), ("acrn", "ACRN"),
+        ("bhyve", "bhyve"), ("openstack", "OpenStack"), ("cloud hypervisor", "Cloud Hypervisor"),
+        ("virtual machine", "Hyper-V"), ("acrn", "ACRN"), ("rhev", "RHEV (KVM)"), ("ovirt", "oVirt (KVM)"),
+        ("red hat", "Red Hat KVM"), ("nutanix", "Nutanix AHV (KVM)"), ("upcloud", "UpCloud (KVM)"),
+        ("apple virtualization", "Apple Virtualization"),
+    ]
+
+    /// DMI strings that name a cloud, which sells VMs and bare-metal instances under one name.
+    static let cloudDMI: [(String, String)] = [
+        ("amazon ec2", "Amazon EC2"), ("google compute engine", "Google Compute Engine"), ("google", "Google Cloud"),
+        ("alibaba cloud", "Alibaba Cloud"), ("oraclecloud", "Oracle Cloud"), ("tencent cloud", "Tencent Cloud"),
     ]
 
     public static func analyse(_ snapshot: Snapshot) -> PlatformFindings {
@@ -75,9 +99,15 @@ public enum PlatformAnalysis {
             return line[range.upperBound...].trimmed
         }.first
         let nestedLog = log.contains { $0.contains("running on a nested hypervisor") }
+        let sysHypervisor = snapshot.text("/sys/hypervisor/type").flatMap { $0.isEmpty ? nil : $0 }
+        let xen = XenFindings.analyse(snapshot, sysHypervisorType: sysHypervisor, log: log)
         return PlatformFindings(
-            dmi: dmi, sysHypervisorType: snapshot.text("/sys/hypervisor/type"), sandbox: sandbox, wsl2: wsl2,
-            microVM: microVM(snapshot, dmi: dmi), container: container(snapshot), kernelHypervisor: detected,
+            dmi: dmi, sysHypervisorType: sysHypervisor, xen: xen, kernelCPU: KernelCPUView(snapshot),
+            sandbox: sandbox, wsl2: wsl2,
+            microVM: xen == nil ? microVM(snapshot, dmi: dmi) : nil, container: container(snapshot),
+            containerChecked: ["/proc/1/cgroup", "/proc/1/environ", "/.dockerenv", "/run/.containerenv", "/proc/self/status"]
+                .contains { snapshot.file($0).isCaptured },
+            kernelHypervisor: detected,
             kernelSaysNested: nestedLog, kernelRelease: release,
             clocksource: snapshot.text("/sys/devices/system/clocksource/clocksource0/current_clocksource"))
     }
@@ -93,16 +123,25 @@ public enum PlatformAnalysis {
             case .unavailable(.absent, _):
                 missing = "/sys/class/dmi/id does not exist: the firmware gave no SMBIOS/DMI tables "
                     + "(microVMs such as Firecracker have none)"
+            case .unavailable(.notCaptured, let detail):
+                missing = "unknown: DMI was not captured (\(detail))"
             case .unavailable(let reason, let detail):
                 missing = "\(reason.rawValue): \(detail)"
             case .available:
                 missing = "DMI fields unreadable or empty"
             }
         }
-        let joined = fields.filter { ["sys_vendor", "product_name", "bios_vendor", "board_vendor"].contains($0.key) }
-            .values.joined(separator: " ").lowercased()
-        let platform = virtualDMI.first { joined.contains($0.0) }?.1
-        return DMIFindings(fields: fields, virtualPlatform: platform, missing: missing)
+        let names = ["sys_vendor", "product_name", "product_family", "bios_vendor", "board_vendor"]
+            .compactMap { fields[$0]?.lowercased() }
+        let platform = virtualDMI.first { rule in names.contains { $0.contains(rule.0) } }?.1
+        let cloud = cloudDMI.first { rule in names.contains { $0.contains(rule.0) } }?.1
+        let product = fields["product_name"]?.lowercased() ?? ""
+        // AWS: "i3.metal", "m7i.metal-24xl"; Google: "c3-standard-192-metal"; Alibaba: "ecs.ebm…" (elastic bare metal).
+        let metal = product.contains(".metal") || product.hasSuffix("-metal") || product.contains(".ebm")
+        let captured = snapshot.directory("/sys/class/dmi/id").isCaptured || !fields.isEmpty
+        return DMIFindings(
+            fields: fields, virtualPlatform: platform, cloud: cloud, bareMetalInstance: cloud != nil && metal,
+            missing: missing, captured: captured)
     }
 
     static func microVM(_ snapshot: Snapshot, dmi: DMIFindings) -> String? {
@@ -132,6 +171,16 @@ public enum PlatformAnalysis {
             for entry in environ.split(whereSeparator: { $0 == "\0" || $0 == "\n" }) where entry.hasPrefix("container=") {
                 kind = kind ?? String(entry.dropFirst("container=".count))
                 evidence.append("PID 1 environment has \(entry)")
+            }
+        }
+        // Linux-VServer: the kernel adds "VxID:" to /proc/self/status; 0 is the host context (virt-what).
+        if let status = snapshot.text("/proc/self/status") {
+            for line in status.split(separator: "\n") where line.hasPrefix("VxID:") {
+                let context = line.dropFirst("VxID:".count).trimmed
+                if context != "0" && !context.isEmpty {
+                    kind = kind ?? "linux-vserver"
+                    evidence.append("/proc/self/status has VxID \(context) (a Linux-VServer guest context)")
+                }
             }
         }
         if let cgroup = snapshot.text("/proc/1/cgroup") {

@@ -6,11 +6,17 @@ public enum Summary {
         var lines: [String] = []
         lines.append(levelLine(d))
         lines.append("Runs on: " + runsOn(d))
+        if let emulation = d.emulation {
+            lines.append("Emulated CPU: this process's CPUID is \(emulation.emulator)'s, not the machine's ("
+                + emulation.conflicts.joined(separator: "; ") + "); an emulator adds no level, so the kernel's view is used")
+        }
+        if let reconciliation = d.identity.reconciliation { lines.append("Reconciled: " + reconciliation) }
         if let container = d.platform.container {
             lines.append("Container: \(container.kind) (\(container.evidence.joined(separator: ", "))); "
                 + "a container adds no hypervisor level")
         }
         lines.append("CPU: " + cpuLine(d))
+        for caveat in d.cpuCaveats { lines.append("CPU caveat: " + caveat) }
         lines.append("Own CPUID exit: " + exitLine(d))
         lines.append("Can host VMs: " + hostingLine(d.hosting))
         lines.append("Its guests can host VMs: \(d.hosting.guestsCanHost.rawValue) — \(d.hosting.guestsCanHostReason)")
@@ -24,6 +30,12 @@ public enum Summary {
     static func levelLine(_ d: Diagnosis) -> String {
         let estimate = d.level
         let percent = CheckedNumber.percentText(estimate.confidence)
+        if estimate.undetermined {
+            let shares = Level.allCases.filter { (estimate.probabilities[$0.rawValue] ?? 0) > 0 }
+                .map { "\($0.rawValue) \(CheckedNumber.percentText(estimate.probabilities[$0.rawValue] ?? 0)) %" }
+            return "Level: undetermined — the evidence ties (\(shares.joined(separator: ", "))); at least "
+                + "\(estimate.lowerBound.rawValue): \(estimate.lowerBoundReason)"
+        }
         if estimate.level == estimate.lowerBound {
             return "Level: \(estimate.level.words), confidence \(percent) % — \(estimate.lowerBoundReason)"
         }
@@ -33,8 +45,18 @@ public enum Summary {
 
     static func runsOn(_ d: Diagnosis) -> String {
         var parts: [String] = []
-        if d.hypervisors.ranges.isEmpty {
-            parts.append(d.hypervisors.hypervisorBit ? "an unnamed hypervisor" : "no hypervisor seen in CPUID")
+        if d.emulation != nil {
+            parts.append("\(d.identity.name) (\(d.identity.basis))")
+        } else if d.hypervisors.ranges.isEmpty {
+            if d.identity.word != "none" && d.identity.word != "unknown" {
+                parts.append("\(d.identity.name) (\(d.identity.basis))")
+            } else if d.hypervisors.hypervisorBit {
+                parts.append("an unnamed hypervisor")
+            } else if !d.hypervisors.leaf1Present {
+                parts.append("unknown: \(d.identity.basis)")
+            } else {
+                parts.append("no hypervisor seen in CPUID")
+            }
         } else {
             let names = d.hypervisors.ranges.map { "\($0.kind.rawValue) (\"\($0.signature)\" at \($0.base))" }
             parts.append(names.joined(separator: " + "))
@@ -42,6 +64,12 @@ public enum Summary {
         if d.hypervisors.hyperVRootPartition { parts.append("Hyper-V root partition") }
         if d.hypervisors.hyperVNested { parts.append("Hyper-V says nested") }
         if let platform = d.platform.dmi.virtualPlatform { parts.append("DMI: \(platform)") }
+        if let cloud = d.platform.dmi.cloud {
+            parts.append("DMI: \(cloud)" + (d.platform.dmi.bareMetalInstance ? ", a bare-metal instance" : ""))
+        }
+        if let xen = d.platform.xen, d.emulation == nil, !d.hypervisors.ranges.isEmpty {
+            parts.append("Xen \(xen.role.rawValue)" + (xen.guestType.map { " \($0)" } ?? ""))
+        }
         if let microVM = d.platform.microVM { parts.append(microVM) }
         if let sandbox = d.platform.sandbox { parts.append("sandbox: \(sandbox)") }
         if d.platform.wsl2 { parts.append("WSL 2") }
@@ -55,6 +83,9 @@ public enum Summary {
                 + "model \(hex(cpu.model))h stepping \(cpu.stepping)"
             if !cpu.codename.isEmpty { text += ": \(cpu.codename)" }
             if let correction = cpu.codenameCorrection { text += " [corrected: \(correction)]" }
+            if d.emulation != nil {
+                text += " — the emulator's model; the kernel's CPU: \(d.platform.kernelCPU?.modelName ?? "unknown")"
+            }
             return text
         case .unavailable(let reason, let detail):
             return "unidentified (\(reason.rawValue)): \(detail)"
@@ -85,7 +116,10 @@ public enum Summary {
             let first = h.blockers.first.map { " — \($0.problem); fix: \($0.fix)" } ?? ""
             return "no: /dev/kvm \(h.kvmDevice)\(first)"
         case .unknown:
-            return "unknown: /dev/kvm \(h.kvmDevice)"
+            let cpu = h.cpuFlagsSource.hasPrefix("unknown") ? ""
+                : "; the CPU offers " + (h.cpuVMX ? "VMX" : h.cpuSVM ? "SVM" : "neither VMX nor SVM")
+            let first = h.blockers.first.map { " — \($0.problem); fix: \($0.fix)" } ?? ""
+            return "unknown: /dev/kvm \(h.kvmDevice)\(cpu)\(first)"
         }
     }
 

@@ -1,0 +1,16 @@
+// The snapshot schema's bounds that its Swift types do not keep (DocumentBounds does the checking).
+
+extension SnapshotFile {
+    /// The snapshot schema's bounds that its Swift types do not keep: the timing's warm-up count and
+    /// TSC frequency, the CPU of each MSR reading.
+    public static func checkBounds(_ snapshot: Snapshot, name: String) throws(InputError) {
+        let bounds = DocumentBounds(name: name)
+        if let timing = snapshot.hostTiming.value {
+            try bounds.atLeast(timing.warmup, 0, "hostTiming.value.warmup")
+            try bounds.atLeast(timing.tsc.hz, 0, "hostTiming.value.tsc.hz")
+        }
+        for (index, reading) in (snapshot.msrs.value ?? []).enumerated() {
+            try bounds.atLeast(reading.cpu, 0, "msrs.value[\(index)].cpu")
+        }
+    }
+}
