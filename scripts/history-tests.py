@@ -5,13 +5,15 @@ For a SQLite file and, when NESTPROBE_TEST_POSTGRES names a server (scripts/with
 a fresh PostgreSQL database: add is idempotent; a malformed report among good ones stores nothing (exit
 65); the 30 real reports of Reports/history/series plus the one taken with an injected user-space delay
 are stored, and `history check` flags exactly the user-space cases at that report (exit 2) while the 30
-alone give exit 0; trend, list, baseline and export answer. Then the failures: a database written by a
+alone give exit 0, the JUnit and JSON outputs (the latter valid against history-check-v1) say the same;
+trend, list, baseline and export answer. Then the failures: a database written by a
 newer nestprobe (exit 65), a PostgreSQL port with nothing behind it and one that never answers (exit 69,
 one line naming the host). Prints 'N passed, M failed'; exit 1 on any failure.
 Usage: history-tests.py --bin .build/release/nestprobe
 """
 import argparse
 import glob
+import json
 import os
 import socket
 import sqlite3
@@ -22,10 +24,28 @@ import threading
 import time
 import uuid
 
+import jsonschema
+from referencing import Registry, Resource
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SERIES = sorted(glob.glob(os.path.join(ROOT, "Reports", "history", "series", "r[0-9][0-9].json")))
 INJECTED = os.path.join(ROOT, "Reports", "history", "series", "r31-inject.json")
 
+
+
+def check_schema():
+    """A validator of history-check-v1, with the schemas it refers to."""
+    registry = Registry()
+    for path in glob.glob(os.path.join(ROOT, "Reports", "schema", "*.schema.json")):
+        with open(path) as f:
+            doc = json.load(f)
+        resource = Resource.from_contents(doc)
+        registry = registry.with_resources([(doc["$id"], resource), (os.path.basename(path), resource)])
+    with open(os.path.join(ROOT, "Reports", "schema", "history-check-v1.schema.json")) as f:
+        return jsonschema.Draft202012Validator(json.load(f), registry=registry)
+
+
+CHECK_SCHEMA = check_schema()
 passed = 0
 failed = 0
 
@@ -89,6 +109,15 @@ def contract(binary, db, label):
     print(f"history-tests {where}: check flagged {len(flagged)} case(s) at report 30: {', '.join(sorted(flagged))}")
     code, out, err = run(binary, "check", "--db", db, "--window", "1", "--format", "junit")
     expect(code == 2 and out.count("<failure") == len(flagged), f"{where} JUnit: one failure per flagged case")
+    code, out, err = run(binary, "check", "--db", db, "--window", "1", "--format", "json")
+    document = json.loads(out) if code == 2 else {}
+    errors = list(CHECK_SCHEMA.iter_errors(document))
+    expect(code == 2 and not errors, f"{where} JSON: exit 2 and valid: {code} {err} {[e.message for e in errors[:3]]}")
+    recent = {c["caseID"] for m in document.get("machines", []) for c in m["changes"] if c["inWindow"]}
+    expect(recent == flagged and document.get("exitCode") == 2 and
+           all(c["reportIndex"] == 30 and c["direction"] == "slower" for m in document.get("machines", [])
+               for c in m["changes"] if c["inWindow"]),
+           f"{where} JSON: the same cases as the text, slower, at report 30: {sorted(recent)}")
 
     code, out, err = run(binary, "baseline", "--db", db)
     files = out.split()

@@ -141,6 +141,12 @@ public enum HistoryCheck {
             reportsWithPoints: Set(series.reportIndex).count, changes: changes, splits: splits, series: series)
     }
 
+    /// The exit code of a check over several machines: 2 when any found a regression in its newest window,
+    /// else 4 when any found improvements there, else 0.
+    public static func combinedExitCode(_ codes: [Int32]) -> Int32 {
+        codes.contains(2) ? 2 : codes.contains(4) ? 4 : 0
+    }
+
     /// The baseline for compare: the reports of the last stable segment before the newest report — from
     /// the latest reported change point of any judged case up to (not including) the newest report; when
     /// that change point is the newest report itself, the segment before it. At most `limit` reports, the

@@ -3,9 +3,9 @@
 
 import Foundation
 
-/// Output formats of `history list`, `trend` and `check`.
+/// Output formats of `history list`, `trend` and `check` (html for trend, junit and json for check).
 public enum HistoryFormat: String, Sendable, CaseIterable {
-    case text, markdown, csv, html, junit
+    case text, markdown, csv, html, junit, json
 }
 
 /// Renders history results.

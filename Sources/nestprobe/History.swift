@@ -4,6 +4,7 @@
 // stable segment for compare.
 
 import ArgumentParser
+import Documents
 import Foundation
 import History
 import Probe
@@ -163,6 +164,12 @@ extension Nestprobe.HistoryCommand {
         @Option(name: .shortAndLong, help: "Write to this file (atomically) instead of standard output.")
         var output: String?
 
+        func validate() throws {
+            guard [.text, .markdown, .csv].contains(format) else {
+                throw ValidationError("list writes text, markdown or csv")
+            }
+        }
+
         func run() throws {
             let store = try options.open()
             defer { store.close() }
@@ -200,6 +207,12 @@ extension Nestprobe.HistoryCommand {
 
         @Option(name: .shortAndLong, help: "Write to this file (atomically) instead of standard output.")
         var output: String?
+
+        func validate() throws {
+            guard [.text, .markdown, .csv, .html].contains(format) else {
+                throw ValidationError("trend writes text, markdown, csv or html")
+            }
+        }
 
         func run() throws {
             let store = try options.open()
@@ -256,7 +269,7 @@ extension Nestprobe.HistoryCommand {
         @Option(help: "Seed of the permutations.")
         var seed: UInt64 = 0x6e65_7374_7072_6f62
 
-        @Option(name: .shortAndLong, help: "text, markdown, csv or junit.")
+        @Option(name: .shortAndLong, help: "text, markdown, csv, junit or json.")
         var format: HistoryFormat = .text
 
         @Option(name: .shortAndLong, help: "Write to this file (atomically) instead of standard output.")
@@ -269,7 +282,7 @@ extension Nestprobe.HistoryCommand {
             guard (19...100_000).contains(permutations) else {
                 throw ValidationError("--permutations must lie between 19 and 100000")
             }
-            guard format != .html else { throw ValidationError("check writes text, markdown, csv or junit") }
+            guard format != .html else { throw ValidationError("check writes text, markdown, csv, junit or json") }
         }
 
         func run() throws {
@@ -279,19 +292,29 @@ extension Nestprobe.HistoryCommand {
             checkOptions.thresholdPercent = threshold
             checkOptions.window = window
             checkOptions.detector = EDivisive(pValue: pValue, permutations: permutations, seed: seed)
-            var code: Int32 = 0
+            var results: [CheckResult] = []
             do {
                 var text = ""
                 for m in try store.machines(matching: series.machine, label: series.label) {
                     let result = try HistoryCheck.run(store: store, machine: m, options: checkOptions)
-                    text += HistoryText.check(result, format: format)
-                    // A regression anywhere wins; improvements only where nothing regressed.
-                    if result.exitCode == 2 || (result.exitCode == 4 && code == 0) { code = result.exitCode }
+                    if format != .json { text += HistoryText.check(result, format: format) }
+                    results.append(result)
                 }
-                try historyEmit(text, to: output)
+                if format == .json {
+                    let document = HistoryCheckDocument(results, options: checkOptions)
+                    let data: Data
+                    do { data = try DocumentFile.encodeJSON(document, from: store.name) } catch {
+                        throw ExitStatus.fail(error)
+                    }
+                    do { try FileOutput.emit(data, to: output) } catch { throw ExitStatus.fail(error, writing: true) }
+                } else {
+                    try historyEmit(text, to: output)
+                }
             } catch let error as HistoryError {
                 throw historyFail(error)
             }
+            // A regression anywhere wins; improvements only where nothing regressed.
+            let code = HistoryCheck.combinedExitCode(results.map(\.exitCode))
             if code != 0 { throw ExitCode(code) }
         }
     }

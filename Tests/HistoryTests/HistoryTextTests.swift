@@ -1,5 +1,5 @@
-// Rendering and the pieces behind it: sparklines, CSV quoting, JUnit, the machine's shift, the newest
-// report's own test, and the fingerprint.
+// Rendering and the pieces behind it: sparklines, CSV quoting, JUnit, the JSON document, the machine's
+// shift, the newest report's own test, and the fingerprint.
 
 import Foundation
 import Testing
@@ -57,6 +57,21 @@ import Testing
         #expect(xml.components(separatedBy: "<failure").count == 2)
         #expect(xml.contains("r&lt;9&gt;.json"))
         #expect(!xml.contains("r<9>"))
+    }
+
+    @Test func jsonDocumentCarriesTheVerdictAndTheWorstExitCode() throws {
+        let regressed = Self.result([Self.change("pio-out-user/real", 12, inWindow: true)])
+        let improved = Self.result([Self.change("cpuid-0/long64-cpl3", -8, inWindow: true)])
+        let document = HistoryCheckDocument([improved, regressed], options: regressed.options)
+        #expect(document.schema == "nestprobe.history-check" && document.version == 1)
+        #expect(document.machines.map(\.verdict) == ["improvement", "regression"])
+        #expect(document.machines.map(\.exitCode) == [4, 2])
+        #expect(document.exitCode == 2)
+        #expect(document.machines[1].changes.map(\.direction) == ["slower"])
+        #expect(HistoryCheckDocument([improved], options: improved.options).exitCode == 4)
+        #expect(HistoryCheckDocument([], options: CheckOptions()).exitCode == 0)
+        let decoded = try JSONDecoder().decode(HistoryCheckDocument.self, from: JSONEncoder().encode(document))
+        #expect(decoded == document)
     }
 
     @Test func machineShiftIsTheMedianRatio() {
