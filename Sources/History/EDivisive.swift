@@ -66,10 +66,13 @@ public struct EDivisive: Sendable {
             // Permute every piece within itself; the largest statistic of any piece is compared to the best.
             var atLeast = 0
             let limit = pValue * Double(permutations + 1)
+            var ranks: [Int] = []
             for _ in 0..<permutations {
                 var exceeded = false
                 for (_, data, splits) in current where !splits.isEmpty {
-                    var ranks = data.ranks
+                    // The same permutations as shuffling a fresh copy: the buffer's storage is reused.
+                    ranks.removeAll(keepingCapacity: true)
+                    ranks.append(contentsOf: data.ranks)
                     ranks.shuffle(using: &random)
                     if Self.scan(ranks, data, splits, &fenwick).statistic >= top.candidate.statistic {
                         exceeded = true
@@ -109,8 +112,10 @@ public struct EDivisive: Sendable {
         var random = SplitMix64(seed: seed)
         var atLeast = 0
         let limit = pValue * Double(permutations + 1)
+        var ranks = data.ranks
         for _ in 0..<permutations {
-            var ranks = data.ranks
+            ranks.removeAll(keepingCapacity: true)
+            ranks.append(contentsOf: data.ranks)
             ranks.shuffle(using: &random)
             if Self.scan(ranks, data, split, &fenwick).statistic >= observed {
                 atLeast += 1
@@ -137,6 +142,8 @@ public struct EDivisive: Sendable {
         var sorted: [Double]
         var prefix: [Double]
         var allPairs: Double
+        /// Per rank: the sum of the point's distances to every other point of the piece.
+        var toAll: [Double]
         /// The rank of each point, in series order.
         var ranks: [Int]
 
@@ -152,6 +159,10 @@ public struct EDivisive: Sendable {
             var all = 0.0
             for (r, value) in sorted.enumerated() { all += value * Double(2 * r - x.count + 1) }
             allPairs = all
+            let (values, sums, n) = (sorted, prefix, x.count)
+            toAll = values.indices.map { r in
+                values[r] * Double(r) - sums[r] + (sums[n] - sums[r + 1]) - values[r] * Double(n - r - 1)
+            }
             self.ranks = ranks
         }
     }
@@ -177,7 +188,6 @@ public struct EDivisive: Sendable {
         let n = ranks.count
         guard n >= 2, !splits.isEmpty else { return Candidate(index: 0, statistic: 0) }
         fenwick.reset(count: n)
-        let total = data.prefix[n]
         var within = 0.0
         var other = data.allPairs
         var across = 0.0
@@ -200,8 +210,7 @@ public struct EDivisive: Sendable {
             let p = data.sorted[r]
             let (belowCount, belowSum) = fenwick.prefix(r)
             let toLeft = p * belowCount - belowSum + (leftSum - belowSum) - p * (leftCount - belowCount)
-            let toAll = p * Double(r) - data.prefix[r] + (total - data.prefix[r + 1]) - p * Double(n - r - 1)
-            let toRight = toAll - toLeft
+            let toRight = data.toAll[r] - toLeft
             within += toLeft
             other -= toRight
             across += toRight - toLeft
@@ -215,38 +224,32 @@ public struct EDivisive: Sendable {
 
 /// Counts and sums of the values added so far, by rank: prefix queries in O(log n).
 struct Fenwick {
-    private var counts: [Double]
-    private var sums: [Double]
+    /// Node i's count at 2i and sum at 2i + 1: one cache line holds both.
+    private var nodes: [Double]
     /// The ranks in use (plus one): the tree may be larger than the piece it serves.
     private var size: Int
 
     init(count: Int) {
-        counts = [Double](repeating: 0, count: count + 1)
-        sums = [Double](repeating: 0, count: count + 1)
+        nodes = [Double](repeating: 0, count: 2 * (count + 1))
         size = count + 1
     }
 
     /// Empties the tree for `count` ranks, keeping its storage where it is large enough.
     mutating func reset(count: Int) {
-        if counts.count < count + 1 {
-            counts = [Double](repeating: 0, count: count + 1)
-            sums = [Double](repeating: 0, count: count + 1)
-            size = count + 1
+        size = count + 1
+        if nodes.count < 2 * size {
+            nodes = [Double](repeating: 0, count: 2 * size)
             return
         }
-        for i in 0...count {
-            counts[i] = 0
-            sums[i] = 0
-        }
-        size = count + 1
+        for i in 0..<(2 * size) { nodes[i] = 0 }
     }
 
     /// Adds `value` at rank `rank` (0-based).
     mutating func add(_ rank: Int, _ value: Double) {
         var i = rank + 1
         while i < size {
-            counts[i] += 1
-            sums[i] += value
+            nodes[2 * i] += 1
+            nodes[2 * i + 1] += value
             i += i & -i
         }
     }
@@ -257,8 +260,8 @@ struct Fenwick {
         var count = 0.0
         var sum = 0.0
         while i > 0 {
-            count += counts[i]
-            sum += sums[i]
+            count += nodes[2 * i]
+            sum += nodes[2 * i + 1]
             i -= i & -i
         }
         return (count, sum)

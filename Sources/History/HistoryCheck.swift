@@ -7,6 +7,7 @@
 
 import Foundation
 import Report
+import Synchronization
 
 /// What `history check` judges and how.
 public struct CheckOptions: Sendable {
@@ -89,19 +90,34 @@ public struct CheckResult: Sendable {
 
 /// Runs the detection.
 public enum HistoryCheck {
-    /// Checks every judged case of `machine`, one case's series in memory at a time.
+    /// Checks every judged case of `machine`. The series are read from the store on this thread, as many
+    /// at a time as there are processors, and each batch is analysed one case a processor: memory holds a
+    /// batch's series, never the whole history's.
     public static func run(
         store: any HistoryStore, machine: StoredMachine, options: CheckOptions, keepSeries: Bool = false
     ) throws(HistoryError) -> CheckResult {
         let builder = try SeriesBuilder(
             store: store, machine: machine.id, figure: options.figure, normalize: options.normalize)
+        let judged = try store.cases(machine: machine.id).filter { options.judges($0) }
+        let width = max(1, ProcessInfo.processInfo.activeProcessorCount)
+        let reports = builder.reports
         var out: [CaseCheck] = []
-        for entry in try store.cases(machine: machine.id) where options.judges(entry) {
-            var check = analyse(try builder.series(entry.id), reports: builder.reports, options: options)
-            if !keepSeries { check.series = CaseSeries(caseID: entry.id, values: [], reportIndex: []) }
-            out.append(check)
+        out.reserveCapacity(judged.count)
+        var start = 0
+        while start < judged.count {
+            var read: [CaseSeries] = []
+            for entry in judged[start..<min(start + width, judged.count)] { read.append(try builder.series(entry.id)) }
+            let batch = read
+            let checks = Mutex<[Int: CaseCheck]>([:])
+            DispatchQueue.concurrentPerform(iterations: batch.count) { i in
+                var check = analyse(batch[i], reports: reports, options: options)
+                if !keepSeries { check.series = CaseSeries(caseID: batch[i].caseID, values: [], reportIndex: []) }
+                checks.withLock { $0[i] = check }
+            }
+            checks.withLock { done in out.append(contentsOf: batch.indices.compactMap { done[$0] }) }
+            start += batch.count
         }
-        return CheckResult(machine: machine, reportCount: builder.reports.count, cases: out, options: options)
+        return CheckResult(machine: machine, reportCount: reports.count, cases: out, options: options)
     }
 
     /// The change points of one series.
