@@ -7,6 +7,7 @@
 //   Probe → Documents, KVM, CKVM, CLibCPUID (readers of this machine, snapshot, analysis)
 //   Bench → Documents, Probe, KVM, CKVM, CGuest (exit cases, tiny guests, runner, suite)
 //   Report → Documents (compare, qualify, render; never KVM)
+//   History → Documents, Report, GRDB, PostgresNIO, Crypto (the report history and its change points)
 //   nestprobe (CLI) → all of them
 
 import PackageDescription
@@ -26,7 +27,8 @@ let package = Package(
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
-        // The history store: SQLite embedded (GRDB), PostgreSQL shared (postgres-nio); SHA-256 of reports.
+        // The history store: SQLite embedded (GRDB), PostgreSQL shared (postgres-nio); SHA-256 of reports
+        // (swift-crypto: postgres-nio builds it anyway, for SCRAM-SHA-256 authentication).
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
         .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
