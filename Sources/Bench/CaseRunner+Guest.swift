@@ -34,6 +34,7 @@ extension CaseRunner {
             case .localAPIC:
                 plan.localAPIC = true
                 plan.cpuid = CPUIDCanary.withLocalAPIC(plan.cpuid, tscDeadline: environment.has(.tscDeadlineTimer))
+            case .secondVCPU: plan.secondVCPU = true
             case .inKernelPIT, .emptyIDT: break
             }
         }
@@ -60,7 +61,17 @@ extension CaseRunner {
             case .failure(let failure): return GuestRun(result: .failure(failure))
             }
         }
+        // The cross-vCPU IPI cases' second vCPU, made after the baseline (which rewrites the mailbox it
+        // reports in) and stopped however this ends: the watchdog bounds `drive`, `stop()` the rest.
+        var secondRun: SecondVCPURun? = nil
+        if plan.secondVCPU {
+            let run = SecondVCPURun(try GuestSetup.secondVCPU(plan, vm: machine.vm))
+            run.start(avoiding: pinnedCPU)
+            secondRun = run
+        }
+        defer { secondRun?.stop() }
         let ending = try drive(machine.cpu, exitCase: exitCase, plan: plan, watchdog: watchdog)
+        let secondEnding = secondRun?.stop()
         watchdog.disarm()
         let report = try MailboxReport.read(from: machine.memory)
         var result: Result<CaseSamples, CaseFailure>
@@ -86,6 +97,9 @@ extension CaseRunner {
                         reason: "expected \(counts.iterations + counts.warmup) eventfd signals from KVM_IOEVENTFD, "
                             + "saw \(signals)"))
             }
+        }
+        if let secondEnding, let failure = Self.secondVCPUFailure(report, end: ending.end, second: secondEnding) {
+            result = .failure(failure)
         }
         return GuestRun(
             result: result, signatureRegisters: report.canarySignatureRegisters, baselineCycles: baselineCycles)

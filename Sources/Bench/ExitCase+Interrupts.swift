@@ -38,6 +38,13 @@ extension ExitCase.Body {
     /// A self-IPI sent with interrupts off, then `sti; hlt`: the halt ends at once and the interrupt is taken.
     static let stiHalt = Self(loop: "sti_hlt", needs: [.localAPIC], interruptsPerIteration: 1)
 
+    /// Cross-vCPU IPI: `wrmsr` to the x2APIC ICR, fixed, destination APIC ID 1, a second vCPU spinning with
+    /// interrupts on; the sample is the round trip to its handler's count.
+    static let ipi = Self(loop: "ipi", needs: [.localAPIC, .secondVCPU], interruptsPerIteration: 1)
+
+    /// The same with the second vCPU halted (`hlt`, interrupts on): the IPI wakes it.
+    static let ipiHalt = Self(loop: "ipi_halt", needs: [.localAPIC, .secondVCPU], interruptsPerIteration: 1)
+
     /// Interrupt window: a self-IPI sent with interrupts off, taken after `sti; nop`.
     static let interruptWindow = Self(loop: "sti_window", needs: [.localAPIC], interruptsPerIteration: 1)
 }
@@ -107,6 +114,17 @@ extension ExitCase {
                 mechanism: "cli; wrmsr 0x830 (x2APIC self-IPI); sti; hlt: the halt woken at once by the pending "
                     + "interrupt (HLT handled by the in-kernel LAPIC)",
                 requires: apic),
+            ExitCase(
+                "ipi", mode, cpl: cpl, body: .ipi, exitsTo: .kernel,
+                mechanism: "wrmsr 0x830 (x2APIC ICR, fixed, destination APIC ID 1) to a second vCPU spinning with "
+                    + "interrupts on, timed as a round trip: until this vCPU sees the other's handler count it",
+                requires: apic),
+            ExitCase(
+                "ipi-halt", mode, cpl: cpl, body: .ipiHalt, exitsTo: .kernel,
+                mechanism: "wrmsr 0x830 (x2APIC ICR, fixed, destination APIC ID 1) to a second vCPU halted with "
+                    + "interrupts on (hlt in the in-kernel LAPIC), timed as a round trip: the wake-up, its "
+                    + "handler's count seen here",
+                requires: apic),
         ]
     }
 }
@@ -136,5 +154,32 @@ extension CaseRunner {
         return CaseFailure(
             kind: .unexpected,
             reason: "the guest's interrupt handler ran \(report.interrupts) times, not \(expected)")
+    }
+
+    /// Why a cross-vCPU IPI case has no samples to show, or nil when the run stands as it ended. A second
+    /// vCPU that never reached its entry's first store (the host did not run it), or an IPI the first vCPU
+    /// waited for until the watchdog stopped it (the host did not deliver it), is a skip with that reason:
+    /// this host cannot run the case, which is not a fault of the guest.
+    static func secondVCPUFailure(
+        _ report: MailboxReport, end: RunEnd, second: SecondVCPURun.Ending
+    ) -> CaseFailure? {
+        let timedOut: Bool
+        switch end {
+        case .done: timedOut = false
+        case .failed(let failure) where failure.kind == .timedOut: timedOut = true
+        case .failed, .faulted: return nil
+        }
+        if report.secondVCPUStage == 0 {
+            return CaseFailure(
+                kind: .skipped,
+                reason: "the second vCPU (APIC ID 1, KVM_SET_MP_STATE runnable, KVM_RUN on a thread of its own) "
+                    + "never reached its entry's first store: this host did not run it (vCPU 1: "
+                    + "\(second.description))")
+        }
+        guard timedOut else { return nil }
+        return CaseFailure(
+            kind: .skipped,
+            reason: "the IPI to the second vCPU was not delivered: its handler ran \(report.interrupts) times, and "
+                + "vCPU 0 waited for the next until the watchdog stopped it (vCPU 1: \(second.description))")
     }
 }
