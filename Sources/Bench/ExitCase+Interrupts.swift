@@ -6,6 +6,12 @@
 // The handler counts itself in the mailbox; the runner checks that count against the iterations run, so a
 // case that succeeds took exactly one interrupt per iteration (or none, for the EOI and arm cases).
 //
+// `ipi` and `ipi-halt` send the IPI to a second vCPU (APIC ID 1, started at long64.S's AP entry with
+// KVM_SET_MP_STATE runnable, KVM_RUN on a thread of its own: SecondVCPURun), whose x2APIC handler counts it;
+// they are timed as a round trip on the sending vCPU (send → the other's handler → its count seen here), so
+// no sample compares two vCPUs' TSCs. Where the host never runs vCPU 1, or never delivers the IPI, they are
+// skipped with that reason.
+//
 // They are an opt-in set (`--cases interrupts`), not in the default suite: where interrupts reach a guest
 // only at the host's next tick (kvm_pvm at CPL0: ~1.2 M cycles, 0.57 ms, per self-IPI or timer here, half a
 // 1 ms tick; more under load), the set takes ~1.2 s of five runs by itself, which would push the default
@@ -117,12 +123,14 @@ extension ExitCase {
             ExitCase(
                 "ipi", mode, cpl: cpl, body: .ipi, exitsTo: .kernel,
                 mechanism: "wrmsr 0x830 (x2APIC ICR, fixed, destination APIC ID 1) to a second vCPU spinning with "
-                    + "interrupts on, timed as a round trip: until this vCPU sees the other's handler count it",
+                    + "interrupts on (its thread kept off this vCPU's CPU), timed as a round trip: until this vCPU "
+                    + "sees the other's handler count it",
                 requires: apic),
             ExitCase(
                 "ipi-halt", mode, cpl: cpl, body: .ipiHalt, exitsTo: .kernel,
                 mechanism: "wrmsr 0x830 (x2APIC ICR, fixed, destination APIC ID 1) to a second vCPU halted with "
-                    + "interrupts on (hlt in the in-kernel LAPIC), timed as a round trip: the wake-up, its "
+                    + "interrupts on (hlt in the in-kernel LAPIC; its thread kept off this vCPU's CPU), timed as "
+                    + "a round trip: the wake-up, its "
                     + "handler's count seen here",
                 requires: apic),
         ]
