@@ -75,7 +75,8 @@
 /// u32, out: iterations of the interrupt-window loop whose self-IPI was not taken at all before the loop
 /// gave up waiting (about 2^24 compares with interrupts enabled).
 #define CGUEST_MB_WINDOW_LOST 0x6C
-/// u32, out: 1 once the second vCPU (the cross-vCPU IPI cases) has its x2APIC on and waits for the IPI.
+/// u32, out: 1 once the second vCPU (the cross-vCPU IPI cases) has its x2APIC on and waits for the IPI; with
+/// ipi_halt, 2 just before each of its `hlt`s (the sender takes it back to 1 before it sends).
 #define CGUEST_MB_AP_STAGE 0x70
 /// Bytes of the mailbox the payloads use.
 #define CGUEST_MB_SIZE 0x74
