@@ -14,7 +14,7 @@
 //
 // They are an opt-in set (`--cases interrupts`), not in the default suite: where interrupts reach a guest
 // only at the host's next tick (kvm_pvm at CPL0: ~1.2 M cycles, 0.57 ms, per self-IPI or timer here, half a
-// 1 ms tick; more under load), the set takes ~1.2 s of five runs by itself, which would push the default
+// 1 ms tick; more under load), the set takes ~1.5 s of five runs by itself, which would push the default
 // suite past its 3 s.
 
 import CGuest
