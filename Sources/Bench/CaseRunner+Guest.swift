@@ -65,7 +65,13 @@ extension CaseRunner {
         // reports in) and stopped however this ends: the watchdog bounds `drive`, `stop()` the rest.
         var secondRun: SecondVCPURun? = nil
         if plan.secondVCPU {
-            let run = SecondVCPURun(try GuestSetup.secondVCPU(plan, vm: machine.vm))
+            let second: VirtualCPU
+            do {
+                second = try GuestSetup.secondVCPU(plan, vm: machine.vm)
+            } catch {
+                return GuestRun(result: .failure(Self.secondVCPUSetupFailure(error)))
+            }
+            let run = SecondVCPURun(second)
             run.start(avoiding: pinnedCPU)
             secondRun = run
         }

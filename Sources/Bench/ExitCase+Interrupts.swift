@@ -164,6 +164,12 @@ extension CaseRunner {
             reason: "the guest's interrupt handler ran \(report.interrupts) times, not \(expected)")
     }
 
+    /// A host that refuses the second vCPU (KVM_CREATE_VCPU with APIC ID 1, its registers, or
+    /// KVM_SET_MP_STATE) cannot run the cross-vCPU cases: a skip that names the refusal.
+    static func secondVCPUSetupFailure(_ error: KVMError) -> CaseFailure {
+        CaseFailure(kind: .skipped, reason: "this host did not set up a second vCPU (APIC ID 1): \(error)")
+    }
+
     /// Why a cross-vCPU IPI case has no samples to show, or nil when the run stands as it ended. A second
     /// vCPU that never reached its entry's first store (the host did not run it), or an IPI the first vCPU
     /// waited for until the watchdog stopped it (the host did not deliver it), is a skip with that reason:

@@ -102,6 +102,8 @@ struct InterruptCatalogueTests {
         #expect(CaseRunner.secondVCPUFailure(started, end: .done, second: .stopped) == nil)
         #expect(CaseRunner.secondVCPUFailure(started, end: .faulted, second: .stopped) == nil)
         #expect(CaseRunner.secondVCPUFailure(notStarted, end: .faulted, second: .stopped) == nil)
+        let refused = CaseRunner.secondVCPUSetupFailure(KVMError(operation: "KVM_CREATE_VCPU", errno: EINVAL))
+        #expect(refused.kind == .skipped && refused.reason.contains("KVM_CREATE_VCPU"))
         let shutdown = CaseFailure(kind: .tripleFault, reason: "the guest triple-faulted")
         #expect(CaseRunner.secondVCPUFailure(started, end: .failed(shutdown), second: .stopped) == nil)
     }
