@@ -234,4 +234,27 @@ struct InterruptGuestTests {
             if stage == 0 { print("\(name): vCPU 1 never reached its entry's first store on this host") }
         }
     }
+
+    /// Where vCPU 1 never runs, the sender gives up waiting for it on its own and the case is a skip: here
+    /// vCPU 1 is never made, the rest as the runner does it.
+    @Test("without a running second vCPU the IPI case ends on its own and is skipped, saying why")
+    func secondVCPUNeverRuns() throws {
+        let exitCase = try ExitCaseCatalogueTests.exitCase("ipi/long64-cpl0")
+        let runner = GuestKVM.runner
+        try #require(exitCase.gate(runner.environment) == nil, "gated here: \(exitCase.gate(runner.environment) ?? "")")
+        try withGuestSlot { () throws in
+            let device = try KVMDevice(path: runner.devicePath)
+            let cpuid = CPUIDCanary.guestTable(from: try device.supportedCPUID(), rdtscp: false)
+            let plan = runner.plan(for: exitCase, counts: (10, 1), cpuid: cpuid)
+            let machine = try GuestSetup.build(plan, device: device)
+            let watchdog = VCPUWatchdog(stopping: machine.cpu.stopHandle, after: .seconds(10))
+            let ending = try runner.drive(machine.cpu, exitCase: exitCase, plan: plan, watchdog: watchdog)
+            watchdog.disarm()
+            let report = try MailboxReport.read(from: machine.memory)
+            #expect(report.secondVCPUStage == 0 && report.stored == 0 && report.interrupts == 0)
+            if case .done = ending.end {} else { Issue.record("the guest did not end on its own: \(ending.end)") }
+            let failure = try #require(CaseRunner.secondVCPUFailure(report, end: ending.end, second: .stopped))
+            #expect(failure.kind == .skipped && failure.reason.contains("never reached"))
+        }
+    }
 }

@@ -489,16 +489,20 @@
 // Cross-vCPU IPI (two vCPUs): the second vCPU runs long64.S's AP entry, which turns its x2APIC on, sets
 // MB(AP_STAGE) and waits for the IPI, spinning (ipi) or in `hlt` (ipi_halt = CGUEST_LOOP_IPI_HALT), with
 // interrupts on. Its handler is the x2APIC one, so MB(IRQ_COUNT) counts the IPIs it took; this vCPU takes
-// none. The init waits, about 2^29 compares, for MB(AP_STAGE); a second vCPU that never got there ends the
-// loop at once with no samples (the host reports why).
+// none. The init waits up to 2^30 TSC cycles (~0.5 s at 2 GHz, within the watchdog's 2 s) for MB(AP_STAGE):
+// counted in cycles, not compares, since an emulated guest compares ~1,000 times slower. A second vCPU that
+// never got there ends the loop at once with no samples (the host reports why).
 .macro IPI_INIT
     X2APIC_INIT
-    movl $0x20000000, %edi
+    rdtsc
+    movl %eax, %edi
 3:
     cmpl $0, MB(AP_STAGE)
     jne 4f
-    decl %edi
-    jnz 3b
+    rdtsc
+    subl %edi, %eax
+    cmpl $0x40000000, %eax
+    jb 3b
     jmp LOOP_DONE
 4:
 .endm
