@@ -104,7 +104,10 @@ extension CaseRunner {
                             + "saw \(signals)"))
             }
         }
-        if let secondEnding, let failure = Self.secondVCPUFailure(report, end: ending.end, second: secondEnding) {
+        if let secondEnding,
+            let failure = Self.secondVCPUFailure(
+                report, end: ending.end, second: secondEnding, expected: counts.iterations + counts.warmup)
+        {
             result = .failure(failure)
         }
         return GuestRun(
@@ -127,7 +130,8 @@ extension CaseRunner {
         let special = try machine.cpu.specialRegisters()
         let counts = Self.sampleCounts(baselineCase, iterations: counts.iterations, warmup: counts.warmup)
         let parameters = MailboxParameters(
-            loop: baselineCase.body.loop(vendor: environment.vendor, mode: baselineCase.mode), useRDTSCP: environment.guestHasRDTSCP,
+            loop: baselineCase.body.loop(vendor: environment.vendor, mode: baselineCase.mode),
+            useRDTSCP: environment.guestHasRDTSCP,
             iterations: counts.iterations, warmup: counts.warmup)
         try parameters.write(to: machine.memory)
         let ending = try drive(machine.cpu, exitCase: baselineCase, plan: plan, watchdog: watchdog)

@@ -172,10 +172,10 @@ extension CaseRunner {
 
     /// Why a cross-vCPU IPI case has no samples to show, or nil when the run stands as it ended. A second
     /// vCPU that never reached its entry's first store (the host did not run it), or an IPI the first vCPU
-    /// waited for until the watchdog stopped it (the host did not deliver it), is a skip with that reason:
-    /// this host cannot run the case, which is not a fault of the guest.
+    /// waited for until the watchdog stopped it (of `expected`, too few arrived in time), is a skip with that
+    /// reason: this host cannot run the case, which is not a fault of the guest.
     static func secondVCPUFailure(
-        _ report: MailboxReport, end: RunEnd, second: SecondVCPURun.Ending
+        _ report: MailboxReport, end: RunEnd, second: SecondVCPURun.Ending, expected: Int
     ) -> CaseFailure? {
         let timedOut: Bool
         switch end {
@@ -193,7 +193,9 @@ extension CaseRunner {
         guard timedOut else { return nil }
         return CaseFailure(
             kind: .skipped,
-            reason: "the IPI to the second vCPU was not delivered: its handler ran \(report.interrupts) times, and "
-                + "vCPU 0 waited for the next until the watchdog stopped it (vCPU 1: \(second.description))")
+            reason: "the IPIs to the second vCPU did not all arrive in time: its handler ran \(report.interrupts) of "
+                + "\(expected) times before the watchdog stopped vCPU 0, which waited for the next (lost, or slow: "
+                + "where both vCPUs share one host CPU each IPI waits for the scheduler; vCPU 1: "
+                + "\(second.description))")
     }
 }

@@ -85,7 +85,7 @@ struct InterruptCatalogueTests {
     func secondVCPUFailures() throws {
         var notStarted = Self.report(interrupts: 0)
         notStarted.stored = 0
-        let never = try #require(CaseRunner.secondVCPUFailure(notStarted, end: .done, second: .stopped))
+        let never = try #require(CaseRunner.secondVCPUFailure(notStarted, end: .done, second: .stopped, expected: 12))
         #expect(never.kind == .skipped)
         #expect(never.reason.contains("never reached") && never.reason.contains("stopped by the runner"))
 
@@ -93,19 +93,20 @@ struct InterruptCatalogueTests {
         started.secondVCPUStage = 1
         let watchdog = CaseFailure(kind: .timedOut, reason: "the watchdog stopped the guest")
         let lost = try #require(
-            CaseRunner.secondVCPUFailure(started, end: .failed(watchdog), second: .exited("KVM_EXIT_HLT")))
+            CaseRunner.secondVCPUFailure(started, end: .failed(watchdog), second: .exited("KVM_EXIT_HLT"), expected: 12)
+        )
         #expect(lost.kind == .skipped)
-        #expect(lost.reason.contains("not delivered") && lost.reason.contains("ran 3 times"))
+        #expect(lost.reason.contains("did not all arrive") && lost.reason.contains("ran 3 of 12 times"))
         #expect(lost.reason.contains("KVM_EXIT_HLT"))
 
         // A run that ended well, or failed for another reason, stands as it ended.
-        #expect(CaseRunner.secondVCPUFailure(started, end: .done, second: .stopped) == nil)
-        #expect(CaseRunner.secondVCPUFailure(started, end: .faulted, second: .stopped) == nil)
-        #expect(CaseRunner.secondVCPUFailure(notStarted, end: .faulted, second: .stopped) == nil)
+        #expect(CaseRunner.secondVCPUFailure(started, end: .done, second: .stopped, expected: 12) == nil)
+        #expect(CaseRunner.secondVCPUFailure(started, end: .faulted, second: .stopped, expected: 12) == nil)
+        #expect(CaseRunner.secondVCPUFailure(notStarted, end: .faulted, second: .stopped, expected: 12) == nil)
         let refused = CaseRunner.secondVCPUSetupFailure(KVMError(operation: "KVM_CREATE_VCPU", errno: EINVAL))
         #expect(refused.kind == .skipped && refused.reason.contains("KVM_CREATE_VCPU"))
         let shutdown = CaseFailure(kind: .tripleFault, reason: "the guest triple-faulted")
-        #expect(CaseRunner.secondVCPUFailure(started, end: .failed(shutdown), second: .stopped) == nil)
+        #expect(CaseRunner.secondVCPUFailure(started, end: .failed(shutdown), second: .stopped, expected: 12) == nil)
     }
 
     @Test("emulated, the latency cases sample less (each waits for a host tick); the EOIs and arming do not")
@@ -253,7 +254,8 @@ struct InterruptGuestTests {
             let report = try MailboxReport.read(from: machine.memory)
             #expect(report.secondVCPUStage == 0 && report.stored == 0 && report.interrupts == 0)
             if case .done = ending.end {} else { Issue.record("the guest did not end on its own: \(ending.end)") }
-            let failure = try #require(CaseRunner.secondVCPUFailure(report, end: ending.end, second: .stopped))
+            let failure = try #require(
+                CaseRunner.secondVCPUFailure(report, end: ending.end, second: .stopped, expected: 12))
             #expect(failure.kind == .skipped && failure.reason.contains("never reached"))
         }
     }
