@@ -17,6 +17,10 @@ import sys
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+# The interrupt cases the bed runs through kvm_amd's in-kernel LAPIC (one run each: a few seconds of the boot).
+# The runner fails a run whose handler did not run exactly once per iteration (none for the EOI), so "ok"
+# means the counts were right.
+INTERRUPT_CASES = ["ipi-self-x2apic/long64-cpl0", "eoi-x2apic/long64-cpl0", "tsc-deadline/long64-cpl0"]
 BOOTS = {
     "svm": {
         "cpu": "EPYC,+svm,+npt",
@@ -24,6 +28,7 @@ BOOTS = {
             "capture: nestprobe capture -o $OUT/svm.snapshot.json",
             "diagnose: nestprobe diagnose --json -o $OUT/svm.diagnosis.json",
             "bench: nestprobe bench --budget 2s -o $OUT/svm.bench.json",
+            "interrupts: nestprobe bench --cases " + ",".join(INTERRUPT_CASES) + " --runs 1 -o $OUT/svm.interrupts.json",
             "reload: kvm-amd reload nested=0",
             "diagnose-nested0: nestprobe diagnose --json -o $OUT/nested0.diagnosis.json",
         ],
@@ -123,6 +128,7 @@ def check_svm(checks, boot):
     check_timing_discounted(checks, d)
     check_hosting(checks, d)
     check_bench(checks, boot)
+    check_interrupts(checks, boot)
     check_nested_off(checks, boot)
 
 
@@ -212,6 +218,22 @@ def check_bench(checks, boot):
     checks.check("svm/bench other cases", not failed,
                  "%d more: %d ok%s" % (len(others), len(others) - len(skipped), "; skipped: " + "; ".join(skipped) if skipped else "")
                  if not failed else "failed: %s" % "; ".join(failed))
+
+
+def check_interrupts(checks, boot):
+    """The self-IPI, the EOI and the TSC-deadline timer in the L1 guest, through kvm_amd's in-kernel LAPIC."""
+    b = boot.json("svm.interrupts.json")
+    if not checks.check("svm/interrupts", boot.rc("interrupts") == 0 and b is not None,
+                        "exit %s, %s" % (boot.rc("interrupts"), "report written" if b else boot.text("interrupts.stderr").strip()[-300:])):
+        return
+    cases = {x["id"]: x for x in b["cases"]}
+    missing = [i for i in INTERRUPT_CASES if i not in cases]
+    not_ok = ["%s: %s %s" % (i, cases[i]["status"], cases[i].get("reason") or "") for i in INTERRUPT_CASES
+              if i in cases and (cases[i]["status"] != "ok" or not cases[i]["sampleCount"])]
+    checks.check("svm/interrupts handler counts", not missing and not not_ok,
+                 ", ".join("%s ok, %s samples, %.0f net cycles" % (i, cases[i]["sampleCount"], cases[i].get("netMedianCycles") or 0)
+                           for i in INTERRUPT_CASES) if not missing and not not_ok
+                 else "missing %s; not ok: %s" % (missing, not_ok))
 
 
 def check_nested_off(checks, boot):

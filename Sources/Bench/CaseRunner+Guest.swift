@@ -34,6 +34,7 @@ extension CaseRunner {
             case .localAPIC:
                 plan.localAPIC = true
                 plan.cpuid = CPUIDCanary.withLocalAPIC(plan.cpuid, tscDeadline: environment.has(.tscDeadlineTimer))
+            case .secondVCPU: plan.secondVCPU = true
             case .inKernelPIT, .emptyIDT: break
             }
         }
@@ -60,7 +61,23 @@ extension CaseRunner {
             case .failure(let failure): return GuestRun(result: .failure(failure))
             }
         }
+        // The cross-vCPU IPI cases' second vCPU, made after the baseline (which rewrites the mailbox it
+        // reports in) and stopped however this ends: the watchdog bounds `drive`, `stop()` the rest.
+        var secondRun: SecondVCPURun? = nil
+        if plan.secondVCPU {
+            let second: VirtualCPU
+            do {
+                second = try GuestSetup.secondVCPU(plan, vm: machine.vm)
+            } catch {
+                return GuestRun(result: .failure(Self.secondVCPUSetupFailure(error)))
+            }
+            let run = SecondVCPURun(second)
+            run.start(avoiding: pinnedCPU)
+            secondRun = run
+        }
+        defer { secondRun?.stop() }
         let ending = try drive(machine.cpu, exitCase: exitCase, plan: plan, watchdog: watchdog)
+        let secondEnding = secondRun?.stop()
         watchdog.disarm()
         let report = try MailboxReport.read(from: machine.memory)
         var result: Result<CaseSamples, CaseFailure>
@@ -87,6 +104,12 @@ extension CaseRunner {
                             + "saw \(signals)"))
             }
         }
+        if let secondEnding,
+            let failure = Self.secondVCPUFailure(
+                report, end: ending.end, second: secondEnding, expected: counts.iterations + counts.warmup)
+        {
+            result = .failure(failure)
+        }
         return GuestRun(
             result: result, signatureRegisters: report.canarySignatureRegisters, baselineCycles: baselineCycles)
     }
@@ -107,7 +130,8 @@ extension CaseRunner {
         let special = try machine.cpu.specialRegisters()
         let counts = Self.sampleCounts(baselineCase, iterations: counts.iterations, warmup: counts.warmup)
         let parameters = MailboxParameters(
-            loop: baselineCase.body.loop(vendor: environment.vendor, mode: baselineCase.mode), useRDTSCP: environment.guestHasRDTSCP,
+            loop: baselineCase.body.loop(vendor: environment.vendor, mode: baselineCase.mode),
+            useRDTSCP: environment.guestHasRDTSCP,
             iterations: counts.iterations, warmup: counts.warmup)
         try parameters.write(to: machine.memory)
         let ending = try drive(machine.cpu, exitCase: baselineCase, plan: plan, watchdog: watchdog)

@@ -6,9 +6,15 @@
 // The handler counts itself in the mailbox; the runner checks that count against the iterations run, so a
 // case that succeeds took exactly one interrupt per iteration (or none, for the EOI and arm cases).
 //
+// `ipi` and `ipi-halt` send the IPI to a second vCPU (APIC ID 1, started at long64.S's AP entry with
+// KVM_SET_MP_STATE runnable, KVM_RUN on a thread of its own: SecondVCPURun), whose x2APIC handler counts it;
+// they are timed as a round trip on the sending vCPU (send → the other's handler → its count seen here), so
+// no sample compares two vCPUs' TSCs. Where the host never runs vCPU 1, or never delivers the IPI, they are
+// skipped with that reason.
+//
 // They are an opt-in set (`--cases interrupts`), not in the default suite: where interrupts reach a guest
 // only at the host's next tick (kvm_pvm at CPL0: ~1.2 M cycles, 0.57 ms, per self-IPI or timer here, half a
-// 1 ms tick; more under load), the set takes ~1.2 s of five runs by itself, which would push the default
+// 1 ms tick; more under load), the set takes ~1.5 s of five runs by itself, which would push the default
 // suite past its 3 s.
 
 import CGuest
@@ -37,6 +43,13 @@ extension ExitCase.Body {
 
     /// A self-IPI sent with interrupts off, then `sti; hlt`: the halt ends at once and the interrupt is taken.
     static let stiHalt = Self(loop: "sti_hlt", needs: [.localAPIC], interruptsPerIteration: 1)
+
+    /// Cross-vCPU IPI: `wrmsr` to the x2APIC ICR, fixed, destination APIC ID 1, a second vCPU spinning with
+    /// interrupts on; the sample is the round trip to its handler's count.
+    static let ipi = Self(loop: "ipi", needs: [.localAPIC, .secondVCPU], interruptsPerIteration: 1)
+
+    /// The same with the second vCPU halted (`hlt`, interrupts on): the IPI wakes it.
+    static let ipiHalt = Self(loop: "ipi_halt", needs: [.localAPIC, .secondVCPU], interruptsPerIteration: 1)
 
     /// Interrupt window: a self-IPI sent with interrupts off, taken after `sti; nop`.
     static let interruptWindow = Self(loop: "sti_window", needs: [.localAPIC], interruptsPerIteration: 1)
@@ -107,6 +120,19 @@ extension ExitCase {
                 mechanism: "cli; wrmsr 0x830 (x2APIC self-IPI); sti; hlt: the halt woken at once by the pending "
                     + "interrupt (HLT handled by the in-kernel LAPIC)",
                 requires: apic),
+            ExitCase(
+                "ipi", mode, cpl: cpl, body: .ipi, exitsTo: .kernel,
+                mechanism: "wrmsr 0x830 (x2APIC ICR, fixed, destination APIC ID 1) to a second vCPU spinning with "
+                    + "interrupts on (its thread kept off this vCPU's CPU), timed as a round trip: until this vCPU "
+                    + "sees the other's handler count it",
+                requires: apic),
+            ExitCase(
+                "ipi-halt", mode, cpl: cpl, body: .ipiHalt, exitsTo: .kernel,
+                mechanism: "wrmsr 0x830 (x2APIC ICR, fixed, destination APIC ID 1) to a second vCPU halted with "
+                    + "interrupts on (hlt in the in-kernel LAPIC; its thread kept off this vCPU's CPU), timed as "
+                    + "a round trip: the wake-up, its "
+                    + "handler's count seen here",
+                requires: apic),
         ]
     }
 }
@@ -136,5 +162,40 @@ extension CaseRunner {
         return CaseFailure(
             kind: .unexpected,
             reason: "the guest's interrupt handler ran \(report.interrupts) times, not \(expected)")
+    }
+
+    /// A host that refuses the second vCPU (KVM_CREATE_VCPU with APIC ID 1, its registers, or
+    /// KVM_SET_MP_STATE) cannot run the cross-vCPU cases: a skip that names the refusal.
+    static func secondVCPUSetupFailure(_ error: KVMError) -> CaseFailure {
+        CaseFailure(kind: .skipped, reason: "this host did not set up a second vCPU (APIC ID 1): \(error)")
+    }
+
+    /// Why a cross-vCPU IPI case has no samples to show, or nil when the run stands as it ended. A second
+    /// vCPU that never reached its entry's first store (the host did not run it), or an IPI the first vCPU
+    /// waited for until the watchdog stopped it (of `expected`, too few arrived in time), is a skip with that
+    /// reason: this host cannot run the case, which is not a fault of the guest.
+    static func secondVCPUFailure(
+        _ report: MailboxReport, end: RunEnd, second: SecondVCPURun.Ending, expected: Int
+    ) -> CaseFailure? {
+        let timedOut: Bool
+        switch end {
+        case .done: timedOut = false
+        case .failed(let failure) where failure.kind == .timedOut: timedOut = true
+        case .failed, .faulted: return nil
+        }
+        if report.secondVCPUStage == 0 {
+            return CaseFailure(
+                kind: .skipped,
+                reason: "the second vCPU (APIC ID 1, KVM_SET_MP_STATE runnable, KVM_RUN on a thread of its own) "
+                    + "never reached its entry's first store: this host did not run it (vCPU 1: "
+                    + "\(second.description))")
+        }
+        guard timedOut else { return nil }
+        return CaseFailure(
+            kind: .skipped,
+            reason: "the IPIs to the second vCPU did not all arrive in time: its handler ran \(report.interrupts) of "
+                + "\(expected) times before the watchdog stopped vCPU 0, which waited for the next (lost, or slow: "
+                + "where both vCPUs share one host CPU each IPI waits for the scheduler; vCPU 1: "
+                + "\(second.description))")
     }
 }

@@ -135,6 +135,10 @@ extension ExitCase {
             /// A KVM_IOEVENTFD registration on the body's own address (GuestPort.user for a port, the MMIO
             /// address for MMIO) with an eventfd: each write completes in the kernel and is counted there.
             case ioEventFD(VirtualMachine.IOSpace)
+            /// A second vCPU (APIC ID 1) started at long64.S's AP entry (CGUEST_LONG64_AP_OFFSET) with
+            /// KVM_SET_MP_STATE runnable, run on a thread of its own until the case ends (the cross-vCPU
+            /// IPI cases; needs `localAPIC` too).
+            case secondVCPU
         }
 
         /// An exit to user space the body causes on purpose, and how the runner answers it.

@@ -9,7 +9,8 @@
 //   0x4000  long mode: GDT, then the TSS at 0x4100
 //   0x5000  long mode: IDT (66 gates: the exceptions, then the two APIC vectors 0x40 and 0x41)
 //   0x6000  long mode: PML4, PDPT (0x7000), PD (0x8000): the first GiB identity-mapped with 2 MiB pages, U/S=1
-//   0x9000  long mode: CPL0 stack (top 0xC000, the TSS's RSP0); CPL3 stack 0xC000–0xF000
+//   0x9000  long mode: CPL0 stack (top 0xC000, the TSS's RSP0; the second vCPU's below 0xA000); CPL3 stack
+//           0xC000–0xF000
 //   0xF000  long mode: the page directory of the fourth GiB, which maps only the local APIC (0xFEE00000)
 //   0xF000  real mode: stack top
 //   0x10000 samples (real mode: the 64 KiB segment 0x1000; long mode: up to the end of low RAM)
@@ -92,6 +93,12 @@ enum GuestLayout {
 
     /// The local APIC's xAPIC register page (KVM's default IA32_APIC_BASE).
     static let apicBase = UInt64(CGUEST_APIC_BASE)
+
+    /// Where the second vCPU of the cross-vCPU IPI cases starts (long64.S's AP entry).
+    static let secondVCPUEntry = codeAddress + UInt64(CGUEST_LONG64_AP_OFFSET)
+
+    /// The second vCPU's stack top, below the first's CPL0 stack.
+    static let secondVCPUStackTop = UInt64(CGUEST_LONG64_AP_STACK_TOP)
 
     /// The address of long64.S's handler for `vector` (CGUEST_VECTOR_X2APIC or CGUEST_VECTOR_XAPIC).
     static func interruptHandlerAddress(vector: Int) -> UInt64 {

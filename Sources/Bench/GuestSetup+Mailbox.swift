@@ -59,6 +59,8 @@ struct MailboxReport: Equatable, Sendable {
     var interrupts: UInt32 = 0
     var windowMissed: UInt32 = 0
     var windowLost: UInt32 = 0
+    /// 1 once the second vCPU (the cross-vCPU IPI cases) has its x2APIC on and waits for the IPI.
+    var secondVCPUStage: UInt32 = 0
 
     /// Reads the mailbox of `memory`.
     static func read(from memory: borrowing GuestMemory) throws(KVMError) -> MailboxReport {
@@ -74,7 +76,8 @@ struct MailboxReport: Equatable, Sendable {
             canary: try memory.load(UInt32.self, at: base + Int(CGUEST_MB_CANARY), count: 4),
             interrupts: try memory.load(UInt32.self, at: base + Int(CGUEST_MB_IRQ_COUNT)),
             windowMissed: try memory.load(UInt32.self, at: base + Int(CGUEST_MB_WINDOW_MISSED)),
-            windowLost: try memory.load(UInt32.self, at: base + Int(CGUEST_MB_WINDOW_LOST)))
+            windowLost: try memory.load(UInt32.self, at: base + Int(CGUEST_MB_WINDOW_LOST)),
+            secondVCPUStage: try memory.load(UInt32.self, at: base + Int(CGUEST_MB_AP_STAGE)))
     }
 
     /// The stage in words, for failure reasons.

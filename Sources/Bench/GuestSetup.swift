@@ -29,6 +29,9 @@ struct GuestPlan: Sendable {
     var cr4Bits: UInt64 = 0
     /// A KVM_IOEVENTFD registration for the body's writes, in this address space.
     var ioEventFD: VirtualMachine.IOSpace? = nil
+    /// A second vCPU at long64.S's AP entry (`GuestSetup.secondVCPU`), made once the first has run its
+    /// baseline.
+    var secondVCPU = false
     /// The vCPU's CPUID table (the canary installed).
     var cpuid: [KVMCPUIDEntry]
 }
@@ -98,6 +101,21 @@ enum GuestSetup {
             try cpu.setSpecialRegisters(sregs)
         }
         return GuestMachine(vm: vm, memory: memory, cpu: cpu, counter: counter)
+    }
+
+    /// vCPU 1 of `vm` for the cross-vCPU IPI cases: the plan's CPUID, long mode at CPL0 with RIP at
+    /// long64.S's AP entry and its own stack, and KVM_SET_MP_STATE runnable, so that its first KVM_RUN starts
+    /// there without INIT and SIPI (an application processor of an in-kernel irqchip waits for them).
+    static func secondVCPU(_ plan: GuestPlan, vm: borrowing VirtualMachine) throws(KVMError) -> VirtualCPU {
+        let cpu = try vm.createVCPU(id: 1)
+        try cpu.setCPUID(plan.cpuid)
+        try enterLongMode(cpu, cpl: 0, emptyIDT: false)
+        var registers = try cpu.registers()
+        registers.rip = GuestLayout.secondVCPUEntry
+        registers.rsp = GuestLayout.secondVCPUStackTop
+        try cpu.setRegisters(registers)
+        try cpu.setMPState(.runnable)
+        return cpu
     }
 
     /// Writes the payload, the mode's tables and the mailbox into low RAM.

@@ -133,6 +133,26 @@ cguest_long64_start:
     popq %rax
     iretq
 
+// MARK: the second vCPU's entry (the cross-vCPU IPI cases), at a fixed offset the host starts vCPU 1 at
+
+// Long mode at CPL0 on its own stack, the same tables. Its x2APIC on, it says so in MB(AP_STAGE), then waits
+// for the other vCPU's IPIs with interrupts on: in `hlt` for CGUEST_LOOP_IPI_HALT (MB(AP_STAGE) set to 2
+// before each, in the `cli` ... `sti; hlt` stretch no interrupt can enter), else spinning. The x2APIC handler
+// above counts each one. It never ends by itself: the host stops it.
+    .org CGUEST_LONG64_AP_OFFSET
+    X2APIC_INIT
+    movl $1, MB(AP_STAGE)
+    cmpl $CGUEST_LOOP_IPI_HALT, MB(LOOP)
+    je 2f
+1:
+    jmp 1b
+2:
+    cli
+    movl $2, MB(AP_STAGE)
+    sti
+    hlt
+    jmp 2b
+
 // Stack: vector, error code, RIP, CS, RFLAGS, RSP, SS. Runs at CPL0 (from CPL3 on the TSS's RSP0).
 .Lexception:
     cmpl $0, MB(DONE)

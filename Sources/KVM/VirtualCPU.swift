@@ -7,8 +7,9 @@ import Glibc
 /// A virtual CPU (the descriptor KVM_CREATE_VCPU returns, and its mmap'ed `kvm_run`). Made only by
 /// `VirtualMachine.createVCPU`; the descriptor is closed when the value goes away.
 ///
-/// Run it on one thread; stop it from another with `stopHandle`.
-public struct VirtualCPU: ~Copyable {
+/// Run it on one thread; stop it from another with `stopHandle`. It is Sendable, so that a guest's second
+/// vCPU can be moved to a thread of its own; being noncopyable, it is on one thread at a time.
+public struct VirtualCPU: ~Copyable, Sendable {
     /// The vCPU descriptor.
     let descriptor: Int32
 
@@ -96,6 +97,41 @@ public struct VirtualCPU: ~Copyable {
         var raw = registers.raw
         // SAFETY: KVM_SET_SREGS reads one struct kvm_sregs, which `raw` is.
         _ = try unsafe Syscall.ioctl(descriptor, CKVM_SET_SREGS, "KVM_SET_SREGS", argument: &raw)
+    }
+
+    // MARK: multiprocessing state
+
+    /// The vCPU's multiprocessing state (KVM_GET_MP_STATE / KVM_SET_MP_STATE, with an in-kernel irqchip).
+    public enum MPState: UInt32, Sendable, Hashable {
+        /// KVM_MP_STATE_RUNNABLE: runs when KVM_RUN is called (the BSP's state at creation).
+        case runnable = 0
+        /// KVM_MP_STATE_UNINITIALIZED: an application processor waiting for INIT.
+        case uninitialized = 1
+        /// KVM_MP_STATE_INIT_RECEIVED: an application processor that took INIT, waiting for SIPI.
+        case initReceived = 2
+        /// KVM_MP_STATE_HALTED: halted, waiting for an interrupt.
+        case halted = 3
+        /// KVM_MP_STATE_SIPI_RECEIVED: took SIPI, about to start.
+        case sipiReceived = 4
+    }
+
+    /// KVM_GET_MP_STATE (needs an in-kernel irqchip). Throws EINVAL for a state this type does not name.
+    public func mpState() throws(KVMError) -> MPState {
+        var raw = kvm_mp_state()
+        // SAFETY: KVM_GET_MP_STATE writes one struct kvm_mp_state, which `raw` is.
+        _ = try unsafe Syscall.ioctl(descriptor, CKVM_GET_MP_STATE, "KVM_GET_MP_STATE", argument: &raw)
+        guard let state = MPState(rawValue: raw.mp_state) else {
+            throw KVMError.invalid("KVM_GET_MP_STATE answered \(raw.mp_state)")
+        }
+        return state
+    }
+
+    /// KVM_SET_MP_STATE (needs an in-kernel irqchip): `.runnable` makes an application processor run from
+    /// the registers set on it at its next KVM_RUN, without INIT and SIPI.
+    public func setMPState(_ state: MPState) throws(KVMError) {
+        var raw = kvm_mp_state(mp_state: state.rawValue)
+        // SAFETY: KVM_SET_MP_STATE reads one struct kvm_mp_state, which `raw` is.
+        _ = try unsafe Syscall.ioctl(descriptor, CKVM_SET_MP_STATE, "KVM_SET_MP_STATE", argument: &raw)
     }
 
     // MARK: CPUID, TSC, MSRs

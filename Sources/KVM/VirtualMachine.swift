@@ -3,6 +3,7 @@
 
 import CKVM
 import Glibc
+import Synchronization
 
 /// A KVM virtual machine (the descriptor KVM_CREATE_VM returns). Made only by `KVMDevice.createVM`; the
 /// descriptor is closed when the value goes away.
@@ -167,14 +168,13 @@ public struct VirtualMachine: ~Copyable {
 }
 
 /// The host mappings behind a VM's memory slots, shared by the VM and its vCPUs so that the memory lives
-/// as long as anything that can run the guest.
-final class GuestMappings {
-    // Mutated only through VirtualMachine, which is neither Copyable nor Sendable, so from one thread at a
-    // time; vCPUs only hold a reference.
-    private var slots: [UInt32: HostMapping] = [:]
+/// as long as anything that can run the guest. Sendable (behind a lock), so that a vCPU, which holds a
+/// reference, may be handed to a thread of its own.
+final class GuestMappings: Sendable {
+    private let slots = Mutex<[UInt32: HostMapping]>([:])
 
     /// Records `mapping` as the memory behind `slot`; nil drops what the slot held.
     func replace(slot: UInt32, with mapping: HostMapping?) {
-        slots[slot] = mapping
+        slots.withLock { $0[slot] = mapping }
     }
 }

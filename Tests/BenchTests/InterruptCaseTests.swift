@@ -13,7 +13,7 @@ import Testing
 struct InterruptCatalogueTests {
     static let names = [
         "ipi-self-x2apic", "ipi-self-xapic", "eoi-x2apic", "eoi-xapic", "tsc-deadline", "tsc-deadline-arm",
-        "interrupt-window", "ipi-self-sti-hlt",
+        "interrupt-window", "ipi-self-sti-hlt", "ipi", "ipi-halt",
     ]
 
     @Test("each interrupt case runs in long mode at CPL0 and says why not in real mode and at CPL3")
@@ -62,6 +62,51 @@ struct InterruptCatalogueTests {
         #expect(plain.cpuid.first { $0.function == 1 }?.ecx == 0)
         let withoutDeadline = CPUIDCanary.withLocalAPIC(table, tscDeadline: false)
         #expect(withoutDeadline.first { $0.function == 1 }?.ecx == CPUIDCanary.x2APICBit)
+    }
+
+    @Test("the cross-vCPU IPI cases ask for a second vCPU and the irqchip; the others for neither vCPU")
+    func secondVCPUPlan() throws {
+        let runner = CaseRunner(devicePath: "/nonexistent", environment: ExitCaseCatalogueTests.environment(.kvmAMD))
+        let table = [KVMCPUIDEntry(function: 1, ecx: 0)]
+        for id in ["ipi/long64-cpl0", "ipi-halt/long64-cpl0"] {
+            let exitCase = try ExitCaseCatalogueTests.exitCase(id)
+            let plan = runner.plan(for: exitCase, counts: (10, 1), cpuid: table)
+            #expect(plan.secondVCPU && plan.localAPIC, "\(id)")
+            #expect(exitCase.body.interruptsPerIteration == 1)
+        }
+        let halted = try ExitCaseCatalogueTests.exitCase("ipi-halt/long64-cpl0")
+        #expect(halted.body.loop(vendor: .amd, mode: .long64) == CGUEST_LOOP_IPI_HALT)
+        let selfIPI = runner.plan(
+            for: try ExitCaseCatalogueTests.exitCase("ipi-self-x2apic/long64-cpl0"), counts: (10, 1), cpuid: table)
+        #expect(!selfIPI.secondVCPU)
+    }
+
+    @Test("a second vCPU that never started, or an IPI never delivered, is a skip with its reason")
+    func secondVCPUFailures() throws {
+        var notStarted = Self.report(interrupts: 0)
+        notStarted.stored = 0
+        let never = try #require(CaseRunner.secondVCPUFailure(notStarted, end: .done, second: .stopped, expected: 12))
+        #expect(never.kind == .skipped)
+        #expect(never.reason.contains("never reached") && never.reason.contains("stopped by the runner"))
+
+        var started = Self.report(interrupts: 3)
+        started.secondVCPUStage = 1
+        let watchdog = CaseFailure(kind: .timedOut, reason: "the watchdog stopped the guest")
+        let lost = try #require(
+            CaseRunner.secondVCPUFailure(started, end: .failed(watchdog), second: .exited("KVM_EXIT_HLT"), expected: 12)
+        )
+        #expect(lost.kind == .skipped)
+        #expect(lost.reason.contains("did not all arrive") && lost.reason.contains("ran 3 of 12 times"))
+        #expect(lost.reason.contains("KVM_EXIT_HLT"))
+
+        // A run that ended well, or failed for another reason, stands as it ended.
+        #expect(CaseRunner.secondVCPUFailure(started, end: .done, second: .stopped, expected: 12) == nil)
+        #expect(CaseRunner.secondVCPUFailure(started, end: .faulted, second: .stopped, expected: 12) == nil)
+        #expect(CaseRunner.secondVCPUFailure(notStarted, end: .faulted, second: .stopped, expected: 12) == nil)
+        let refused = CaseRunner.secondVCPUSetupFailure(KVMError(operation: "KVM_CREATE_VCPU", errno: EINVAL))
+        #expect(refused.kind == .skipped && refused.reason.contains("KVM_CREATE_VCPU"))
+        let shutdown = CaseFailure(kind: .tripleFault, reason: "the guest triple-faulted")
+        #expect(CaseRunner.secondVCPUFailure(started, end: .failed(shutdown), second: .stopped, expected: 12) == nil)
     }
 
     @Test("emulated, the latency cases sample less (each waits for a host tick); the EOIs and arming do not")
@@ -131,8 +176,11 @@ struct InterruptGuestTests {
             #expect(outcome.exitsTo == .kernel)
         case .failure(let failure) where failure.kind == .skipped:
             #expect(!failure.reason.isEmpty)
-            // Only the interrupt window may diverge; the others are skipped only by their gates.
-            if exitCase.name != "interrupt-window" || exitCase.gate(GuestKVM.runner.environment) != nil {
+            // Only the interrupt window may diverge, and the cross-vCPU IPIs find no second vCPU or no delivery;
+            // the others are skipped only by their gates.
+            if exitCase.body.needs.contains(.secondVCPU) && exitCase.gate(GuestKVM.runner.environment) == nil {
+                #expect(failure.reason.contains("second vCPU"))
+            } else if exitCase.name != "interrupt-window" || exitCase.gate(GuestKVM.runner.environment) != nil {
                 #expect(exitCase.gate(GuestKVM.runner.environment) == failure.reason)
             } else {
                 #expect(failure.reason.contains("diverges"))
@@ -155,6 +203,60 @@ struct InterruptGuestTests {
                 continue
             }
             #expect(samples.cycles.count == 20)
+        }
+    }
+
+    /// The second vCPU is stopped however the case ends; here, stopped by hand while it waits (spinning, then
+    /// halted), and its thread says so. Where this host does not run it, the test says why and stops.
+    @Test("a second vCPU waiting for the IPI, spinning or halted, stops when asked", arguments: ["ipi", "ipi-halt"])
+    func secondVCPUStops(_ name: String) throws {
+        let exitCase = try ExitCaseCatalogueTests.exitCase("\(name)/long64-cpl0")
+        let runner = GuestKVM.runner
+        try #require(exitCase.gate(runner.environment) == nil, "gated here: \(exitCase.gate(runner.environment) ?? "")")
+        try withGuestSlot { () throws in
+            let device = try KVMDevice(path: runner.devicePath)
+            let cpuid = CPUIDCanary.guestTable(from: try device.supportedCPUID(), rdtscp: false)
+            let plan = runner.plan(for: exitCase, counts: (10, 1), cpuid: cpuid)
+            let machine = try GuestSetup.build(plan, device: device)
+            let second = try GuestSetup.secondVCPU(plan, vm: machine.vm)
+            #expect(try second.mpState() == .runnable)
+            let run = SecondVCPURun(second)
+            run.start(avoiding: nil)
+            // Wait (bounded) for its entry's first store; it never ends by itself.
+            let deadline = ContinuousClock.now + .seconds(5)
+            var stage: UInt32 = 0
+            while stage == 0 && ContinuousClock.now < deadline {
+                stage = try MailboxReport.read(from: machine.memory).secondVCPUStage
+                if stage == 0 { Thread.sleep(forTimeInterval: 0.001) }
+            }
+            let ending = run.stop()
+            #expect(ending == .stopped, "\(ending.description)")
+            #expect(run.stop() == ending)  // answers again at once
+            if stage == 0 { print("\(name): vCPU 1 never reached its entry's first store on this host") }
+        }
+    }
+
+    /// Where vCPU 1 never runs, the sender gives up waiting for it on its own and the case is a skip: here
+    /// vCPU 1 is never made, the rest as the runner does it.
+    @Test("without a running second vCPU the IPI case ends on its own and is skipped, saying why")
+    func secondVCPUNeverRuns() throws {
+        let exitCase = try ExitCaseCatalogueTests.exitCase("ipi/long64-cpl0")
+        let runner = GuestKVM.runner
+        try #require(exitCase.gate(runner.environment) == nil, "gated here: \(exitCase.gate(runner.environment) ?? "")")
+        try withGuestSlot { () throws in
+            let device = try KVMDevice(path: runner.devicePath)
+            let cpuid = CPUIDCanary.guestTable(from: try device.supportedCPUID(), rdtscp: false)
+            let plan = runner.plan(for: exitCase, counts: (10, 1), cpuid: cpuid)
+            let machine = try GuestSetup.build(plan, device: device)
+            let watchdog = VCPUWatchdog(stopping: machine.cpu.stopHandle, after: .seconds(10))
+            let ending = try runner.drive(machine.cpu, exitCase: exitCase, plan: plan, watchdog: watchdog)
+            watchdog.disarm()
+            let report = try MailboxReport.read(from: machine.memory)
+            #expect(report.secondVCPUStage == 0 && report.stored == 0 && report.interrupts == 0)
+            if case .done = ending.end {} else { Issue.record("the guest did not end on its own: \(ending.end)") }
+            let failure = try #require(
+                CaseRunner.secondVCPUFailure(report, end: ending.end, second: .stopped, expected: 12))
+            #expect(failure.kind == .skipped && failure.reason.contains("never reached"))
         }
     }
 }

@@ -139,6 +139,21 @@ struct GuestCapabilityTests {
         #expect(registers.rax == 0x5566_7788 && registers.rdx == 0x1122_3344)
     }
 
+    @Test(
+        "with an in-kernel irqchip, vCPU 1 waits for INIT (uninitialized) until KVM_SET_MP_STATE makes it runnable",
+        .enabled(if: KVMAvailability.has(.irqchip), "KVM_CAP_IRQCHIP is not offered here"))
+    func multiprocessingState() throws {
+        let device = try KVMDevice()
+        let vm = try device.createVM()
+        try vm.createIRQChip()
+        let first = try vm.createVCPU(id: 0)
+        let second = try vm.createVCPU(id: 1)
+        #expect(try first.mpState() == .runnable)
+        #expect(try second.mpState() == .uninitialized)
+        try second.setMPState(.runnable)
+        #expect(try second.mpState() == .runnable)
+    }
+
     @Test("a triple fault (an interrupt beyond a zero-limit real-mode IVT) is a shutdown exit")
     func tripleFault() throws {
         let guest = try RealModeGuest(code: [0xcc])  // int3

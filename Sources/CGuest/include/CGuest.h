@@ -75,8 +75,11 @@
 /// u32, out: iterations of the interrupt-window loop whose self-IPI was not taken at all before the loop
 /// gave up waiting (about 2^24 compares with interrupts enabled).
 #define CGUEST_MB_WINDOW_LOST 0x6C
+/// u32, out: 1 once the second vCPU (the cross-vCPU IPI cases) has its x2APIC on and waits for the IPI; with
+/// ipi_halt, 2 just before each of its `hlt`s (the sender takes it back to 1 before it sends).
+#define CGUEST_MB_AP_STAGE 0x70
 /// Bytes of the mailbox the payloads use.
-#define CGUEST_MB_SIZE 0x70
+#define CGUEST_MB_SIZE 0x74
 
 // MARK: stages, flags, loops, ports
 
@@ -111,6 +114,14 @@
 #define CGUEST_LONG64_IRQ_OFFSET 0x210
 /// Bytes between the two APIC handlers.
 #define CGUEST_LONG64_IRQ_STRIDE 0x40
+/// Offset, from the payload's start, of the second vCPU's entry (the cross-vCPU IPI cases), one stride after
+/// the xAPIC handler: the host starts vCPU 1 there in long mode at CPL0.
+#define CGUEST_LONG64_AP_OFFSET 0x290
+/// The second vCPU's stack top: the lower part of the CPL0 stack (0x9000–0xA000), which the first vCPU, from
+/// 0xC000 down, never reaches.
+#define CGUEST_LONG64_AP_STACK_TOP 0xA000
+/// The loop whose second vCPU waits in `hlt` (ipi_halt); with any other loop it spins with interrupts on.
+#define CGUEST_LOOP_IPI_HALT 29
 /// The local APIC's xAPIC registers (guest-physical, KVM's default base), mapped uncached by long mode's
 /// page tables.
 #define CGUEST_APIC_BASE 0xFEE00000

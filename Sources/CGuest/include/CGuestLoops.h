@@ -52,6 +52,8 @@
     X(25, tsc_deadline_arm, X2APIC_INIT, DEADLINE_ARM_PREP, DEADLINE_ARM_BODY, NONE)    \
     X(26, sti_window, X2APIC_INIT, WINDOW_PREP, WINDOW_BODY, NONE)             \
     X(27, sti_hlt, X2APIC_INIT, WINDOW_PREP, STI_HLT_BODY, NONE)       \
+    X(28, ipi, IPI_INIT, X2APIC_ICR_PREP, IPI_BODY, NONE)                     \
+    X(29, ipi_halt, IPI_INIT, IPI_HALT_PREP, IPI_BODY, NONE)                  \
     X(40, cr8_read, NONE, NONE, CR8_READ_BODY, NONE)                           \
     X(41, cr8_write, CR8_INIT, NONE, CR8_WRITE_BODY, NONE)                     \
     X(42, cr0_toggle, CR0_INIT, CR0_FLIP, CR0_BODY, NONE)                      \
@@ -484,6 +486,56 @@
     cli
 .endm
 
+// Cross-vCPU IPI (two vCPUs): the second vCPU runs long64.S's AP entry, which turns its x2APIC on, sets
+// MB(AP_STAGE) and waits for the IPI, spinning (ipi) or in `hlt` (ipi_halt = CGUEST_LOOP_IPI_HALT), with
+// interrupts on. Its handler is the x2APIC one, so MB(IRQ_COUNT) counts the IPIs it took; this vCPU takes
+// none. The init waits up to 2^30 TSC cycles (~0.5 s at 2 GHz, within the watchdog's 2 s) for MB(AP_STAGE):
+// counted in cycles, not compares, since an emulated guest compares ~1,000 times slower. A second vCPU that
+// never got there ends the loop at once with no samples (the host reports why).
+.macro IPI_INIT
+    X2APIC_INIT
+    rdtsc
+    movl %eax, %edi
+3:
+    cmpl $0, MB(AP_STAGE)
+    jne 4f
+    rdtsc
+    subl %edi, %eax
+    cmpl $0x40000000, %eax
+    jb 3b
+    jmp LOOP_DONE
+4:
+.endm
+// The halted case sends only once the other vCPU is back in `hlt`: its loop sets MB(AP_STAGE) to 2 just
+// before `sti; hlt` (with interrupts off, so nothing comes between), this vCPU waits for that, takes it back
+// to 1, and lets 20,000 more cycles pass for the halt to be entered (kvm-unit-tests' ipi_halt waits 2,000;
+// an emulated guest needs more). Untimed.
+.macro IPI_HALT_PREP
+3:
+    cmpl $2, MB(AP_STAGE)
+    jne 3b
+    movl $1, MB(AP_STAGE)
+    rdtsc
+    movl %eax, %edi
+4:
+    rdtsc
+    subl %edi, %eax
+    cmpl $20000, %eax
+    jb 4b
+    X2APIC_ICR_PREP
+.endm
+// The ICR: fixed delivery, physical destination mode, no shorthand, the x2APIC vector; EDX the destination,
+// x2APIC ID 1. The sample is the round trip: send, the other vCPU's handler entry and count, and this vCPU
+// seeing the count change.
+.macro IPI_BODY
+    movl $CGUEST_VECTOR_X2APIC, %eax
+    movl $1, %edx
+    wrmsr
+3:
+    cmpl MB(IRQ_COUNT), %esi
+    je 3b
+.endm
+
 #else
 // Every other payload (real16.S): no APIC handler, so the loops are a #UD the payload reports.
 .macro LONG_MODE_ONLY
@@ -508,6 +560,9 @@
 #define WINDOW_PREP NONE
 #define WINDOW_BODY NONE
 #define STI_HLT_BODY NONE
+#define IPI_INIT LONG_MODE_ONLY
+#define IPI_BODY NONE
+#define IPI_HALT_PREP NONE
 #endif
 
 // MARK: the bodies of CGUEST_SVM_LOOPS (svm64.S only)

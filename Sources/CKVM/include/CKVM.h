@@ -55,6 +55,8 @@ static const unsigned long CKVM_SET_MSRS = KVM_SET_MSRS;
 static const unsigned long CKVM_GET_TSC_KHZ = KVM_GET_TSC_KHZ;
 static const unsigned long CKVM_SET_SIGNAL_MASK = KVM_SET_SIGNAL_MASK;
 static const unsigned long CKVM_GET_VCPU_EVENTS = KVM_GET_VCPU_EVENTS;
+static const unsigned long CKVM_GET_MP_STATE = KVM_GET_MP_STATE;
+static const unsigned long CKVM_SET_MP_STATE = KVM_SET_MP_STATE;
 
 // MARK: capability numbers newer than some distributions' headers (values from the kernel's uapi)
 #ifndef KVM_CAP_VM_TYPES
@@ -150,8 +152,20 @@ static inline int ckvm_pin_thread(int cpu) {
     return sched_setaffinity(0, sizeof(set), &set);
 }
 
+/// Lets the calling thread run on any CPU but `cpu` (the kernel keeps it within its cpuset); 0 on success,
+/// -1 with errno (EINVAL: no other CPU is allowed).
+static inline int ckvm_pin_thread_except(int cpu) {
+    cpu_set_t set;
+    CPU_ZERO(&set);
+    for (int other = 0; other < CPU_SETSIZE; other++) {
+        if (other != cpu) CPU_SET(other, &set);
+    }
+    return sched_setaffinity(0, sizeof(set), &set);
+}
+
 // MARK: layout checks against the uapi this was written for (Documentation/virt/kvm/api.rst)
 _Static_assert(sizeof(struct kvm_regs) == 144, "struct kvm_regs layout changed");
+_Static_assert(sizeof(struct kvm_mp_state) == 4, "struct kvm_mp_state layout changed");
 _Static_assert(sizeof(struct kvm_cpuid_entry2) == 40, "struct kvm_cpuid_entry2 layout changed");
 _Static_assert(sizeof(struct kvm_msr_entry) == 16, "struct kvm_msr_entry layout changed");
 _Static_assert(sizeof(struct kvm_userspace_memory_region) == 32, "kvm_userspace_memory_region changed");

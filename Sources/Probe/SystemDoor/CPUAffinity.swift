@@ -21,6 +21,12 @@ public enum CPUAffinity {
         return Pinned(cpu: Int(cpu), previous: previous)
     }
 
+    /// Lets the calling thread run anywhere but on `cpu` (a second vCPU's thread, kept off the first's
+    /// pinned CPU); false when the kernel refuses (no other CPU is allowed), and the thread stays as it was.
+    public static func avoid(_ cpu: Int) -> Bool {
+        ckvm_pin_thread_except(Int32(cpu)) == 0
+    }
+
     /// Gives the thread back the affinity it had before `pinToCurrentCPU`.
     public static func restore(_ pinned: Pinned) {
         var mask = pinned.previous
