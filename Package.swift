@@ -78,7 +78,8 @@ let package = Package(
         // The one helper that runs the built nestprobe from a test (output to files, a timeout).
         .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strict),
         .testTarget(name: "KVMTests", dependencies: ["KVM", "CKVM"], swiftSettings: strict),
-        .testTarget(name: "BenchTests", dependencies: ["Bench", "KVM", "Probe", "Report", "TestSupport"],
+        .testTarget(
+            name: "BenchTests", dependencies: ["Bench", "KVM", "Probe", "Report", "TestSupport"],
             swiftSettings: strict),
         .testTarget(
             name: "ReportTests", dependencies: ["Documents", "Report", "TestSupport"], resources: [.copy("Fixtures")],

@@ -56,7 +56,9 @@ enum FuzzFixtures {
         let folder = "\(root)/Reports/policies"
         let names = (try? FileManager.default.contentsOfDirectory(atPath: folder)) ?? []
         let policies = names.filter { $0.hasSuffix(".json") }.sorted().map { name in
-            do { return try PolicyFile.load("\(folder)/\(name)", vocabulary: vocabulary) } catch { fatalError("policy \(name): \(error)") }
+            do { return try PolicyFile.load("\(folder)/\(name)", vocabulary: vocabulary) } catch {
+                fatalError("policy \(name): \(error)")
+            }
         }
         if policies.isEmpty { fatalError("no policies in \(folder)") }
         return policies

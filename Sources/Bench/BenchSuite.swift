@@ -103,7 +103,9 @@ public struct BenchSuite: Sendable {
         // Baselines go along: net figures need the rdtsc case of the same mode and privilege.
         let needed = catalogue.filter { chosen.contains($0.id) && $0.timedInGuest }
         for exitCase in needed {
-            if let baseline = catalogue.first(where: { $0.name == "rdtsc" && $0.mode == exitCase.mode && $0.cpl == exitCase.cpl }) {
+            if let baseline = catalogue.first(where: {
+                $0.name == "rdtsc" && $0.mode == exitCase.mode && $0.cpl == exitCase.cpl
+            }) {
                 chosen.insert(baseline.id)
             }
         }

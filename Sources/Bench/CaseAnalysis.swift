@@ -52,12 +52,14 @@ public enum CaseAnalysis {
             guard let perIteration = null.netMedianCycles else { return nil }
             let perInstruction = perIteration / Double(CaseOutcome.nullLoopInstructions)
             let emulated = perInstruction > emulationThreshold
-            let note = emulated
+            let note =
+                emulated
                 ? "\(Int(perInstruction.rounded())) cycles per guest instruction: the guest is emulated instruction by "
                     + "instruction (kvm_pvm does this at CPL0 and in real mode), so every figure in this mode includes "
                     + "emulation, not only the exit"
                 : "\(String(format3: perInstruction)) cycles per guest instruction: the guest runs natively"
-            return GuestExecution(mode: null.mode, cpl: null.cpl, nullIterationCycles: perIteration,
+            return GuestExecution(
+                mode: null.mode, cpl: null.cpl, nullIterationCycles: perIteration,
                 emulated: emulated, note: note)
         }
     }
@@ -67,7 +69,8 @@ public enum CaseAnalysis {
         _ reports: [CaseReport], host: [HostLevelCase], execution: [GuestExecution], hostCPUIDTraps: Bool = true
     ) -> [TableRow] {
         // A host cpuid that did not trap (QEMU TCG below, bare metal) is no exit of this level: no multiplier.
-        let hostCPUID = hostCPUIDTraps ? host.first { $0.id == "cpuid-0/host" && $0.netMedianCycles >= CPUIDCostBands.noTrap } : nil
+        let hostCPUID =
+            hostCPUIDTraps ? host.first { $0.id == "cpuid-0/host" && $0.netMedianCycles >= CPUIDCostBands.noTrap } : nil
         return reports.map { report in
             let emulated = execution.first { $0.mode == report.mode && $0.cpl == report.cpl }?.emulated ?? false
             var notes: [String] = []
@@ -88,9 +91,10 @@ public enum CaseAnalysis {
             }
             if report.id.hasPrefix("null/") { notes.append("one empty loop iteration, net of the baseline") }
             if emulated && report.timedIn == "guest" && report.status == .ok {
-                notes.append(report.id.hasPrefix("cpuid-") && report.attribution == Attribution.thisLevel.rawValue
-                    ? "emulated guest: this level's emulator answers cpuid without a hardware exit"
-                    : "emulated guest")
+                notes.append(
+                    report.id.hasPrefix("cpuid-") && report.attribution == Attribution.thisLevel.rawValue
+                        ? "emulated guest: this level's emulator answers cpuid without a hardware exit"
+                        : "emulated guest")
             }
             let isCPUID = report.id.hasPrefix("cpuid-")
             let thisLevel = isCPUID ? hostCPUID?.netMedianCycles : nil
@@ -157,7 +161,8 @@ extension BenchContext {
         for mode in execution where mode.emulated { notes.append("\(mode.mode) CPL\(mode.cpl): \(mode.note)") }
         let emulatedHost = diagnosis.hypervisors.kinds.contains(.qemuTCG)
         if emulatedHost {
-            notes.append("QEMU TCG is below this level: every figure here is software emulation and says nothing about hardware")
+            notes.append(
+                "QEMU TCG is below this level: every figure here is software emulation and says nothing about hardware")
         }
         let level = diagnosis.level.level
         let guestLevel: String
@@ -166,7 +171,10 @@ extension BenchContext {
         case .l1: guestLevel = "L2"
         case .l2OrDeeper: guestLevel = "L3+"
         }
-        let cpu = diagnosis.cpu.value.map { "\($0.brand) (family \(String($0.family, radix: 16))h model \(String($0.model, radix: 16))h, \($0.codename))" }
+        let cpu =
+            diagnosis.cpu.value.map {
+                "\($0.brand) (family \(String($0.family, radix: 16))h model \(String($0.model, radix: 16))h, \($0.codename))"
+            }
             ?? "unidentified"
         return BenchContext(
             kernelRelease: diagnosis.platform.kernelRelease, cpu: cpu, kvmModule: diagnosis.hosting.kvmModule,

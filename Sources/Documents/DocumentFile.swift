@@ -112,14 +112,17 @@ public enum DocumentFile {
             throw InputError(.badData, "\(name): not valid JSON: \(describe(error))")
         }
         guard header.schema == schema else {
-            throw InputError(.badData,
+            throw InputError(
+                .badData,
                 "\(name): schema is \(header.schema.map { "\"\($0)\"" } ?? "missing"), expected \"\(schema)\"")
         }
         guard header.version == version else {
             let seen = header.version.map(String.init) ?? "missing"
             let hint = (header.version ?? 0) > version ? "written by a newer nestprobe" : "an older or unknown version"
-            throw InputError(.badData,
-                "\(name): \(schema) version \(seen) is not supported (this nestprobe reads version \(version); \(hint))")
+            throw InputError(
+                .badData,
+                "\(name): \(schema) version \(seen) is not supported (this nestprobe reads version \(version); \(hint))"
+            )
         }
         let decoder = JSONDecoder()
         decoder.userInfo = userInfo

@@ -40,8 +40,11 @@ public struct TSCFrequency: Codable, Sendable, Equatable {
         let hz = try c.decode(Double.self, forKey: .hz)
         guard hz.isFinite, hz >= 1e6, hz <= 1e11 else {
             throw DecodingError.dataCorruptedError(
-                forKey: .hz, in: c, debugDescription: "a TSC frequency must lie between 1 MHz and 100 GHz, not \(hz) Hz")
+                forKey: .hz, in: c, debugDescription: "a TSC frequency must lie between 1 MHz and 100 GHz, not \(hz) Hz"
+            )
         }
-        self.init(hz: hz, source: try c.decode(Source.self, forKey: .source), detail: try c.decode(String.self, forKey: .detail))
+        self.init(
+            hz: hz, source: try c.decode(Source.self, forKey: .source),
+            detail: try c.decode(String.self, forKey: .detail))
     }
 }

@@ -18,7 +18,8 @@ public enum TextFormat {
 
     /// `text` left-aligned in `width` columns; cut (with one space kept) when longer.
     public static func pad(_ text: String, _ width: Int) -> String {
-        text.count >= width ? String(text.prefix(width - 1)) + " " : text + String(repeating: " ", count: width - text.count)
+        text.count >= width
+            ? String(text.prefix(width - 1)) + " " : text + String(repeating: " ", count: width - text.count)
     }
 
     /// `text` right-aligned in `width` columns; a space before it when it does not fit.

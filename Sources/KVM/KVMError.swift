@@ -66,7 +66,8 @@ public struct KVMError: Error, CustomStringConvertible, Equatable, Sendable {
             }
         }
         if isNotKVM, let path {
-            let answer = errno == EPROTO ? "an API version other than \(KVMDevice.expectedAPIVersion)" : Errno(errno).name
+            let answer =
+                errno == EPROTO ? "an API version other than \(KVMDevice.expectedAPIVersion)" : Errno(errno).name
             return "\(path) is not a KVM device (\(operation) answered \(answer)): point --device at /dev/kvm"
         }
         return "\(operation) failed: \(Errno(errno))"

@@ -101,7 +101,9 @@ public enum AtomicFile {
         let fd: Int32
         // O_NONBLOCK: a FIFO without a reader fails with ENXIO instead of blocking the open for ever.
         do { fd = try SystemDoor.open(path, flags: O_WRONLY | O_NONBLOCK) } catch {
-            if error.rawValue == ENXIO && status.kind == .fifo { throw fail("a FIFO with no reader: \(error.description)") }
+            if error.rawValue == ENXIO && status.kind == .fifo {
+                throw fail("a FIFO with no reader: \(error.description)")
+            }
             throw fail("cannot open: \(error.description)")
         }
         do {
@@ -171,7 +173,8 @@ public enum AtomicFile {
             defer { _ = try? SystemDoor.close(fd) }
             do { try SystemDoor.sync(fd) } catch  where error.rawValue == EINVAL {}
         } catch {
-            throw InputError(.noInput, "\(shown): written, but syncing the folder \(folder) failed: \(error.description)")
+            throw InputError(
+                .noInput, "\(shown): written, but syncing the folder \(folder) failed: \(error.description)")
         }
     }
 

@@ -70,7 +70,8 @@ extension Fact: Codable where Value: Codable {
                 try container.decodeIfPresent(String.self, forKey: .detail) ?? "")
         case let other:
             throw DecodingError.dataCorruptedError(
-                forKey: .status, in: container, debugDescription: "status must be available or unavailable, not \(other)")
+                forKey: .status, in: container,
+                debugDescription: "status must be available or unavailable, not \(other)")
         }
     }
 

@@ -15,9 +15,10 @@ public enum KVMCapture {
         for capability in KVMCapability.reported { capabilities[capability.name] = device.checkExtension(capability) }
         let supported: Fact<[CPUIDLeaf]>
         do {
-            supported = .available(try device.supportedCPUID().map {
-                CPUIDLeaf(leaf: $0.function, subleaf: $0.index, eax: $0.eax, ebx: $0.ebx, ecx: $0.ecx, edx: $0.edx)
-            })
+            supported = .available(
+                try device.supportedCPUID().map {
+                    CPUIDLeaf(leaf: $0.function, subleaf: $0.index, eax: $0.eax, ebx: $0.ebx, ecx: $0.ecx, edx: $0.edx)
+                })
         } catch { supported = unavailable(error) }
         let featureMSRs: Fact<[String: UInt64Hex]>
         if capabilities[KVMCapability.msrFeatures.name, default: 0] == 0 {
@@ -41,9 +42,10 @@ public enum KVMCapture {
                 tsc = .available(try vcpu.tscKHz())
             } catch { tsc = unavailable(error) }
         }
-        return .available(KVMFacts(
-            apiVersion: version, capabilities: capabilities, supportedCPUID: supported, featureMSRs: featureMSRs,
-            guestTSCkHz: tsc))
+        return .available(
+            KVMFacts(
+                apiVersion: version, capabilities: capabilities, supportedCPUID: supported, featureMSRs: featureMSRs,
+                guestTSCkHz: tsc))
     }
 
     static func unavailable<T>(_ error: KVMError) -> Fact<T> {

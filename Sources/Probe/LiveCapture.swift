@@ -23,13 +23,14 @@ public struct LiveCapture: Sendable {
     }
 
     /// Text files read as they are.
-    static let plainFiles = [
-        "/proc/cmdline", "/proc/version", "/proc/sys/kernel/osrelease", "/proc/sys/kernel/dmesg_restrict",
-        "/sys/hypervisor/type", "/sys/devices/system/clocksource/clocksource0/current_clocksource",
-        "/sys/devices/system/clocksource/clocksource0/available_clocksource", "/proc/1/cgroup", "/proc/self/cgroup",
-        "/.dockerenv", "/run/.containerenv", "/proc/sys/fs/binfmt_misc/WSLInterop",
-        "/proc/xen/capabilities", "/sys/hypervisor/guest_type",
-    ] + PlatformAnalysis.dmiFields.map { "/sys/class/dmi/id/\($0)" }
+    static let plainFiles =
+        [
+            "/proc/cmdline", "/proc/version", "/proc/sys/kernel/osrelease", "/proc/sys/kernel/dmesg_restrict",
+            "/sys/hypervisor/type", "/sys/devices/system/clocksource/clocksource0/current_clocksource",
+            "/sys/devices/system/clocksource/clocksource0/available_clocksource", "/proc/1/cgroup", "/proc/self/cgroup",
+            "/.dockerenv", "/run/.containerenv", "/proc/sys/fs/binfmt_misc/WSLInterop",
+            "/proc/xen/capabilities", "/sys/hypervisor/guest_type",
+        ] + PlatformAnalysis.dmiFields.map { "/sys/class/dmi/id/\($0)" }
 
     /// Folders listed; /sys/module only for the modules that concern virtualization.
     static let listedFolders = [
@@ -39,9 +40,11 @@ public struct LiveCapture: Sendable {
 
     /// Module names worth recording from /sys/module.
     static func isVirtualizationModule(_ name: String) -> Bool {
-        ["kvm", "msr", "vhost", "hv_", "hyperv", "xen", "vmw", "vbox", "virtio", "irqbypass", "ccp", "qemu_fw_cfg",
-            "sev", "tdx"]
-            .contains { name.hasPrefix($0) }
+        [
+            "kvm", "msr", "vhost", "hv_", "hyperv", "xen", "vmw", "vbox", "virtio", "irqbypass", "ccp", "qemu_fw_cfg",
+            "sev", "tdx",
+        ]
+        .contains { name.hasPrefix($0) }
     }
 
     /// Reads everything.
@@ -116,7 +119,8 @@ public struct LiveCapture: Sendable {
         let capabilities = reader.readText("/proc/self/status").value.flatMap { status in
             status.split(separator: "\n").first { $0.hasPrefix("CapEff:") }.map { $0.dropFirst(7).trimmed }
         }
-        return ProcessInfo(euid: SystemDoor.effectiveUserID, groups: SystemDoor.groups(),
+        return ProcessInfo(
+            euid: SystemDoor.effectiveUserID, groups: SystemDoor.groups(),
             effectiveCapabilities: capabilities)
     }
 

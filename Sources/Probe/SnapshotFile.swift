@@ -13,7 +13,8 @@ public enum SnapshotFile {
     public static func parse(_ bytes: [UInt8], name: String) throws(InputError) -> Snapshot {
         let first = bytes.first { ![0x20, 0x09, 0x0a, 0x0d].contains($0) }
         if first == UInt8(ascii: "{") {
-            let snapshot = try DocumentFile.decodeJSON(Snapshot.self, bytes, name: name, schema: Snapshot.schemaID,
+            let snapshot = try DocumentFile.decodeJSON(
+                Snapshot.self, bytes, name: name, schema: Snapshot.schemaID,
                 version: Snapshot.currentVersion)
             try checkBounds(snapshot, name: name)
             return snapshot
@@ -22,13 +23,15 @@ public enum SnapshotFile {
         let dump: CPUIDDump
         do { dump = try CPUIDDump.parse(text) } catch {
             if case .unrecognizedFormat = error {
-                throw InputError(.badData,
+                throw InputError(
+                    .badData,
                     "\(name): not a nestprobe snapshot (JSON), `cpuid -r` output or a libcpuid raw file "
                         + "(`cpuid_tool --save`): \(error)")
             }
             throw InputError(.badData, "\(name): \(error)")
         }
-        let origin = Origin(kind: dump.format == .cpuidTool ? .cpuidTool : .libcpuidRaw,
+        let origin = Origin(
+            kind: dump.format == .cpuidTool ? .cpuidTool : .libcpuidRaw,
             detail: "\(name), \(dump.logicalCPUs) logical CPU(s)")
         let missing = "a CPUID dump (\(dump.format.rawValue)) carries CPUID only"
         var snapshot = Snapshot(capturedAt: nil, origin: origin, cpuid: .available(dump.leaves))

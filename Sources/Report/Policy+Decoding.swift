@@ -177,7 +177,9 @@ extension PolicyRules {
         var seen = Set<String>()
         for (index, id) in requireCases.enumerated() {
             let path = "requireCases[\(index)]"
-            guard vocabulary.caseIDs.contains(id) else { throw container.invalid(path, Self.unknownCase(id, vocabulary)) }
+            guard vocabulary.caseIDs.contains(id) else {
+                throw container.invalid(path, Self.unknownCase(id, vocabulary))
+            }
             guard seen.insert(id).inserted else { throw container.invalid(path, "\"\(id)\" is listed twice") }
         }
         allowSkipped = try container.value(Bool.self, "allowSkipped", expected: "true or false") ?? false

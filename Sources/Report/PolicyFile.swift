@@ -16,7 +16,8 @@ public enum PolicyFile {
     }
 
     /// A policy from bytes; `name` is used in messages.
-    public static func parse(_ bytes: [UInt8], name: String, vocabulary: PolicyVocabulary) throws(InputError) -> Policy {
+    public static func parse(_ bytes: [UInt8], name: String, vocabulary: PolicyVocabulary) throws(InputError) -> Policy
+    {
         guard bytes.count <= maximumBytes else {
             throw InputError(
                 .badData, "\(name): \(bytes.count) bytes, over the \(maximumBytes >> 10) KiB limit for a policy")

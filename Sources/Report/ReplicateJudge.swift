@@ -127,7 +127,8 @@ enum ReplicateJudge {
         guard !sorted.isEmpty else { return nil }
         let h = sorted.count / 2 + 1
         var best = 0
-        for start in 0...(sorted.count - h) where sorted[start + h - 1] - sorted[start] < sorted[best + h - 1] - sorted[best] {
+        for start in 0...(sorted.count - h)
+        where sorted[start + h - 1] - sorted[start] < sorted[best + h - 1] - sorted[best] {
             best = start
         }
         return sorted[best..<(best + h)].reduce(0, +) / Double(h)
@@ -193,7 +194,8 @@ enum ReplicateJudge {
         let (nb, nn) = (Double(row.base.count), Double(row.new.count))
         let raw = mean(row.new) - mean(row.base)
         guard let covariate, covariate.count == row.base.count + row.new.count else {
-            return RowFit(difference: raw, factor: 1 / nb + 1 / nn, variance: pooledVariance(row.base, row.new),
+            return RowFit(
+                difference: raw, factor: 1 / nb + 1 / nn, variance: pooledVariance(row.base, row.new),
                 degrees: nb + nn - 2)
         }
         let (cb, cn) = (Array(covariate[..<row.base.count]), Array(covariate[row.base.count...]))
@@ -204,7 +206,8 @@ enum ReplicateJudge {
         for (c, y) in zip(cn, row.new) { sxx += (c - mcn) * (c - mcn); sxy += (c - mcn) * (y - myn) }
         let d = nb + nn - 3
         guard sxx > 1e-12, d > 0 else {
-            return RowFit(difference: raw, factor: 1 / nb + 1 / nn, variance: pooledVariance(row.base, row.new),
+            return RowFit(
+                difference: raw, factor: 1 / nb + 1 / nn, variance: pooledVariance(row.base, row.new),
                 degrees: nb + nn - 2)
         }
         let slope = sxy / sxx
@@ -233,7 +236,9 @@ enum ReplicateJudge {
         var results: [ReplicateResult] = rows.indices.map { index in
             let difference = fits[index].difference
             let (variance, degrees) =
-                prior?.moderate(variances[index], degrees: fits[index].degrees) ?? (variances[index], fits[index].degrees)
+                prior?.moderate(variances[index], degrees: fits[index].degrees) ?? (
+                    variances[index], fits[index].degrees
+                )
             let standardError = (variance * fits[index].factor).squareRoot()
             let t = standardError > 0 ? difference / standardError : (difference == 0 ? 0 : .infinity)
             let p = degrees > 0 ? StudentT.twoSidedP(t, degrees: degrees) : 1

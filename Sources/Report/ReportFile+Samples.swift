@@ -11,7 +11,6 @@
 
 import Documents
 
-
 /// The kept samples of a report's host-level cases and cases, taken out of its JSON.
 struct ReportSamples {
     /// The byte ranges of the taken arrays, from `[` to `]`.
@@ -65,10 +64,12 @@ struct ReportSamples {
             try expect(UInt8(ascii: "{"))
             try members { scanner, key in
                 switch key {
-                case "hostLevel": try scanner.elements { scanner, element in
+                case "hostLevel":
+                    try scanner.elements { scanner, element in
                         try scanner.caseObject { result.hostLevel[element] = $0 }
                     }
-                case "cases": try scanner.elements { scanner, element in
+                case "cases":
+                    try scanner.elements { scanner, element in
                         try scanner.caseObject { result.cases[element] = $0 }
                     }
                 default: try scanner.skipValue(depth: 1)

@@ -110,7 +110,8 @@ extension RunComparison {
             priorDegreesOfFreedom: prior.flatMap { $0.degrees.isFinite ? $0.degrees : nil },
             priorSDPercent: prior.map { ReplicateJudge.percent($0.variance.squareRoot()) } ?? 0,
             reportShiftPercent: shifts.map(ReplicateJudge.percent), shiftRows: shiftRows,
-            runLevelReports: runLevelReports, levelSlope: slopes, machineMovedP: levelP.isNaN ? 1 : levelP, machineMoved: moved)
+            runLevelReports: runLevelReports, levelSlope: slopes, machineMovedP: levelP.isNaN ? 1 : levelP,
+            machineMoved: moved)
         let shift = MachineShift(
             percent: ReplicateJudge.percent(newShift - baseShift), rows: shiftRows,
             pathSpreadPercent: spread.isFinite ? spread : 0)

@@ -81,7 +81,8 @@ public enum RunCompareText {
     public static func explanation(_ row: RunCompareRow) -> String {
         let runs =
             row.test == "moderated-t"
-            ? "\(row.baseRuns) vs \(row.newRuns) runs, tested on their reports" : "\(row.baseRuns) vs \(row.newRuns) runs"
+            ? "\(row.baseRuns) vs \(row.newRuns) runs, tested on their reports"
+            : "\(row.baseRuns) vs \(row.newRuns) runs"
         let p = row.pValue.map {
             "p \(CompareNumbers.pValue($0)), adjusted \(CompareNumbers.pValue(row.adjustedP ?? 1))"
         }
@@ -104,8 +105,11 @@ public enum RunCompareText {
         case .emulatedInKernel: return "not judged: in-kernel exit of an emulated guest"
         case .notAnExit: return "not judged: times no exit (a calibration row)"
         case .machineShift:
-            let interval = row.changeCI95Percent.map { "\(CompareNumbers.percent($0[0]))…\(CompareNumbers.percent($0[1]))" }
-            return "inconclusive: significant (\(runs), \(p ?? "no p")), but its change \(interval ?? "") does not clear "
+            let interval = row.changeCI95Percent.map {
+                "\(CompareNumbers.percent($0[0]))…\(CompareNumbers.percent($0[1]))"
+            }
+            return
+                "inconclusive: significant (\(runs), \(p ?? "no p")), but its change \(interval ?? "") does not clear "
                 + "the whole machine's shift and path spread between the sides"
         }
     }

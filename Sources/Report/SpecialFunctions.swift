@@ -22,7 +22,8 @@ public enum Polygamma {
         }
         let inverse2 = 1 / (x * x)
         let series =
-            inverse2 * (1.0 / 12 - inverse2 * (1.0 / 120 - inverse2 * (1.0 / 252 - inverse2 * (1.0 / 240 - inverse2 / 132))))
+            inverse2
+            * (1.0 / 12 - inverse2 * (1.0 / 120 - inverse2 * (1.0 / 252 - inverse2 * (1.0 / 240 - inverse2 / 132))))
         return shift + log(x) - 0.5 / x - series
     }
 

@@ -11,36 +11,42 @@ extension Nestprobe {
     struct BenchCommand: ParsableCommand {
         static let configuration = CommandConfiguration(
             commandName: "bench",
-            abstract: "Time VM exits: this level's own cpuid, and each exit case in tiny guests booted through /dev/kvm.",
+            abstract:
+                "Time VM exits: this level's own cpuid, and each exit case in tiny guests booted through /dev/kvm.",
             discussion: """
                 Without /dev/kvm (exit 69) or without permission to open it (exit 77) it still reports this \
                 level's own figures. Progress goes to standard error, one line per case.
                 """)
 
-        @Option(help: ArgumentHelp(
-            "Cases to run, by name or id, comma-separated (cpuid,hypercall,pio-out-user/real); default the default "
-                + "suite (--list marks the others +); interrupts for the opt-in set of the local APIC's IPIs, EOIs, "
-                + "timer and interrupt window; all for every case. "
-                + "NAME! runs a case that may hang without probing it first; -NAME (as --cases=-NAME) leaves it out.",
-            valueName: "list"))
+        @Option(
+            help: ArgumentHelp(
+                "Cases to run, by name or id, comma-separated (cpuid,hypercall,pio-out-user/real); default the default "
+                    + "suite (--list marks the others +); interrupts for the opt-in set of the local APIC's IPIs, EOIs, "
+                    + "timer and interrupt window; all for every case. "
+                    + "NAME! runs a case that may hang without probing it first; -NAME (as --cases=-NAME) leaves it out.",
+                valueName: "list"))
         var cases: String?
 
-        @Option(help: ArgumentHelp(
-            "Wall-time cap: no further run starts once it would end past it (seconds, or 500ms, 10s).",
-            valueName: "time"))
+        @Option(
+            help: ArgumentHelp(
+                "Wall-time cap: no further run starts once it would end past it (seconds, or 500ms, 10s).",
+                valueName: "time"))
         var budget: String = "60s"
 
-        @Option(help: ArgumentHelp(
-            "Independent runs (fresh guests, cases shuffled per run); a regression gate takes four reports of 4 a side (README).", valueName: "n"))
+        @Option(
+            help: ArgumentHelp(
+                "Independent runs (fresh guests, cases shuffled per run); a regression gate takes four reports of 4 a side (README).",
+                valueName: "n"))
         var runs: Int = BenchOptions.defaultRuns
 
         @Option(help: ArgumentHelp("Seed of the per-run case order (the report records the one used).", valueName: "n"))
         var seed: UInt64?
 
-        @Option(help: ArgumentHelp(
-            "Diagnostic: add a fixed delay to every exit to user space (2us, 500ns, or 10% of the measured "
-                + "user-space exit cost), to check that compare catches a slowdown of known size.",
-            valueName: "delay"))
+        @Option(
+            help: ArgumentHelp(
+                "Diagnostic: add a fixed delay to every exit to user space (2us, 500ns, or 10% of the measured "
+                    + "user-space exit cost), to check that compare catches a slowdown of known size.",
+                valueName: "delay"))
         var injectExitDelay: String?
 
         @Option(name: .shortAndLong, help: "Write the JSON report to this file (atomically).")
@@ -88,7 +94,9 @@ extension Nestprobe {
                 for exitCase in CaseRunner.catalogue {
                     let mark = exitCase.inDefaultSuite && exitCase.optInSet == nil ? " " : "+"
                     let optIn = exitCase.optInSet.map { " [opt-in: --cases \($0)]" } ?? ""
-                    print("\(mark) \(exitCase.id.padding(toLength: 34, withPad: " ", startingAt: 0)) \(exitCase.exitsTo.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0)) \(exitCase.mechanism)\(optIn)")
+                    print(
+                        "\(mark) \(exitCase.id.padding(toLength: 34, withPad: " ", startingAt: 0)) \(exitCase.exitsTo.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0)) \(exitCase.mechanism)\(optIn)"
+                    )
                 }
                 return
             }
@@ -126,7 +134,8 @@ extension Nestprobe {
             let failed = report.cases.filter { $0.status == .failed }
             if !failed.isEmpty {
                 let shown = failed.prefix(3).map(\.id).joined(separator: ", ") + (failed.count > 3 ? ", …" : "")
-                printError("\(failed.count) of \(report.cases.count) guest cases failed (\(shown)): see the table's notes")
+                printError(
+                    "\(failed.count) of \(report.cases.count) guest cases failed (\(shown)): see the table's notes")
                 throw ExitCode(ExitStatus.guestCasesFailed)
             }
         }

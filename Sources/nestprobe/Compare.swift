@@ -73,7 +73,10 @@ extension Nestprobe {
         @Flag(help: "Cases lost in the new reports do not make the verdict inconclusive.")
         var allowMissing = false
 
-        @Flag(help: "Pool the runs of every report of a side, as if one invocation had made them, instead of testing on reports.")
+        @Flag(
+            help:
+                "Pool the runs of every report of a side, as if one invocation had made them, instead of testing on reports."
+        )
         var pool = false
 
         @Option(help: "Family-wise significance level (Holm over the judged rows).")

@@ -6,7 +6,9 @@ import Probe
 
 /// Options shared by the commands that probe the live machine.
 struct ProbeOptions: ParsableArguments {
-    @Flag(name: .customLong("no-timing"), help: "Skip timing this process's CPUID (the level estimate loses its timing evidence).")
+    @Flag(
+        name: .customLong("no-timing"),
+        help: "Skip timing this process's CPUID (the level estimate loses its timing evidence).")
     var noTiming = false
 
     @Flag(name: .customLong("no-kvm"), help: "Do not open /dev/kvm (no VM is created).")
@@ -23,7 +25,8 @@ struct ProbeOptions: ParsableArguments {
 extension Nestprobe {
     struct Diagnose: ParsableCommand {
         static let configuration = CommandConfiguration(
-            abstract: "Say at which level this machine runs, what is below it, and whether it can host (nested) guests.")
+            abstract: "Say at which level this machine runs, what is below it, and whether it can host (nested) guests."
+        )
 
         @Flag(help: "Print the diagnosis as JSON (schema Reports/schema/diagnosis-v2.schema.json).")
         var json = false
@@ -31,19 +34,23 @@ extension Nestprobe {
         @Option(name: .shortAndLong, help: "Write the output to this file (atomically) instead of standard output.")
         var output: String?
 
-        @Option(help: ArgumentHelp(
-            "Analyse a saved snapshot instead of this machine: nestprobe JSON (capture), `cpuid -r` output, or a libcpuid raw file (cpuid_tool --save).",
-            valueName: "file"))
+        @Option(
+            help: ArgumentHelp(
+                "Analyse a saved snapshot instead of this machine: nestprobe JSON (capture), `cpuid -r` output, or a libcpuid raw file (cpuid_tool --save).",
+                valueName: "file"))
         var snapshot: String?
 
-        @Option(name: .customLong("print"), help: ArgumentHelp(
-            "Print one word and nothing else: level (L0, L1, L2+, undetermined), hypervisor (none, kvm, xen, microsoft, vmware, oracle, ..., unknown), confidence, container, can-host, guests-can-host (yes, no, unknown) or mechanism (vmx, svm, pvm, none).",
-            valueName: "field"))
+        @Option(
+            name: .customLong("print"),
+            help: ArgumentHelp(
+                "Print one word and nothing else: level (L0, L1, L2+, undetermined), hypervisor (none, kvm, xen, microsoft, vmware, oracle, ..., unknown), confidence, container, can-host, guests-can-host (yes, no, unknown) or mechanism (vmx, svm, pvm, none).",
+                valueName: "field"))
         var printField: DiagnosisField?
 
-        @Option(help: ArgumentHelp(
-            "Print nothing; answer with the exit code: 0 yes, 8 no, 9 unknown. Questions: vm, bare-metal, nested, container, can-host, guests-can-host.",
-            valueName: "question"))
+        @Option(
+            help: ArgumentHelp(
+                "Print nothing; answer with the exit code: 0 yes, 8 no, 9 unknown. Questions: vm, bare-metal, nested, container, can-host, guests-can-host.",
+                valueName: "question"))
         var check: DiagnosisQuestion?
 
         @OptionGroup var probe: ProbeOptions
@@ -51,7 +58,9 @@ extension Nestprobe {
         func validate() throws {
             let modes = [json, printField != nil, check != nil].filter { $0 }.count
             if modes > 1 { throw ValidationError("--json, --print and --check each choose the output; give one") }
-            if check != nil && output != nil { throw ValidationError("--check prints nothing, so --output has nothing to write") }
+            if check != nil && output != nil {
+                throw ValidationError("--check prints nothing, so --output has nothing to write")
+            }
         }
 
         func run() throws {

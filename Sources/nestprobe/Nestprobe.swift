@@ -15,7 +15,8 @@ struct Nestprobe: ParsableCommand {
         discussion: ExitStatus.documentation,
         version: "nestprobe \(NestprobeVersionText.value)",
         subcommands: [
-            Diagnose.self, Capture.self, BenchCommand.self, Compare.self, Qualify.self, Render.self, HistoryCommand.self,
+            Diagnose.self, Capture.self, BenchCommand.self, Compare.self, Qualify.self, Render.self,
+            HistoryCommand.self,
         ],
         defaultSubcommand: Diagnose.self
     )

@@ -57,7 +57,9 @@ extension Nestprobe {
         func run() throws {
             // The policy first: a broken policy should not cost a bench run.
             let loadedPolicy: Policy
-            do { loadedPolicy = try PolicyFile.load(policy, vocabulary: .thisBuild) } catch { throw ExitStatus.fail(error) }
+            do { loadedPolicy = try PolicyFile.load(policy, vocabulary: .thisBuild) } catch {
+                throw ExitStatus.fail(error)
+            }
             let bench: BenchReport
             if let report {
                 do { bench = try ReportFile.load(report) } catch { throw ExitStatus.fail(error) }

@@ -83,7 +83,8 @@ struct BenchRobustnessTests {
     @Test("a failed run between good ones keeps the good runs' samples, and the report says how many failed")
     func failedRunKeepsGoodSamples() throws {
         let exitCase = try #require(CaseRunner.catalogue.first { $0.id == "cpuid-0/long64-cpl0" })
-        var good = outcome(.success(CaseSamples(cycles: [100, 101, 102], exitsPerSample: 1, warmup: 1, timedInGuest: true)))
+        var good = outcome(
+            .success(CaseSamples(cycles: [100, 101, 102], exitsPerSample: 1, warmup: 1, timedInGuest: true)))
         good.baselineCycles = [10, 10, 11]
         let bad = outcome(.failure(CaseFailure(kind: .unexpected, reason: "KVM_RUN failed: EAGAIN")))
         let report = CaseAnalysis.report(exitCase, runs: [good, bad, good], hz: 1e9)

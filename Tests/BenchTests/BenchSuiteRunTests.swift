@@ -23,8 +23,11 @@ struct BenchSuiteRunTests {
         #expect(host.netMedianCycles > 0)
         #expect(!host.samplesCycles.isEmpty && host.samplesCycles.count <= CaseAnalysis.keptSamples)
         let ids = Set(report.cases.map(\.id))
-        #expect(ids.isSuperset(of: ["cpuid-hv/real", "cpuid-hv/long64-cpl0", "cpuid-hv/long64-cpl3",
-            "pio-out-user/real", "pio-out-user/long64-cpl0", "rdtsc/real", "rdtsc/long64-cpl3"]))
+        #expect(
+            ids.isSuperset(of: [
+                "cpuid-hv/real", "cpuid-hv/long64-cpl0", "cpuid-hv/long64-cpl3",
+                "pio-out-user/real", "pio-out-user/long64-cpl0", "rdtsc/real", "rdtsc/long64-cpl3",
+            ]))
         for report in report.cases {
             // cpuid-hv/svm-inner comes along by name: it runs only where SVM is offered to guests.
             if RenderWords.isThreeLevel(report.id), !GuestKVM.runner.environment.guestHasSVM {
@@ -40,7 +43,9 @@ struct BenchSuiteRunTests {
         #expect(cpl0.baselineID == "rdtsc/long64-cpl0")
         let cpl3 = try #require(report.cases.first { $0.id == "cpuid-hv/long64-cpl3" })
         // kvm_pvm builds differ in who answers a CPL3 CPUID (CaseRunnerTests.canaryAtCPL3); elsewhere this level.
-        #expect(GuestKVM.isPVM ? ["level-below", "this-level"].contains(cpl3.attribution) : cpl3.attribution == "this-level")
+        #expect(
+            GuestKVM.isPVM
+                ? ["level-below", "this-level"].contains(cpl3.attribution) : cpl3.attribution == "this-level")
         let pio = try #require(report.cases.first { $0.id == "pio-out-user/real" })
         #expect(pio.exitsTo == "user-space")
         let row = try #require(report.table.first { $0.caseID == "cpuid-hv/long64-cpl0" })
@@ -51,7 +56,8 @@ struct BenchSuiteRunTests {
         // One progress line for the host level and one per case (pass notes aside).
         #expect(events.reports == 1 + report.cases.count)
         let data = try DocumentFile.encodeJSON(report)
-        let decoded = try DocumentFile.decodeJSON(BenchReport.self, [UInt8](data), name: "round trip",
+        let decoded = try DocumentFile.decodeJSON(
+            BenchReport.self, [UInt8](data), name: "round trip",
             schema: BenchReport.schemaID, version: BenchReport.currentVersion)
         #expect(decoded.cases.count == report.cases.count)
         let text = RenderText.render(report)

@@ -16,7 +16,8 @@ struct BenchSuiteTests {
     {
         CaseOutcome(
             caseID: id, mode: .long64, cpl: 0, exitsTo: .kernel, attribution: attribution, mechanism: "test",
-            result: .success(CaseSamples(cycles: cycles, exitsPerSample: exitsPerSample, warmup: 10, timedInGuest: true)),
+            result: .success(
+                CaseSamples(cycles: cycles, exitsPerSample: exitsPerSample, warmup: 10, timedInGuest: true)),
             wallNanoseconds: 1000)
     }
 
@@ -29,7 +30,8 @@ struct BenchSuiteTests {
         let (cases, unknown) = BenchSuite.select(["cpuid-0"], from: catalogue)
         #expect(unknown.isEmpty)
         let ids = Set(cases.map(\.id))
-        #expect(ids.contains("cpuid-0/real") && ids.contains("cpuid-0/long64-cpl0") && ids.contains("cpuid-0/long64-cpl3"))
+        #expect(
+            ids.contains("cpuid-0/real") && ids.contains("cpuid-0/long64-cpl0") && ids.contains("cpuid-0/long64-cpl3"))
         #expect(ids.contains("rdtsc/real") && ids.contains("rdtsc/long64-cpl3"), "net figures need their baselines")
         #expect(!ids.contains("hlt/real"))
     }
@@ -129,7 +131,8 @@ struct BenchSuiteTests {
             statistics: try #require(CaseAnalysis.dual([2000], hz: 1e9)), netMedianCycles: 2000,
             netMedianNanoseconds: 2000)
         let cpuid = CaseAnalysis.report(
-            try exitCase("cpuid-0/long64-cpl0"), outcome("cpuid-0/long64-cpl0", [30_000]), runs: 1, baseline: nil, hz: 1e9)
+            try exitCase("cpuid-0/long64-cpl0"), outcome("cpuid-0/long64-cpl0", [30_000]), runs: 1, baseline: nil,
+            hz: 1e9)
         let pio = CaseAnalysis.report(
             try exitCase("pio-out-user/real"), outcome("pio-out-user/real", [9000]), runs: 1, baseline: nil, hz: 1e9)
         let rows = CaseAnalysis.table([cpuid, pio], host: [host], execution: [])
@@ -146,5 +149,4 @@ struct BenchSuiteTests {
         let rows = CaseAnalysis.table([below], host: [], execution: [])
         #expect(rows[0].note.contains("level below"))
     }
-
 }

@@ -27,7 +27,8 @@ struct CataloguePolicyTests {
     @Test("a case id the catalogue does not have is refused")
     func unknownCaseRefused() throws {
         let vocabulary = PolicyVocabulary(caseIDs: ExitCase.catalogue.map(\.id))
-        let text = #"{"schema": "nestprobe.policy", "version": 1, "name": "x", "rules": {"requireCases": ["no-such/case"]}}"#
+        let text =
+            #"{"schema": "nestprobe.policy", "version": 1, "name": "x", "rules": {"requireCases": ["no-such/case"]}}"#
         #expect(throws: InputError.self) {
             try PolicyFile.parse(Array(text.utf8), name: "p.json", vocabulary: vocabulary)
         }

@@ -133,7 +133,8 @@ struct ExitCaseCatalogueTests {
         #expect(ExitCase.Body.hypercall.loop(vendor: .amd, mode: .real) == GuestLoop.number(of: "vmmcall", in: .guest))
         // The guest's guest runs under an AMD mini-hypervisor whatever the host's vendor says.
         #expect(
-            ExitCase.Body.hypercall.loop(vendor: .intel, mode: .svmInner) == GuestLoop.number(of: "vmmcall", in: .guest))
+            ExitCase.Body.hypercall.loop(vendor: .intel, mode: .svmInner) == GuestLoop.number(of: "vmmcall", in: .guest)
+        )
         let intel = CaseRunner(devicePath: "/nonexistent", environment: Self.environment(.kvmIntel, vendor: .intel))
         #expect(intel.mechanism(of: ExitCase.catalogue.first { $0.name == "hypercall" }!).contains("vmcall"))
     }

@@ -97,4 +97,3 @@ struct BenchDeviceExitTests {
         #expect(stderr.contains("/dev/null is not a KVM device"), "\(stderr)")
     }
 }
-

@@ -46,7 +46,8 @@ import Testing
         #expect(Self.result([Self.change("pio-out-user/real", 12, inWindow: false)]).exitCode == 0)
         #expect(
             Self.result([
-                Self.change("pio-out-user/real", -12, inWindow: true), Self.change("cpuid-0/long64-cpl3", 7, inWindow: true),
+                Self.change("pio-out-user/real", -12, inWindow: true),
+                Self.change("cpuid-0/long64-cpl3", 7, inWindow: true),
             ]).exitCode == 2)
     }
 
@@ -101,7 +102,8 @@ import Testing
             }
         }
         let reports = (0..<31).map {
-            StoredReport(id: Int64($0), createdAt: "\($0)", file: "r\($0)", digest: "", toolVersion: "", injectedDelay: nil)
+            StoredReport(
+                id: Int64($0), createdAt: "\($0)", file: "r\($0)", digest: "", toolVersion: "", injectedDelay: nil)
         }
         let check = HistoryCheck.analyse(
             CaseSeries(caseID: "x", values: values, reportIndex: index), reports: reports, options: CheckOptions())

@@ -182,18 +182,20 @@ struct GuestCapabilityTests {
         var action = sigaction()
         unsafe action.__sigaction_handler.sa_handler = { _ in }
         _ = unsafe sigaction(SIGUSR2, &action, nil)
-        let exit = try withSpinningGuestSlot { try withKickSignal(SIGUSR2, blocked: false) {
-            let guest = try RealModeGuest(code: Code.spin)
-            let safetyNet = SafetyNet(stopping: guest.cpu.stopHandle)
-            let thread = pthread_self()
-            DispatchQueue(label: "signaller").asyncAfter(deadline: .now() + .milliseconds(20)) {
-                _ = pthread_kill(thread, SIGUSR2)
+        let exit = try withSpinningGuestSlot {
+            try withKickSignal(SIGUSR2, blocked: false) {
+                let guest = try RealModeGuest(code: Code.spin)
+                let safetyNet = SafetyNet(stopping: guest.cpu.stopHandle)
+                let thread = pthread_self()
+                DispatchQueue(label: "signaller").asyncAfter(deadline: .now() + .milliseconds(20)) {
+                    _ = pthread_kill(thread, SIGUSR2)
+                }
+                let exit = try guest.cpu.run()
+                #expect(!safetyNet.disarm(), "SIGUSR2 did not end KVM_RUN; the safety net had to stop the guest")
+                #expect(!guest.cpu.stopHandle.isStopRequested)
+                return exit
             }
-            let exit = try guest.cpu.run()
-            #expect(!safetyNet.disarm(), "SIGUSR2 did not end KVM_RUN; the safety net had to stop the guest")
-            #expect(!guest.cpu.stopHandle.isStopRequested)
-            return exit
-        } }
+        }
         #expect(exit == .interrupted)
     }
 

@@ -50,7 +50,8 @@ struct AnalysisTests {
         #expect(d.level.level == .l1)
         #expect(d.level.lowerBound == .l1)
         #expect(d.hypervisors.primary == .kvm)
-        #expect(d.platform.dmi.cloud == "Google Compute Engine", "a cloud's name, which its bare-metal instances carry too")
+        #expect(
+            d.platform.dmi.cloud == "Google Compute Engine", "a cloud's name, which its bare-metal instances carry too")
         #expect(d.platform.dmi.virtualPlatform == nil)
         #expect(d.hosting.canHost == .yes)
         #expect(d.hosting.mechanism == .vmx)

@@ -47,12 +47,15 @@ struct CLITests {
     func offlineAnalysis() throws {
         let folder = try fixturePath("snapshots")
         let dumps = try fixturePath("dumps")
-        let files = try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".json") }
+        let files =
+            try FileManager.default.contentsOfDirectory(atPath: folder).filter { $0.hasSuffix(".json") }
             .map { "\(folder)/\($0)" }
             + FileManager.default.contentsOfDirectory(atPath: dumps).map { "\(dumps)/\($0)" }
         #expect(files.count >= 14)
         for file in files {
-            let (status, out, err) = try NestprobeRunner.run(["diagnose", "--snapshot", file], environment: ["NO_COLOR": "1"]).parts
+            let (status, out, err) = try NestprobeRunner.run(
+                ["diagnose", "--snapshot", file], environment: ["NO_COLOR": "1"]
+            ).parts
             #expect(status == 0, "\(file): \(err)")
             #expect(out.hasPrefix("nestprobe "))
             #expect(out.contains("Level: "))
@@ -86,7 +89,8 @@ struct CLITests {
         #expect((try JSONSerialization.jsonObject(with: written) as? [String: Any]) != nil)
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["d.json"])
         let (bad, _, err) = try NestprobeRunner.run(
-            ["diagnose", "--snapshot", try fixturePath("snapshots/vmware-guest.json"), "-o", "/nonexistent/dir/x"]).parts
+            ["diagnose", "--snapshot", try fixturePath("snapshots/vmware-guest.json"), "-o", "/nonexistent/dir/x"])
+            .parts
         #expect(bad == 73)
         #expect(err.contains("/nonexistent/dir/x"))
     }

@@ -327,7 +327,8 @@ struct CPUIDDumpErrorTests {
 
     @Test("short register values are still accepted on lines a newline ended (hand-written dumps)")
     func shortValuesInsideTheDump() throws {
-        let dump = try CPUIDDump.parse(Self.header + Self.leaf0 + "\n   0x00000001 0x00: eax=0x1 ebx=0x0 ecx=0x0 edx=0x0\n")
+        let dump = try CPUIDDump.parse(
+            Self.header + Self.leaf0 + "\n   0x00000001 0x00: eax=0x1 ebx=0x0 ecx=0x0 edx=0x0\n")
         #expect(dump.table[1]?.eax == 1)
         let raw = try CPUIDDump.parse("basic_cpuid[0]=00000001 756e6547 6c65746e 49656e69\nbasic_cpuid[1]=1 0 0 0\n")
         #expect(raw.table[1]?.eax == 1)

@@ -28,7 +28,9 @@ struct LargeNumberDiagnoseTests {
     func hugeSamples() throws {
         let (folder, path) = try Self.write(samples: 10_000_000_000_000_000_000)
         defer { try? FileManager.default.removeItem(at: folder) }
-        let (status, out, err) = try NestprobeRunner.run(["diagnose", "--snapshot", path], environment: ["NO_COLOR": "1"]).parts
+        let (status, out, err) = try NestprobeRunner.run(
+            ["diagnose", "--snapshot", path], environment: ["NO_COLOR": "1"]
+        ).parts
         #expect(status == 0, "\(err)")
         #expect(out.contains("median 1e+19 cycles"))
         let (jsonStatus, json, jsonErr) = try NestprobeRunner.run(["diagnose", "--json", "--snapshot", path]).parts

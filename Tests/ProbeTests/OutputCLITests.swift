@@ -20,7 +20,8 @@ struct OutputCLITests {
         let scratch = try ScratchFolder()
         defer { scratch.remove() }
         let snapshot = try fixturePath(Self.snapshot)
-        let written = try NestprobeRunner.run(["diagnose", "--snapshot", snapshot, "--json", "-o", "x"], in: scratch.path)
+        let written = try NestprobeRunner.run(
+            ["diagnose", "--snapshot", snapshot, "--json", "-o", "x"], in: scratch.path)
         #expect(written.status == 0, "\(written.err)")
         #expect(!written.signalled)
         #expect(try scratch.names() == ["x"])

@@ -55,7 +55,9 @@ struct ScriptingCLITests {
     @Test("--print with --json, or an unknown field: usage error 64 with one line")
     func usage() throws {
         let path = try Self.fixture("aws-i3-metal")
-        let (both, _, bothErr) = try NestprobeRunner.outputs(["diagnose", "--snapshot", path, "--json", "--print", "level"])
+        let (both, _, bothErr) = try NestprobeRunner.outputs([
+            "diagnose", "--snapshot", path, "--json", "--print", "level",
+        ])
         #expect(both == 64)
         #expect(bothErr.contains("--print"))
         let (bad, _, _) = try NestprobeRunner.outputs(["diagnose", "--snapshot", path, "--print", "colour"])

@@ -222,7 +222,9 @@ struct SnapshotFileRoundTripTests {
         #expect(snapshot.schema == Snapshot.schemaID)
         #expect(snapshot.version == Snapshot.currentVersion)
         // Hand-made fixtures say so; real captures (this machine, the SVM bed) keep their live origin.
-        #expect(snapshot.origin.kind == (["pvm-host-genoa", "qemu-tcg-svm-bed", "qemu-user-real-capture"].contains(name) ? .live : .fixture))
+        #expect(
+            snapshot.origin.kind
+                == (["pvm-host-genoa", "qemu-tcg-svm-bed", "qemu-user-real-capture"].contains(name) ? .live : .fixture))
         let data = try DocumentFile.encodeJSON(snapshot)
         #expect(data.last == 0x0A, "a trailing newline")
         #expect(try SnapshotFile.parse([UInt8](data), name: name) == snapshot)
@@ -361,9 +363,13 @@ struct AtomicFileTests {
     func duplicateKeyInSnapshot() throws {
         let snapshot = Snapshot(capturedAt: nil, origin: Origin(kind: .live, detail: "test"), cpuid: .available([]))
         let text = String(decoding: try DocumentFile.encodeJSON(snapshot), as: UTF8.self)
-        let doubled = text.replacingOccurrences(of: "\"detail\" : \"test\"", with: "\"detail\" : \"test\", \"detail\" : \"other\"")
+        let doubled = text.replacingOccurrences(
+            of: "\"detail\" : \"test\"", with: "\"detail\" : \"test\", \"detail\" : \"other\"")
         #expect(doubled != text)
-        #expect(throws: InputError(.badData, "s.json: origin.detail: the key appears twice in one object (JSON keeps only one)")) {
+        #expect(
+            throws: InputError(
+                .badData, "s.json: origin.detail: the key appears twice in one object (JSON keeps only one)")
+        ) {
             try SnapshotFile.parse(Array(doubled.utf8), name: "s.json")
         }
         #expect(throws: Never.self) { try SnapshotFile.parse(Array(text.utf8), name: "s.json") }

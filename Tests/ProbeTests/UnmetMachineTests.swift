@@ -324,7 +324,9 @@ struct LiveEmulatorTests {
         let json = try #require(try JSONSerialization.jsonObject(with: Data(emulated.utf8)) as? [String: Any])
         let emulation = try #require(json["emulation"] as? [String: Any], "CPUID under qemu-x86_64 is QEMU's")
         #expect((emulation["conflicts"] as? [String])?.isEmpty == false)
-        let (_, nativeLevel, _) = try NestprobeRunner.outputs(["diagnose", "--no-kvm", "--no-timing", "--print", "level"])
+        let (_, nativeLevel, _) = try NestprobeRunner.outputs([
+            "diagnose", "--no-kvm", "--no-timing", "--print", "level",
+        ])
         let (_, nativeHypervisor, _) = try NestprobeRunner.outputs([
             "diagnose", "--no-kvm", "--no-timing", "--print", "hypervisor",
         ])

@@ -100,7 +100,8 @@ struct CompareCLITests {
         let forced = try NestprobeRunner.run(["compare", base, paths["intel.bench.json"]!, "--force"]).parts
         #expect(forced.status == 5)
         #expect(forced.out.contains("WARNING: context.cpu"))
-        let forcedJSON = try NestprobeRunner.run(["compare", base, paths["intel.bench.json"]!, "--force", "--json"]).parts
+        let forcedJSON = try NestprobeRunner.run(["compare", base, paths["intel.bench.json"]!, "--force", "--json"])
+            .parts
         #expect(forcedJSON.err.contains("WARNING: context.cpu"))
         #expect(forcedJSON.out.contains("\"forced\" : true"))
     }

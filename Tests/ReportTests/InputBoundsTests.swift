@@ -38,62 +38,98 @@ struct InputBoundsTests {
     func bounds() throws {
         let ok = try Self.okIndex()
         let cases: [(String, (inout [String: Any]) -> Void)] = [
-            ("r.json: context.levelConfidence: 1e+17 is outside 0.0…1.0", { object in
-                var context = object["context"] as! [String: Any]
-                context["levelConfidence"] = 1e17
-                object["context"] = context
-            }),
-            ("r.json: context.levelConfidence: -0.5 is outside 0.0…1.0", { object in
-                var context = object["context"] as! [String: Any]
-                context["levelConfidence"] = -0.5
-                object["context"] = context
-            }),
-            ("r.json: cases[\(ok)].samplesCycles: 4097 items, over the limit of 4096", { object in
-                Self.editCase(&object, ok) { $0["samplesCycles"] = [UInt64](repeating: 7, count: 4097) }
-            }),
-            ("r.json: context.notes[0]: 4097 bytes of text, over the limit of 4096", { object in
-                var context = object["context"] as! [String: Any]
-                context["notes"] = [String(repeating: "n", count: 4097)]
-                object["context"] = context
-            }),
-            ("r.json: cases[\(ok)].reason: 5000 bytes of text, over the limit of 4096", { object in
-                Self.editCase(&object, ok) { $0["reason"] = String(repeating: "é", count: 2500) }
-            }),
-            ("r.json: cases[\(ok)].sampleCount: -1 is below the minimum 0", { object in
-                Self.editCase(&object, ok) { $0["sampleCount"] = -1 }
-            }),
-            ("r.json: cases[\(ok)].runs: 0 is below the minimum 1", { object in
-                Self.editCase(&object, ok) { $0["runs"] = 0 }
-            }),
-            ("r.json: cases[\(ok)].cpl: 2 is not one of 0, 3", { object in
-                Self.editCase(&object, ok) { $0["cpl"] = 2 }
-            }),
-            ("r.json: cases[\(ok)].netMedianNanoseconds: -3.0 is below the minimum 0.0", { object in
-                Self.editCase(&object, ok) { $0["netMedianNanoseconds"] = -3.0 }
-            }),
+            (
+                "r.json: context.levelConfidence: 1e+17 is outside 0.0…1.0",
+                { object in
+                    var context = object["context"] as! [String: Any]
+                    context["levelConfidence"] = 1e17
+                    object["context"] = context
+                }
+            ),
+            (
+                "r.json: context.levelConfidence: -0.5 is outside 0.0…1.0",
+                { object in
+                    var context = object["context"] as! [String: Any]
+                    context["levelConfidence"] = -0.5
+                    object["context"] = context
+                }
+            ),
+            (
+                "r.json: cases[\(ok)].samplesCycles: 4097 items, over the limit of 4096",
+                { object in
+                    Self.editCase(&object, ok) { $0["samplesCycles"] = [UInt64](repeating: 7, count: 4097) }
+                }
+            ),
+            (
+                "r.json: context.notes[0]: 4097 bytes of text, over the limit of 4096",
+                { object in
+                    var context = object["context"] as! [String: Any]
+                    context["notes"] = [String(repeating: "n", count: 4097)]
+                    object["context"] = context
+                }
+            ),
+            (
+                "r.json: cases[\(ok)].reason: 5000 bytes of text, over the limit of 4096",
+                { object in
+                    Self.editCase(&object, ok) { $0["reason"] = String(repeating: "é", count: 2500) }
+                }
+            ),
+            (
+                "r.json: cases[\(ok)].sampleCount: -1 is below the minimum 0",
+                { object in
+                    Self.editCase(&object, ok) { $0["sampleCount"] = -1 }
+                }
+            ),
+            (
+                "r.json: cases[\(ok)].runs: 0 is below the minimum 1",
+                { object in
+                    Self.editCase(&object, ok) { $0["runs"] = 0 }
+                }
+            ),
+            (
+                "r.json: cases[\(ok)].cpl: 2 is not one of 0, 3",
+                { object in
+                    Self.editCase(&object, ok) { $0["cpl"] = 2 }
+                }
+            ),
+            (
+                "r.json: cases[\(ok)].netMedianNanoseconds: -3.0 is below the minimum 0.0",
+                { object in
+                    Self.editCase(&object, ok) { $0["netMedianNanoseconds"] = -3.0 }
+                }
+            ),
             ("r.json: wallSeconds: -1.0 is below the minimum 0.0", { object in object["wallSeconds"] = -1.0 }),
-            ("r.json: table[0].multiplier: -2.0 is below the minimum 0.0", { object in
-                var table = object["table"] as! [[String: Any]]
-                table[0]["multiplier"] = -2.0
-                object["table"] = table
-            }),
-            ("r.json: cases[\(ok)].statistics.cycles.medianCI95: 1 items, expected at least 2", { object in
-                Self.editCase(&object, ok) { entry in
-                    var statistics = entry["statistics"] as! [String: Any]
-                    var cycles = statistics["cycles"] as! [String: Any]
-                    cycles["medianCI95"] = [1.0]
-                    statistics["cycles"] = cycles
-                    entry["statistics"] = statistics
+            (
+                "r.json: table[0].multiplier: -2.0 is below the minimum 0.0",
+                { object in
+                    var table = object["table"] as! [[String: Any]]
+                    table[0]["multiplier"] = -2.0
+                    object["table"] = table
                 }
-            }),
-            ("r.json: cases: 257 items, over the limit of 256", { object in
-                let cases = object["cases"] as! [[String: Any]]
-                object["cases"] = (0..<257).map { index in
-                    var entry = cases[index % cases.count]
-                    entry["id"] = "case-\(index)"
-                    return entry
+            ),
+            (
+                "r.json: cases[\(ok)].statistics.cycles.medianCI95: 1 items, expected at least 2",
+                { object in
+                    Self.editCase(&object, ok) { entry in
+                        var statistics = entry["statistics"] as! [String: Any]
+                        var cycles = statistics["cycles"] as! [String: Any]
+                        cycles["medianCI95"] = [1.0]
+                        statistics["cycles"] = cycles
+                        entry["statistics"] = statistics
+                    }
                 }
-            }),
+            ),
+            (
+                "r.json: cases: 257 items, over the limit of 256",
+                { object in
+                    let cases = object["cases"] as! [[String: Any]]
+                    object["cases"] = (0..<257).map { index in
+                        var entry = cases[index % cases.count]
+                        entry["id"] = "case-\(index)"
+                        return entry
+                    }
+                }
+            ),
         ]
         for (expected, edit) in cases {
             #expect(try Self.refusal(edit) == expected)
@@ -119,7 +155,9 @@ struct InputBoundsTests {
             object["context"] = context
         }.write(to: URL(fileURLWithPath: path))
         let real = try CompareFixtures.path(CompareFixtures.realName)
-        for arguments in [["render", path, "--format", "html"], ["render", path, "--format", "markdown"], ["compare", real, path]] {
+        for arguments in [
+            ["render", path, "--format", "html"], ["render", path, "--format", "markdown"], ["compare", real, path],
+        ] {
             let (status, _, err) = try NestprobeRunner.run(arguments).parts
             #expect(status == 65, "\(arguments)")
             #expect(err == "nestprobe: \(path): context.levelConfidence: 1e+17 is outside 0.0…1.0\n")
@@ -128,32 +166,44 @@ struct InputBoundsTests {
 
     @Test("a key written twice in a bench report is refused with its path")
     func duplicateKeyInReport() throws {
-        let text = String(decoding: try Data(contentsOf: URL(fileURLWithPath: try CompareFixtures.path(CompareFixtures.realName))), as: UTF8.self)
+        let text = String(
+            decoding: try Data(contentsOf: URL(fileURLWithPath: try CompareFixtures.path(CompareFixtures.realName))),
+            as: UTF8.self)
         // The first wallSeconds, written again beside itself at the top level.
         let doubled = text.replacingOccurrences(of: "\"schema\"", with: "\"wallSeconds\": 1, \"schema\"")
-        #expect(throws: InputError(.badData, "r.json: wallSeconds: the key appears twice in one object (JSON keeps only one)")) {
+        #expect(
+            throws: InputError(
+                .badData, "r.json: wallSeconds: the key appears twice in one object (JSON keeps only one)")
+        ) {
             try ReportFile.parse(Array(doubled.utf8), name: "r.json")
         }
         let escaped = text.replacingOccurrences(of: "\"createdAt\"", with: "\"\\u0063reatedAt\": \"x\", \"createdAt\"")
-        #expect(throws: InputError(.badData, "r.json: createdAt: the key appears twice in one object (JSON keeps only one)")) {
+        #expect(
+            throws: InputError(.badData, "r.json: createdAt: the key appears twice in one object (JSON keeps only one)")
+        ) {
             try ReportFile.parse(Array(escaped.utf8), name: "r.json")
         }
     }
 
     @Test("a threshold file with a key twice, or a case id no report has: exit 65 naming them")
     func unknownThresholdCases() throws {
-        #expect(throws: InputError(.badData, "t.json: cases.a/real: the key appears twice in one object (JSON keeps only one)")) {
+        #expect(
+            throws: InputError(
+                .badData, "t.json: cases.a/real: the key appears twice in one object (JSON keeps only one)")
+        ) {
             try Thresholds.parse(Array(#"{"cases": {"a/real": 10, "a/real": 20}}"#.utf8), name: "t.json")
         }
         let folder = try compareScratchFolder()
         defer { try? FileManager.default.removeItem(at: folder) }
         let thresholds = folder.appendingPathComponent("t.json").path
-        try Data(#"{"cases": {"cpuid-0/real": 3, "cpuid-0/reel": 4, "nope": 5}}"#.utf8).write(to: URL(fileURLWithPath: thresholds))
+        try Data(#"{"cases": {"cpuid-0/real": 3, "cpuid-0/reel": 4, "nope": 5}}"#.utf8).write(
+            to: URL(fileURLWithPath: thresholds))
         let real = try CompareFixtures.path(CompareFixtures.realName)
         let (status, _, err) = try NestprobeRunner.run(["compare", "--thresholds", thresholds, real, real]).parts
         #expect(status == 65)
         #expect(err == "nestprobe: \(thresholds): cases: \"cpuid-0/reel\", \"nope\" are not cases of either report\n")
-        let (argumentStatus, _, argumentErr) = try NestprobeRunner.run(["compare", "--threshold", "nope=3", real, real]).parts
+        let (argumentStatus, _, argumentErr) = try NestprobeRunner.run(["compare", "--threshold", "nope=3", real, real])
+            .parts
         #expect(argumentStatus == 65)
         #expect(argumentErr == "nestprobe: --threshold nope=3: cases: \"nope\" is not a case of either report\n")
         try Data(#"{"cases": {"cpuid-0/real": 3}}"#.utf8).write(to: URL(fileURLWithPath: thresholds))

@@ -35,7 +35,8 @@ struct LargeNumberTests {
     static func plainCase(_ report: BenchReport) throws -> Int {
         try #require(
             report.cases.firstIndex {
-                $0.status == .ok && $0.baselineMedianCycles != nil && $0.exitsPerSample == 1 && $0.samplesCycles.count > 9
+                $0.status == .ok && $0.baselineMedianCycles != nil && $0.exitsPerSample == 1
+                    && $0.samplesCycles.count > 9
             })
     }
 
@@ -51,7 +52,8 @@ struct LargeNumberTests {
         }
         for (base, new) in [(real, huge), (huge, real), (huge, huge)] {
             for json in [false, true] {
-                let (status, out, err) = try NestprobeRunner.run(["compare", base, new] + (json ? ["--json"] : [])).parts
+                let (status, out, err) = try NestprobeRunner.run(["compare", base, new] + (json ? ["--json"] : []))
+                    .parts
                 #expect(Self.verdictCodes.contains(status), "\(status): \(err)")
                 #expect(try Self.statesExit(status, out, json: json), "\(out)")
             }

@@ -33,7 +33,8 @@ struct QualifyCLITests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let junit = folder.appendingPathComponent("qualify.xml").path
         let (status, out, err) = try NestprobeRunner.run(
-            ["qualify", "--policy", QualifyFixtures.policyPath("nested-ready"), report, "--json", "--junit", junit]).parts
+            ["qualify", "--policy", QualifyFixtures.policyPath("nested-ready"), report, "--json", "--junit", junit])
+            .parts
         #expect(status == 3, "\(err)")
         let object = try #require(try JSONSerialization.jsonObject(with: Data(out.utf8)) as? [String: Any])
         #expect(object["schema"] as? String == "nestprobe.qualification")
@@ -46,7 +47,8 @@ struct QualifyCLITests {
         #expect(checker.failures == 3)
         #expect(try FileManager.default.contentsOfDirectory(atPath: folder.path) == ["qualify.xml"])
 
-        let text = try NestprobeRunner.run(["qualify", "--policy", QualifyFixtures.policyPath("fast-exits"), report]).parts
+        let text = try NestprobeRunner.run(["qualify", "--policy", QualifyFixtures.policyPath("fast-exits"), report])
+            .parts
         #expect(text.status == 3)
         #expect(text.out.contains("112,736 cycles is over the limit of 60,000 cycles"))
     }

@@ -39,7 +39,8 @@ struct QualifyEvaluationTests {
     @Test("pvm-host passes every rule but the skipped hypercall")
     func passing() throws {
         let q = Qualification(
-            policy: try PolicyFile.load(QualifyFixtures.policyPath("pvm-host"), vocabulary: .catalogue), policyFile: nil, report: report,
+            policy: try PolicyFile.load(QualifyFixtures.policyPath("pvm-host"), vocabulary: .catalogue),
+            policyFile: nil, report: report,
             reportFile: nil)
         #expect(q.qualified)
         #expect(q.failed == 0)
@@ -192,7 +193,8 @@ struct QualifyEvaluationTests {
     func text() throws {
         for file in QualifyFixtures.examplePolicies {
             let q = Qualification(
-                policy: try PolicyFile.load(file, vocabulary: .catalogue), policyFile: file, report: report, reportFile: "report.json")
+                policy: try PolicyFile.load(file, vocabulary: .catalogue), policyFile: file, report: report,
+                reportFile: "report.json")
             let text = QualificationText().render(q)
             for line in text.split(separator: "\n") {
                 #expect(line.count <= 80, "\(line.count): \(line)")

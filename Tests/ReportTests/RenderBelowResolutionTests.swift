@@ -55,10 +55,12 @@ struct RenderBelowResolutionTests {
         let text = RenderFormat.openmetrics.render(try Self.report())
         let lines = text.split(separator: "\n").filter { $0.contains("case=\"\(Self.caseID)\"") }
         #expect(!lines.isEmpty, "the case's other metrics are still there")
-        #expect(!lines.contains { $0.hasPrefix("nestprobe_exit_net_cycles") || $0.hasPrefix("nestprobe_exit_net_seconds") })
+        #expect(
+            !lines.contains { $0.hasPrefix("nestprobe_exit_net_cycles") || $0.hasPrefix("nestprobe_exit_net_seconds") })
         let untouched = RenderFormat.openmetrics.render(try RenderFixture.report())
-        #expect(untouched.split(separator: "\n").contains {
-            $0.hasPrefix("nestprobe_exit_net_cycles") && $0.contains("case=\"\(Self.caseID)\"")
-        })
+        #expect(
+            untouched.split(separator: "\n").contains {
+                $0.hasPrefix("nestprobe_exit_net_cycles") && $0.contains("case=\"\(Self.caseID)\"")
+            })
     }
 }

@@ -23,7 +23,9 @@ struct RenderCLITests {
         defer { try? FileManager.default.removeItem(at: folder) }
         let target = folder.appendingPathComponent("report.html").path
         try "old".write(toFile: target, atomically: false, encoding: .utf8)
-        let (status, out, err) = try NestprobeRunner.run(["render", try RenderFixture.path(), "-f", "html", "-o", target]).parts
+        let (status, out, err) = try NestprobeRunner.run([
+            "render", try RenderFixture.path(), "-f", "html", "-o", target,
+        ]).parts
         #expect(status == 0, "\(err)")
         #expect(out.isEmpty)
         let written = try String(contentsOfFile: target, encoding: .utf8)
@@ -51,7 +53,9 @@ struct RenderCLITests {
         let (status, _, err) = try NestprobeRunner.run(["render", missing]).parts
         #expect(status == 66 && err.contains(missing))
         let unwritable = folder.appendingPathComponent("no/such/dir/out.prom").path
-        let written = try NestprobeRunner.run(["render", try RenderFixture.path(), "-f", "openmetrics", "-o", unwritable]).parts
+        let written = try NestprobeRunner.run([
+            "render", try RenderFixture.path(), "-f", "openmetrics", "-o", unwritable,
+        ]).parts
         #expect(written.status == 73 && written.err.contains(unwritable))
     }
 

@@ -50,7 +50,9 @@ extension SplitMix64 {
 
 @Suite("compare: reports as replicates")
 struct ReplicateCompareTests {
-    static let slowed: Set<String> = ["pio-out-user/real", "pio-in-user/real", "mmio-write-user/long64-cpl0", "hlt/real"]
+    static let slowed: Set<String> = [
+        "pio-out-user/real", "pio-in-user/real", "mmio-write-user/long64-cpl0", "hlt/real",
+    ]
 
     @Test("A/A: four reports a side, rows ±3 %, machine ±8 % per report: nothing regressed or improved")
     func aa() throws {
@@ -74,7 +76,10 @@ struct ReplicateCompareTests {
         let regressed = Set(report.rows.filter { $0.verdict == .regressed }.map(\.id))
         #expect(!regressed.isEmpty)
         #expect(regressed.isSubset(of: Self.slowed))
-        #expect(report.summary.improved == 0, "\(report.rows.filter { $0.verdict == .improved }.map { "\($0.id) \($0.changePercent ?? 0) \($0.changeCI95Percent ?? []) \($0.adjustedP ?? 1)" })")
+        #expect(
+            report.summary.improved == 0,
+            "\(report.rows.filter { $0.verdict == .improved }.map { "\($0.id) \($0.changePercent ?? 0) \($0.changeCI95Percent ?? []) \($0.adjustedP ?? 1)" })"
+        )
         #expect(report.summary.exitCode == 2)
         for id in regressed {
             let row = try RunFixtures.row(report, id)

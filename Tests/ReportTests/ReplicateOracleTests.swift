@@ -140,7 +140,8 @@ func close(_ a: Double, _ b: Double, _ relative: Double) -> Bool {
             #expect(close(StudentT.twoSidedP(c.t, degrees: c.degrees), c.p, 1e-9), "p(t=\(c.t), df=\(c.degrees))")
         }
         for c in oracle.tQuantile {
-            #expect(close(StudentT.twoSidedQuantile(c.p, degrees: c.degrees), c.t, 1e-8), "t(p=\(c.p), df=\(c.degrees))")
+            #expect(
+                close(StudentT.twoSidedQuantile(c.p, degrees: c.degrees), c.t, 1e-8), "t(p=\(c.p), df=\(c.degrees))")
         }
         for c in oracle.incompleteBeta {
             #expect(close(IncompleteBeta.regularized(c.x, a: c.a, b: c.b), c.value, 1e-10), "I(\(c.x); \(c.a), \(c.b))")

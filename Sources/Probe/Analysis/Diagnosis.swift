@@ -63,7 +63,8 @@ public enum Analyzer {
         let machine = machineEvidence(snapshot, cpuid: table)
         if platform.xen == nil,
             platform.microVM != nil || machine.firmware?.acpiVMM == "Firecracker"
-                || machine.devices?.virtualFunctions.contains(where: { $0.vendor == 0x8086 && $0.device == 0x0D57 }) == true
+                || machine.devices?.virtualFunctions.contains(where: { $0.vendor == 0x8086 && $0.device == 0x0D57 })
+                    == true
         {
             platform.microVM = PlatformAnalysis.microVM(snapshot, dmi: platform.dmi, machine: machine)
         }
@@ -75,21 +76,25 @@ public enum Analyzer {
             cpu = snapshot.cpuid.missingOr(.unavailable(.notCaptured, "the snapshot holds no CPUID leaves"))
         } else if !table.hasLeaf1 {
             // libcpuid would name the zeroed signature ("i486", "K5"): family and model are unknown.
-            cpu = .unavailable(.notCaptured, "the snapshot holds no CPUID leaf 1 (or only zeros): family, model and features unknown")
+            cpu = .unavailable(
+                .notCaptured, "the snapshot holds no CPUID leaf 1 (or only zeros): family, model and features unknown")
         } else {
             cpu = CPUIdentity.identify(leaves, live: readHere && snapshot.isLive)
         }
         let hosting = HostingAnalysis.analyse(
             snapshot, cpuid: table, container: platform.container, platform: platform, emulation: emulation)
-        let exitCost: Fact<HostExitCost> = cost.map { .available($0) }
+        let exitCost: Fact<HostExitCost> =
+            cost.map { .available($0) }
             ?? snapshot.hostTiming.missingOr(.unavailable(.failed, "the timing holds no samples"))
         let msrs = snapshot.msrs.map { MSRFindings($0).decoded }
         let identity = HypervisorIdentity.reconcile(
             hypervisors: hypervisors, platform: platform, emulation: emulation, cpuidCaptured: !leaves.isEmpty)
         var missing = missingFacts(snapshot)
         if !leaves.isEmpty && !table.hasLeaf1 {
-            missing.append(MissingFact(fact: "CPUID leaf 1", reason: .notCaptured,
-                detail: "the dump has no leaf 1: the hypervisor bit, VMX/SVM and the CPU signature are unknown"))
+            missing.append(
+                MissingFact(
+                    fact: "CPUID leaf 1", reason: .notCaptured,
+                    detail: "the dump has no leaf 1: the hypervisor bit, VMX/SVM and the CPU signature are unknown"))
         }
         var diagnosis = Diagnosis(
             schema: Diagnosis.schemaID, version: Diagnosis.currentVersion, tool: .current, origin: snapshot.origin,
@@ -106,9 +111,12 @@ public enum Analyzer {
 
     /// The firmware, device and confidential-guest findings; each nil when none of its sources was captured.
     static func machineEvidence(_ snapshot: Snapshot, cpuid: CPUIDTable) -> MachineEvidence {
-        let firmwareCaptured = [LiveCapture.acpiTablesFolder, LiveCapture.fwCfgFolder]
+        let firmwareCaptured =
+            [LiveCapture.acpiTablesFolder, LiveCapture.fwCfgFolder]
             .contains { snapshot.directory($0).isCaptured } || snapshot.file(LiveCapture.smbiosType0Path).isCaptured
-        let devicesCaptured = [LiveCapture.pciFolder, LiveCapture.netFolder].contains { snapshot.directory($0).isCaptured }
+        let devicesCaptured = [LiveCapture.pciFolder, LiveCapture.netFolder].contains {
+            snapshot.directory($0).isCaptured
+        }
         return MachineEvidence(
             firmware: firmwareCaptured ? FirmwareAnalysis.analyse(snapshot) : nil,
             devices: devicesCaptured ? DeviceAnalysis.analyse(snapshot) : nil,
@@ -129,7 +137,9 @@ public enum Analyzer {
     static func missingFacts(_ snapshot: Snapshot) -> [MissingFact] {
         var missing: [MissingFact] = []
         func add<T>(_ name: String, _ fact: Fact<T>) {
-            if let (reason, detail) = fact.missing { missing.append(MissingFact(fact: name, reason: reason, detail: detail)) }
+            if let (reason, detail) = fact.missing {
+                missing.append(MissingFact(fact: name, reason: reason, detail: detail))
+            }
         }
         add("CPUID", snapshot.cpuid)
         add("MSRs", snapshot.msrs)
@@ -143,19 +153,27 @@ public enum Analyzer {
         add("host CPUID timing", snapshot.hostTiming)
         add("DMI", snapshot.directory("/sys/class/dmi/id"))
         for (name, path) in [("ACPI tables", LiveCapture.acpiTablesFolder), ("PCI devices", LiveCapture.pciFolder)] {
-            if case .unavailable(let reason, let detail) = snapshot.directory(path), reason != .notCaptured, reason != .absent {
+            if case .unavailable(let reason, let detail) = snapshot.directory(path), reason != .notCaptured,
+                reason != .absent
+            {
                 missing.append(MissingFact(fact: name, reason: reason, detail: detail))
             }
         }
         if let tables = snapshot.directory(LiveCapture.acpiTablesFolder).value,
-            let denied = tables.first(where: { snapshot.file("\(LiveCapture.acpiTablesFolder)/\($0)").missing?.reason == .permissionDenied })
+            let denied = tables.first(where: {
+                snapshot.file("\(LiveCapture.acpiTablesFolder)/\($0)").missing?.reason == .permissionDenied
+            })
         {
-            missing.append(MissingFact(fact: "ACPI table headers", reason: .permissionDenied,
-                detail: "\(LiveCapture.acpiTablesFolder)/\(denied) and the others are readable by root only"))
+            missing.append(
+                MissingFact(
+                    fact: "ACPI table headers", reason: .permissionDenied,
+                    detail: "\(LiveCapture.acpiTablesFolder)/\(denied) and the others are readable by root only"))
         }
         if let smbios = snapshot.file(LiveCapture.smbiosType0Path).missing, smbios.reason == .permissionDenied {
-            missing.append(MissingFact(fact: "SMBIOS BIOS information (virtual-machine bit)", reason: smbios.reason,
-                detail: "\(smbios.detail); readable by root only"))
+            missing.append(
+                MissingFact(
+                    fact: "SMBIOS BIOS information (virtual-machine bit)", reason: smbios.reason,
+                    detail: "\(smbios.detail); readable by root only"))
         }
         for (path, device) in snapshot.devices.sorted(by: { $0.key < $1.key }) { add(path, device) }
         return missing

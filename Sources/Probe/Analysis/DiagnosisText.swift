@@ -43,27 +43,33 @@ public struct DiagnosisText {
         out.append("  CPUID hypervisor bit: \(bit)")
         out += wrap("hypervisor: \(d.identity.word) — \(d.identity.name) (\(d.identity.basis))", indent: "  ")
         for range in d.hypervisors.ranges {
-            out += wrap("\(range.base) \"\(range.signature)\" \(range.kind.rawValue), max leaf \(range.maxLeaf)",
+            out += wrap(
+                "\(range.base) \"\(range.signature)\" \(range.kind.rawValue), max leaf \(range.maxLeaf)",
                 indent: "  ")
             if !range.features.isEmpty { out += wrap(range.features.joined(separator: ", "), indent: "      ") }
         }
         if case .available(let cpu) = d.cpu {
-            out += wrap("libcpuid \(cpu.libcpuidVersion): vendor \(cpu.vendorString), hypervisor guess "
-                + "\(cpu.libcpuidHypervisor.value?.rawValue ?? "not taken (\(cpu.libcpuidHypervisor.missing?.detail ?? "?"))"), codename \"\(cpu.libcpuidCodename)\"", indent: "  ")
+            out += wrap(
+                "libcpuid \(cpu.libcpuidVersion): vendor \(cpu.vendorString), hypervisor guess "
+                    + "\(cpu.libcpuidHypervisor.value?.rawValue ?? "not taken (\(cpu.libcpuidHypervisor.missing?.detail ?? "?"))"), codename \"\(cpu.libcpuidCodename)\"",
+                indent: "  ")
         }
         if let microcode = d.microcode { out.append("  microcode: \(microcode)") }
         let dmi = d.platform.dmi
         if dmi.fields.isEmpty {
             out += wrap("DMI: \(dmi.missing ?? "none")", indent: "  ")
         } else {
-            let keys = ["sys_vendor", "product_name", "bios_vendor"].compactMap { k in dmi.fields[k].map { "\(k)=\($0)" } }
+            let keys = ["sys_vendor", "product_name", "bios_vendor"].compactMap { k in
+                dmi.fields[k].map { "\(k)=\($0)" }
+            }
             out += wrap("DMI: " + keys.joined(separator: ", "), indent: "  ")
         }
         out += firmwareLines(d)
         if let type = d.platform.sysHypervisorType { out.append("  /sys/hypervisor/type: \(type)") }
         if let xen = d.platform.xen {
-            out += wrap("Xen: \(xen.role.rawValue)\(xen.guestType.map { ", \($0)" } ?? "") — "
-                + xen.evidence.joined(separator: "; "), indent: "  ")
+            out += wrap(
+                "Xen: \(xen.role.rawValue)\(xen.guestType.map { ", \($0)" } ?? "") — "
+                    + xen.evidence.joined(separator: "; "), indent: "  ")
         }
         if let name = d.platform.kernelHypervisor { out.append("  kernel: Hypervisor detected: \(name)") }
         if let source = d.platform.clocksource { out.append("  clock source: \(source)") }
@@ -82,8 +88,10 @@ public struct DiagnosisText {
                 let headers = firmware.acpiTables.sorted { $0.key < $1.key }.map { name, h in
                     "\(name) \(h.oemID)/\(h.oemTableID)/\(h.creatorID)"
                 }
-                out += wrap("ACPI (OEM/table/creator): " + headers.joined(separator: ", ")
-                    + (firmware.acpiVMM.map { " — \($0)" } ?? firmware.acpiCloud.map { " — \($0)" } ?? ""), indent: "  ")
+                out += wrap(
+                    "ACPI (OEM/table/creator): " + headers.joined(separator: ", ")
+                        + (firmware.acpiVMM.map { " — \($0)" } ?? firmware.acpiCloud.map { " — \($0)" } ?? ""),
+                    indent: "  ")
             }
             if let detail = firmware.smbiosDetail { out += wrap("SMBIOS VM bit: \(detail)", indent: "  ") }
             if let fwCfg = firmware.fwCfg {
@@ -95,24 +103,35 @@ public struct DiagnosisText {
                 let virtual = devices.virtualFunctions.map {
                     "\($0.address) \(DeviceAnalysis.ids($0)) \($0.platform ?? "")"
                 }
-                out += wrap("PCI: \(pci.count) functions" + (virtual.isEmpty ? ", none virtual" : "; virtual: "
-                    + virtual.joined(separator: ", ")), indent: "  ")
+                out += wrap(
+                    "PCI: \(pci.count) functions"
+                        + (virtual.isEmpty
+                            ? ", none virtual"
+                            : "; virtual: "
+                                + virtual.joined(separator: ", ")),
+                    indent: "  ")
             } else if let missing = devices.pciMissing {
                 out += wrap("PCI: \(missing)", indent: "  ")
             }
             if devices.nicsCaptured {
                 let named = devices.nics.map { "\($0.interface) \($0.oui) \($0.platform)" }
-                out += wrap("NIC OUIs: " + (named.isEmpty ? "none a virtual platform's" : named.joined(separator: ", "))
-                    + (devices.locallyAdministered.isEmpty ? "" : " (locally administered, not counted: "
-                        + devices.locallyAdministered.joined(separator: ", ") + ")"), indent: "  ")
+                out += wrap(
+                    "NIC OUIs: " + (named.isEmpty ? "none a virtual platform's" : named.joined(separator: ", "))
+                        + (devices.locallyAdministered.isEmpty
+                            ? ""
+                            : " (locally administered, not counted: "
+                                + devices.locallyAdministered.joined(separator: ", ") + ")"),
+                    indent: "  ")
             }
         }
         if let confidential = d.confidential {
             if let guest = confidential.guest {
-                out += wrap("confidential guest: \(guest) — " + confidential.proof.joined(separator: "; "), indent: "  ")
+                out += wrap(
+                    "confidential guest: \(guest) — " + confidential.proof.joined(separator: "; "), indent: "  ")
             }
             if !confidential.capability.isEmpty {
-                out += wrap("confidential computing capability: " + confidential.capability.joined(separator: "; "),
+                out += wrap(
+                    "confidential computing capability: " + confidential.capability.joined(separator: "; "),
                     indent: "  ")
             }
         }
@@ -124,7 +143,9 @@ public struct DiagnosisText {
         if h.cpuFlagsSource.hasPrefix("unknown") {
             out += wrap("CPU flags: VMX unknown, SVM unknown (\(h.cpuFlagsSource))", indent: "  ")
         } else {
-            out.append("  CPU flags: VMX \(h.cpuVMX ? "yes" : "no"), SVM \(h.cpuSVM ? "yes" : "no") (from \(h.cpuFlagsSource))")
+            out.append(
+                "  CPU flags: VMX \(h.cpuVMX ? "yes" : "no"), SVM \(h.cpuSVM ? "yes" : "no") (from \(h.cpuFlagsSource))"
+            )
         }
         if !h.svmFeatures.isEmpty { out += wrap("SVM: " + h.svmFeatures.joined(separator: ", "), indent: "  ") }
         if !h.vmxFeatures.isEmpty { out += wrap("VMX: " + h.vmxFeatures.joined(separator: ", "), indent: "  ") }
@@ -133,8 +154,9 @@ public struct DiagnosisText {
         if let signature = h.guestSignature { out.append("  guests would see hypervisor \"\(signature)\"") }
         let present = h.capabilities.filter { $0.value != 0 }.keys.sorted()
         if !h.capabilities.isEmpty {
-            out += wrap("capabilities (\(present.count) of \(h.capabilities.count)): "
-                + present.map { $0.replacingPrefix("KVM_CAP_") }.joined(separator: " "), indent: "  ")
+            out += wrap(
+                "capabilities (\(present.count) of \(h.capabilities.count)): "
+                    + present.map { $0.replacingPrefix("KVM_CAP_") }.joined(separator: " "), indent: "  ")
         }
         for p in h.parameters where !p.meaning.isEmpty {
             out += wrap("\(p.module).\(p.name)=\(p.value): \(p.meaning)", indent: "  ")
@@ -152,12 +174,18 @@ public struct DiagnosisText {
         guard case .available(let c) = d.hostExitCost else { return [] }
         var out = [bold("Own CPUID exit cost") + " (leaf 0, fenced RDTSC/RDTSCP, cycles)"]
         let r = c.rawCycles
-        out.append("  samples \(r.count) after \(c.warmupDiscarded) warm-up, pinned to CPU \(c.pinnedCPU.map(String.init) ?? "none")")
+        out.append(
+            "  samples \(r.count) after \(c.warmupDiscarded) warm-up, pinned to CPU \(c.pinnedCPU.map(String.init) ?? "none")"
+        )
         out.append("  raw: min \(g(r.min)) p50 \(g(r.p50)) p90 \(g(r.p90)) p99 \(g(r.p99)) max \(g(r.max))")
-        out.append("       mean \(g(r.mean)) sd \(g(r.stddev)) MAD \(g(r.mad)) median 95% CI \(g(r.medianCI95[0]))–\(g(r.medianCI95[1]))")
-        out.append("  timing overhead p50 \(g(c.overheadCycles.p50)); net median \(g(c.netMedianCycles)) cycles = "
-            + "\(String(format3: c.netMedianNanoseconds)) ns")
-        out += wrap("TSC \(String(format3: c.tsc.hz / 1e6)) MHz from \(c.tsc.source.rawValue): \(c.tsc.detail)", indent: "  ")
+        out.append(
+            "       mean \(g(r.mean)) sd \(g(r.stddev)) MAD \(g(r.mad)) median 95% CI \(g(r.medianCI95[0]))–\(g(r.medianCI95[1]))"
+        )
+        out.append(
+            "  timing overhead p50 \(g(c.overheadCycles.p50)); net median \(g(c.netMedianCycles)) cycles = "
+                + "\(String(format3: c.netMedianNanoseconds)) ns")
+        out += wrap(
+            "TSC \(String(format3: c.tsc.hz / 1e6)) MHz from \(c.tsc.source.rawValue): \(c.tsc.detail)", indent: "  ")
         out.append("")
         return out
     }

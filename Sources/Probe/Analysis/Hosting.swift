@@ -96,9 +96,11 @@ public enum HostingAnalysis {
                 flagsSource = "unknown: this process's CPUID is an emulator's and /proc/cpuinfo has no flags"
             }
         }
-        let modulesCaptured = snapshot.directory("/sys/module").isCaptured
+        let modulesCaptured =
+            snapshot.directory("/sys/module").isCaptured
             || vendorModules.contains { snapshot.directory("/sys/module/\($0)/parameters").isCaptured }
-        let module = vendorModules.first { snapshot.directory("/sys/module/\($0)/parameters").value != nil }
+        let module =
+            vendorModules.first { snapshot.directory("/sys/module/\($0)/parameters").value != nil }
             ?? vendorModules.first { (snapshot.directory("/sys/module").value ?? []).contains($0) }
         let parameters = interpretParameters(snapshot)
         let msrs = MSRFindings(snapshot.msrs.value ?? [])
@@ -115,25 +117,31 @@ public enum HostingAnalysis {
             if let emulation, case .unavailable(let reason, let detail) = snapshot.kvm, reason != .notCaptured {
                 // The emulator, not the kernel, refused: whether the machine can host was not seen.
                 canHost = .unknown
-                blockers.append(Blocker(
-                    problem: "under \(emulation.emulator) KVM did not answer (\(detail)): the emulator does not pass "
-                        + "KVM's ioctls through, so this says nothing of the machine",
-                    fix: "run nestprobe natively, not under the emulator"))
+                blockers.append(
+                    Blocker(
+                        problem:
+                            "under \(emulation.emulator) KVM did not answer (\(detail)): the emulator does not pass "
+                            + "KVM's ioctls through, so this says nothing of the machine",
+                        fix: "run nestprobe natively, not under the emulator"))
             } else if case .unavailable(let reason, let detail) = snapshot.kvm, reason != .notCaptured {
                 canHost = .no
-                blockers.append(Blocker(problem: "/dev/kvm opened but KVM did not answer: \(detail)",
-                    fix: "check the kernel log for KVM errors"))
+                blockers.append(
+                    Blocker(
+                        problem: "/dev/kvm opened but KVM did not answer: \(detail)",
+                        fix: "check the kernel log for KVM errors"))
             }
         case .available(let node):
             deviceState = "present but not usable: \(node.openErrorDetail ?? node.openError?.rawValue ?? "?")"
             canHost = .no
             if node.openError == .permissionDenied {
                 let group = node.groupName ?? "gid \(node.groupGID)"
-                blockers.append(Blocker(
-                    problem: "/dev/kvm exists (mode \(node.mode), group \(group)) but this user cannot open it",
-                    fix: node.groupGID == 0
-                        ? "run as root, or give /dev/kvm to a kvm group (udev rule) and add the user to it"
-                        : "add the user to the \(group) group (`sudo usermod -aG \(group) $USER`, then log in again)"))
+                blockers.append(
+                    Blocker(
+                        problem: "/dev/kvm exists (mode \(node.mode), group \(group)) but this user cannot open it",
+                        fix: node.groupGID == 0
+                            ? "run as root, or give /dev/kvm to a kvm group (udev rule) and add the user to it"
+                            : "add the user to the \(group) group (`sudo usermod -aG \(group) $USER`, then log in again)"
+                    ))
             }
         case .unavailable(.notCaptured, _):
             deviceState = "not in this snapshot"
@@ -163,7 +171,8 @@ public enum HostingAnalysis {
         let supported = snapshot.kvm.value?.supportedCPUID.value.map(CPUIDTable.init)
         let signature = supported?[0x4000_0000].map { $0.signatureEBXECXEDX }
         return HostingVerdict(
-            cpuVMX: vmx, cpuSVM: svm, cpuFlagsSource: flagsSource, modulesCaptured: modulesCaptured, svmFeatures: svm ? svmFeatures(cpuid) : [], vmxFeatures: msrs.vmxFeatures,
+            cpuVMX: vmx, cpuSVM: svm, cpuFlagsSource: flagsSource, modulesCaptured: modulesCaptured,
+            svmFeatures: svm ? svmFeatures(cpuid) : [], vmxFeatures: msrs.vmxFeatures,
             kvmModule: module, kvmDevice: deviceState, mechanism: mechanism, canHost: canHost,
             guestsCanHost: nesting.verdict, guestsCanHostReason: nesting.reason,
             guestSignature: signature.flatMap { $0.isEmpty ? nil : $0 }, parameters: parameters,
@@ -190,43 +199,74 @@ public enum HostingAnalysis {
         log: [String], container: ContainerFinding?
     ) -> [Blocker] {
         if let locked = msrs.firmwareLock {
-            return [Blocker(problem: locked, fix: vendor == .amd
-                ? "enable \"SVM Mode\" in the firmware (BIOS/UEFI) setup and power-cycle"
-                : "enable \"Intel Virtualization Technology\" (VT-x) in the firmware (BIOS/UEFI) setup and power-cycle")]
+            return [
+                Blocker(
+                    problem: locked,
+                    fix: vendor == .amd
+                        ? "enable \"SVM Mode\" in the firmware (BIOS/UEFI) setup and power-cycle"
+                        : "enable \"Intel Virtualization Technology\" (VT-x) in the firmware (BIOS/UEFI) setup and power-cycle"
+                )
+            ]
         }
-        if let line = log.first(where: { $0.contains("disabled by bios") || $0.contains("SVM disabled (by BIOS)")
-            || $0.contains("VMX not enabled") }) {
-            return [Blocker(problem: "the kernel says: \(line)",
-                fix: "enable virtualization (VT-x / SVM Mode) in the firmware setup and power-cycle")]
+        if let line = log.first(where: {
+            $0.contains("disabled by bios") || $0.contains("SVM disabled (by BIOS)")
+                || $0.contains("VMX not enabled")
+        }) {
+            return [
+                Blocker(
+                    problem: "the kernel says: \(line)",
+                    fix: "enable virtualization (VT-x / SVM Mode) in the firmware setup and power-cycle")
+            ]
         }
         if vmx || svm {
             let wanted = vmx ? "kvm_intel" : "kvm_amd"
             if let container {
-                return [Blocker(problem: "no /dev/kvm inside this \(container.kind) container",
-                    fix: "start the container with the device (`--device /dev/kvm`) after loading \(wanted) on the host")]
+                return [
+                    Blocker(
+                        problem: "no /dev/kvm inside this \(container.kind) container",
+                        fix:
+                            "start the container with the device (`--device /dev/kvm`) after loading \(wanted) on the host"
+                    )
+                ]
             }
             if module == nil {
-                return [Blocker(problem: "the CPU offers \(vmx ? "VMX" : "SVM") but \(wanted) is not loaded",
-                    fix: "`sudo modprobe \(wanted)` (nestprobe never loads modules itself)")]
+                return [
+                    Blocker(
+                        problem: "the CPU offers \(vmx ? "VMX" : "SVM") but \(wanted) is not loaded",
+                        fix: "`sudo modprobe \(wanted)` (nestprobe never loads modules itself)")
+                ]
             }
-            return [Blocker(problem: "\(wanted) is loaded but /dev/kvm is missing",
-                fix: "check the kernel log for \(wanted) errors and that udev created /dev/kvm")]
+            return [
+                Blocker(
+                    problem: "\(wanted) is loaded but /dev/kvm is missing",
+                    fix: "check the kernel log for \(wanted) errors and that udev created /dev/kvm")
+            ]
         }
         if module == "kvm_pvm" {
-            return [Blocker(problem: "kvm_pvm is loaded but /dev/kvm is missing",
-                fix: container.map { "pass the device into the \($0.kind) container (`--device /dev/kvm`)" }
-                    ?? "check the kernel log for kvm_pvm errors")]
+            return [
+                Blocker(
+                    problem: "kvm_pvm is loaded but /dev/kvm is missing",
+                    fix: container.map { "pass the device into the \($0.kind) container (`--device /dev/kvm`)" }
+                        ?? "check the kernel log for kvm_pvm errors")
+            ]
         }
         if hypervisorBit {
-            return [Blocker(
-                problem: "this VM's CPU offers neither VMX nor SVM: the hypervisor below does not expose nested virtualization",
-                fix: "enable nested virtualization for this VM on its host (QEMU/KVM: nested=1 there and +vmx or +svm "
-                    + "in -cpu, or -cpu host; "
-                    + "GCE: --enable-nested-virtualization; Azure: a Dv3/Ev3 or later size; AWS: a .metal or "
-                    + "C8i/M8i/R8i instance with NestedVirtualization), or load kvm_pvm where the kernel has it")]
+            return [
+                Blocker(
+                    problem:
+                        "this VM's CPU offers neither VMX nor SVM: the hypervisor below does not expose nested virtualization",
+                    fix:
+                        "enable nested virtualization for this VM on its host (QEMU/KVM: nested=1 there and +vmx or +svm "
+                        + "in -cpu, or -cpu host; "
+                        + "GCE: --enable-nested-virtualization; Azure: a Dv3/Ev3 or later size; AWS: a .metal or "
+                        + "C8i/M8i/R8i instance with NestedVirtualization), or load kvm_pvm where the kernel has it")
+            ]
         }
-        return [Blocker(problem: "this CPU offers neither VMX nor SVM",
-            fix: "use a CPU with Intel VT-x or AMD-V, or a kernel with kvm_pvm")]
+        return [
+            Blocker(
+                problem: "this CPU offers neither VMX nor SVM",
+                fix: "use a CPU with Intel VT-x or AMD-V, or a kernel with kvm_pvm")
+        ]
     }
 
     /// Whether guests started here would be offered VMX or SVM.
@@ -237,10 +277,15 @@ public enum HostingAnalysis {
         case .yes: break
         case .no: return (.no, "this level cannot host guests", [])
         case .unknown:
-            return (.unknown, "whether this level can start guests was not established (/dev/kvm not "
-                + "examined, or KVM not reached), so what they would be offered was not seen either", [])
+            return (
+                .unknown,
+                "whether this level can start guests was not established (/dev/kvm not "
+                    + "examined, or KVM not reached), so what they would be offered was not seen either", []
+            )
         }
-        let nestedParameter = parameters.first { $0.name == "nested" && ($0.module == "kvm_intel" || $0.module == "kvm_amd") }
+        let nestedParameter = parameters.first {
+            $0.name == "nested" && ($0.module == "kvm_intel" || $0.module == "kvm_amd")
+        }
         let nestedOn = nestedParameter.map { ["Y", "1"].contains($0.value) }
         if let supported = snapshot.kvm.value?.supportedCPUID.value {
             let table = CPUIDTable(supported)
@@ -252,19 +297,24 @@ public enum HostingAnalysis {
             var blockers: [Blocker] = []
             if let nestedParameter, nestedOn == false {
                 let module = nestedParameter.module
-                blockers.append(Blocker(
-                    problem: "\(module) is loaded with nested=\(nestedParameter.value): guests are not offered \(module == "kvm_intel" ? "VMX" : "SVM")",
-                    fix: "`sudo modprobe -r \(module) && sudo modprobe \(module) nested=1` with no VM running; "
-                        + "to keep it: `options \(module) nested=1` in /etc/modprobe.d/kvm.conf"))
+                blockers.append(
+                    Blocker(
+                        problem:
+                            "\(module) is loaded with nested=\(nestedParameter.value): guests are not offered \(module == "kvm_intel" ? "VMX" : "SVM")",
+                        fix: "`sudo modprobe -r \(module) && sudo modprobe \(module) nested=1` with no VM running; "
+                            + "to keep it: `options \(module) nested=1` in /etc/modprobe.d/kvm.conf"))
             }
-            let why = mechanism == .pvm
+            let why =
+                mechanism == .pvm
                 ? "KVM_GET_SUPPORTED_CPUID offers neither VMX nor SVM: kvm_pvm cannot give guests hardware virtualization (a guest kernel with kvm_pvm could still run PVM inside; not checked)"
                 : "KVM_GET_SUPPORTED_CPUID offers neither VMX nor SVM to guests"
             return (.no, why, blockers)
         }
         if let nestedOn {
-            return (nestedOn ? .yes : .no,
-                "KVM_GET_SUPPORTED_CPUID not read; \(nestedParameter!.module) nested=\(nestedParameter!.value)", [])
+            return (
+                nestedOn ? .yes : .no,
+                "KVM_GET_SUPPORTED_CPUID not read; \(nestedParameter!.module) nested=\(nestedParameter!.value)", []
+            )
         }
         if mechanism == .pvm {
             return (.no, "kvm_pvm offers no VMX/SVM to guests", [])
@@ -278,7 +328,10 @@ public enum HostingAnalysis {
         var lines: [String] = []
         for line in log {
             let lower = line.lowercased()
-            guard ["kvm:", "kvm-pvm:", "kvm_pvm:", "kvm_intel:", "kvm_amd:", "svm:", "vmx:"].contains(where: { lower.hasPrefix($0) }),
+            guard
+                ["kvm:", "kvm-pvm:", "kvm_pvm:", "kvm_intel:", "kvm_amd:", "svm:", "vmx:"].contains(where: {
+                    lower.hasPrefix($0)
+                }),
                 !line.contains("debugfs"), seen.insert(line).inserted
             else { continue }
             lines.append(line)

@@ -35,7 +35,8 @@ extension HostingAnalysis {
         // the module's own load line ("kvm-pvm: loaded (native=1 … emul_batch=1024 …)") confirms.
         "kvm_pvm": [
             "pvm_native": "kvm_pvm's native mode (logged at load as native=…); not documented upstream",
-            "pvm_emul_batch": "kvm_pvm's emulation batch size (logged at load as emul_batch=…); not documented upstream",
+            "pvm_emul_batch":
+                "kvm_pvm's emulation batch size (logged at load as emul_batch=…); not documented upstream",
         ],
         "kvm": [
             "tdp_mmu": "TDP MMU (scalable EPT/NPT management)",
@@ -59,8 +60,9 @@ extension HostingAnalysis {
                 case .available(let text): value = text.trimmed
                 case .unavailable(let reason, _): value = "(\(reason.rawValue))"
                 }
-                findings.append(ParameterFinding(
-                    module: module, name: name, value: value, meaning: meanings[module]?[name] ?? ""))
+                findings.append(
+                    ParameterFinding(
+                        module: module, name: name, value: value, meaning: meanings[module]?[name] ?? ""))
             }
         }
         return findings

@@ -67,10 +67,12 @@ public enum LevelAnalysis {
             hypervisors: hypervisors, platform: platform, cost: cost, timing: timing, emulation: emulation)
         evidence += platformEvidence(platform)
         evidence += machineEvidence(machine, root: isRootDomain(hypervisors, platform))
-        evidence.append(Evidence("prior.nesting", source: "prior", observation: "nested VMs are the exception",
-            l0: 0, l1: 0, l2: -0.25,
-            note: "a VM inside a VM needs a host that offers nesting and someone who asked for it, so L2+ starts a "
-                + "little behind: enough to break a tie, never to outweigh an observation"))
+        evidence.append(
+            Evidence(
+                "prior.nesting", source: "prior", observation: "nested VMs are the exception",
+                l0: 0, l1: 0, l2: -0.25,
+                note: "a VM inside a VM needs a host that offers nesting and someone who asked for it, so L2+ starts a "
+                    + "little behind: enough to break a tie, never to outweigh an observation"))
 
         // Summed in the evidence's order and the levels' order, never in a dictionary's: floating-point sums
         // depend on their order, and a dictionary's follows the per-process hash seed.
@@ -117,55 +119,87 @@ public enum LevelAnalysis {
         let root = isRootDomain(hypervisors, platform)
         let kernelSees = platform.kernelCPU?.seesHypervisor
         if !cpuidCaptured {
-            evidence.append(Evidence("cpuid.missing", source: "CPUID", observation: "no CPUID leaves in the snapshot",
-                l0: 0, l1: 0, l2: 0, note: "unknown: without CPUID the estimate rests on the platform alone"))
+            evidence.append(
+                Evidence(
+                    "cpuid.missing", source: "CPUID", observation: "no CPUID leaves in the snapshot",
+                    l0: 0, l1: 0, l2: 0, note: "unknown: without CPUID the estimate rests on the platform alone"))
         } else if !hypervisors.leaf1Present {
-            evidence.append(Evidence("cpuid.leaf1-missing", source: "CPUID.1:ECX[31]", observation: "unknown (no leaf 1)",
-                l0: 0, l1: 0, l2: 0, note: "the snapshot holds no CPUID leaf 1, so the hypervisor bit was not seen either way"))
+            evidence.append(
+                Evidence(
+                    "cpuid.leaf1-missing", source: "CPUID.1:ECX[31]", observation: "unknown (no leaf 1)",
+                    l0: 0, l1: 0, l2: 0,
+                    note: "the snapshot holds no CPUID leaf 1, so the hypervisor bit was not seen either way"))
         } else if hypervisors.hypervisorBit {
-            evidence.append(Evidence("cpuid.hypervisor-bit", source: "CPUID.1:ECX[31]", observation: "set",
-                l0: root ? 0 : -8, l1: 0, l2: 0,
-                note: root ? "set in a root domain (Hyper-V root partition, Xen dom0) too, so it does not rule out bare metal here"
-                    : "a hypervisor runs below this OS"))
+            evidence.append(
+                Evidence(
+                    "cpuid.hypervisor-bit", source: "CPUID.1:ECX[31]", observation: "set",
+                    l0: root ? 0 : -8, l1: 0, l2: 0,
+                    note: root
+                        ? "set in a root domain (Hyper-V root partition, Xen dom0) too, so it does not rule out bare metal here"
+                        : "a hypervisor runs below this OS"))
         } else if platform.xen?.isPV == true || (platform.xen != nil && kernelSees != false) {
-            evidence.append(Evidence("cpuid.hypervisor-bit", source: "CPUID.1:ECX[31]", observation: "clear",
-                l0: 0, l1: 0, l2: 0,
-                note: "discounted: in a Xen PV domain CPUID is not trapped (no CPUID faulting), so the bit is the hardware's"))
+            evidence.append(
+                Evidence(
+                    "cpuid.hypervisor-bit", source: "CPUID.1:ECX[31]", observation: "clear",
+                    l0: 0, l1: 0, l2: 0,
+                    note:
+                        "discounted: in a Xen PV domain CPUID is not trapped (no CPUID faulting), so the bit is the hardware's"
+                ))
         } else if kernelSees == true {
-            evidence.append(Evidence("cpuid.hypervisor-bit", source: "CPUID.1:ECX[31]", observation: "clear",
-                l0: 0, l1: 0, l2: 0,
-                note: "discounted: the kernel's own CPUID (its \"hypervisor\" flag in /proc/cpuinfo) shows the bit that this process's does not"))
+            evidence.append(
+                Evidence(
+                    "cpuid.hypervisor-bit", source: "CPUID.1:ECX[31]", observation: "clear",
+                    l0: 0, l1: 0, l2: 0,
+                    note:
+                        "discounted: the kernel's own CPUID (its \"hypervisor\" flag in /proc/cpuinfo) shows the bit that this process's does not"
+                ))
         } else {
-            evidence.append(Evidence("cpuid.hypervisor-bit", source: "CPUID.1:ECX[31]", observation: "clear",
-                l0: 3, l1: -2, l2: -3,
-                note: "no hypervisor announces itself (bare metal, or a hypervisor hiding the bit)"))
+            evidence.append(
+                Evidence(
+                    "cpuid.hypervisor-bit", source: "CPUID.1:ECX[31]", observation: "clear",
+                    l0: 3, l1: -2, l2: -3,
+                    note: "no hypervisor announces itself (bare metal, or a hypervisor hiding the bit)"))
         }
         if cpuidCaptured, !hypervisors.hypervisorBit, kernelSees == true {
-            evidence.append(Evidence("kernel.hypervisor-flag", source: "/proc/cpuinfo flags", observation: "hypervisor",
-                l0: root ? 0 : -6, l1: 0, l2: 0,
-                note: "the kernel's CPUID shows a hypervisor below (a Xen PV kernel asks Xen through the forced-emulation prefix)"))
+            evidence.append(
+                Evidence(
+                    "kernel.hypervisor-flag", source: "/proc/cpuinfo flags", observation: "hypervisor",
+                    l0: root ? 0 : -6, l1: 0, l2: 0,
+                    note:
+                        "the kernel's CPUID shows a hypervisor below (a Xen PV kernel asks Xen through the forced-emulation prefix)"
+                ))
         }
         for range in hypervisors.ranges {
-            evidence.append(Evidence("cpuid.signature", source: "CPUID \(range.base)",
-                observation: "\"\(range.signature)\" (\(range.kind.rawValue))", l0: root ? 0 : -2, l1: 0.3, l2: 0,
-                note: hypervisors.ranges.count > 1
-                    ? "several ranges are one hypervisor offering several interfaces, not nesting"
-                    : "names the hypervisor this OS runs on"))
+            evidence.append(
+                Evidence(
+                    "cpuid.signature", source: "CPUID \(range.base)",
+                    observation: "\"\(range.signature)\" (\(range.kind.rawValue))", l0: root ? 0 : -2, l1: 0.3, l2: 0,
+                    note: hypervisors.ranges.count > 1
+                        ? "several ranges are one hypervisor offering several interfaces, not nesting"
+                        : "names the hypervisor this OS runs on"))
         }
         if hypervisors.hyperVRootPartition {
-            evidence.append(Evidence("hyperv.root-partition", source: "CPUID 0x40000003 EBX[0]",
-                observation: "CreatePartitions privilege", l0: 10, l1: -4, l2: -6,
-                note: "only the Hyper-V root partition, which owns the physical machine, may create partitions"))
+            evidence.append(
+                Evidence(
+                    "hyperv.root-partition", source: "CPUID 0x40000003 EBX[0]",
+                    observation: "CreatePartitions privilege", l0: 10, l1: -4, l2: -6,
+                    note: "only the Hyper-V root partition, which owns the physical machine, may create partitions"))
         }
         if hypervisors.hyperVNested {
-            evidence.append(Evidence("hyperv.nested", source: "CPUID 0x40000004 EAX[12]",
-                observation: "running nested", l0: -8, l1: -6, l2: 6,
-                note: "Hyper-V tells this partition that it runs inside another Hyper-V partition"))
+            evidence.append(
+                Evidence(
+                    "hyperv.nested", source: "CPUID 0x40000004 EAX[12]",
+                    observation: "running nested", l0: -8, l1: -6, l2: 6,
+                    note: "Hyper-V tells this partition that it runs inside another Hyper-V partition"))
         }
         if hypervisors.pvmGuest {
-            evidence.append(Evidence("pvm.guest", source: "CPUID PVM leaves", observation: "this kernel is a PVM guest",
-                l0: -6, l1: -1, l2: 1.5,
-                note: "PVM (SOSP'23) exists to host guests inside cloud VMs without nested VMX/SVM, so its guests are usually L2"))
+            evidence.append(
+                Evidence(
+                    "pvm.guest", source: "CPUID PVM leaves", observation: "this kernel is a PVM guest",
+                    l0: -6, l1: -1, l2: 1.5,
+                    note:
+                        "PVM (SOSP'23) exists to host guests inside cloud VMs without nested VMX/SVM, so its guests are usually L2"
+                ))
         }
         return evidence
     }
@@ -177,7 +211,8 @@ public enum LevelAnalysis {
     ) -> [Evidence] {
         let seen = hypervisors.ranges.map { "\"\($0.signature)\"" }.joined(separator: ", ")
         var evidence = [
-            Evidence("cpuid.emulated", source: "CPUID against /proc/cpuinfo",
+            Evidence(
+                "cpuid.emulated", source: "CPUID against /proc/cpuinfo",
                 observation: "answered by \(emulation.emulator)" + (seen.isEmpty ? "" : "; signatures \(seen)"),
                 l0: 0, l1: 0, l2: 0,
                 note: "discounted: " + emulation.conflicts.joined(separator: "; ")
@@ -186,14 +221,21 @@ public enum LevelAnalysis {
         let root = isRootDomain(hypervisors, platform)
         switch platform.kernelCPU?.seesHypervisor {
         case true?:
-            evidence.append(Evidence("kernel.hypervisor-flag", source: "/proc/cpuinfo flags", observation: "hypervisor",
-                l0: root ? 0 : -8, l1: 0, l2: 0, note: "the kernel's CPUID at boot: a hypervisor runs below this OS"))
+            evidence.append(
+                Evidence(
+                    "kernel.hypervisor-flag", source: "/proc/cpuinfo flags", observation: "hypervisor",
+                    l0: root ? 0 : -8, l1: 0, l2: 0, note: "the kernel's CPUID at boot: a hypervisor runs below this OS"
+                ))
         case false?:
-            evidence.append(Evidence("kernel.hypervisor-flag", source: "/proc/cpuinfo flags", observation: "no hypervisor flag",
-                l0: 3, l1: -2, l2: -3, note: "the kernel's CPUID at boot showed no hypervisor"))
+            evidence.append(
+                Evidence(
+                    "kernel.hypervisor-flag", source: "/proc/cpuinfo flags", observation: "no hypervisor flag",
+                    l0: 3, l1: -2, l2: -3, note: "the kernel's CPUID at boot showed no hypervisor"))
         case nil:
-            evidence.append(Evidence("kernel.hypervisor-flag", source: "/proc/cpuinfo flags", observation: "unknown",
-                l0: 0, l1: 0, l2: 0, note: "no flags line: the kernel's hypervisor bit is unknown"))
+            evidence.append(
+                Evidence(
+                    "kernel.hypervisor-flag", source: "/proc/cpuinfo flags", observation: "unknown",
+                    l0: 0, l1: 0, l2: 0, note: "no flags line: the kernel's hypervisor bit is unknown"))
         }
         return evidence
     }
@@ -234,31 +276,50 @@ public enum LevelAnalysis {
     ) -> [Evidence] {
         guard let cost else {
             let why = timing.missing.map { "\($0.reason.rawValue): \($0.detail)" } ?? "no samples"
-            return [Evidence("timing.host-cpuid", source: "timed CPUID in this process", observation: "not measured",
-                l0: 0, l1: 0, l2: 0, note: why)]
+            return [
+                Evidence(
+                    "timing.host-cpuid", source: "timed CPUID in this process", observation: "not measured",
+                    l0: 0, l1: 0, l2: 0, note: why)
+            ]
         }
         let cycles = cost.netMedianCycles
-        let seen = "median \(CheckedNumber.wholeText(cycles)) cycles (\(String(format3: cost.netMedianNanoseconds / 1000)) µs) "
+        let seen =
+            "median \(CheckedNumber.wholeText(cycles)) cycles (\(String(format3: cost.netMedianNanoseconds / 1000)) µs) "
             + "over \(cost.rawCycles.count) samples"
         func item(_ l0: Double, _ l1: Double, _ l2: Double, _ note: String) -> [Evidence] {
-            [Evidence("timing.host-cpuid", source: "timed CPUID leaf 0 in this process", observation: seen,
-                l0: l0, l1: l1, l2: l2, note: note)]
+            [
+                Evidence(
+                    "timing.host-cpuid", source: "timed CPUID leaf 0 in this process", observation: seen,
+                    l0: l0, l1: l1, l2: l2, note: note)
+            ]
         }
         if platform.sandbox == "gVisor" {
-            return item(0, 0, 0, "discounted: gVisor answers CPUID itself (CPUID faulting), so the cost is gVisor's, not a VM exit's")
+            return item(
+                0, 0, 0,
+                "discounted: gVisor answers CPUID itself (CPUID faulting), so the cost is gVisor's, not a VM exit's")
         }
         if let emulation {
-            return item(0, 0, 0, "discounted: CPUID was answered by \(emulation.emulator), so its cost is the emulator's code")
+            return item(
+                0, 0, 0, "discounted: CPUID was answered by \(emulation.emulator), so its cost is the emulator's code")
         }
         if platform.xen?.isPV == true {
-            return item(0, 0, 0, "discounted: in a Xen PV domain CPUID from user space does not trap, so its cost says nothing about the level")
+            return item(
+                0, 0, 0,
+                "discounted: in a Xen PV domain CPUID from user space does not trap, so its cost says nothing about the level"
+            )
         }
         if hypervisors.kinds.contains(.qemuTCG) {
-            return item(0, 0, 0, "discounted: under QEMU TCG CPUID is emulated inline and never traps, so its cost says nothing about the level")
+            return item(
+                0, 0, 0,
+                "discounted: under QEMU TCG CPUID is emulated inline and never traps, so its cost says nothing about the level"
+            )
         }
         if cycles < CPUIDCostBands.noTrap {
             if hypervisors.hypervisorBit {
-                return item(0, 0, 0, "discounted: a hypervisor is present but CPUID did not trap (software emulation or a hypervisor that does not intercept CPUID)")
+                return item(
+                    0, 0, 0,
+                    "discounted: a hypervisor is present but CPUID did not trap (software emulation or a hypervisor that does not intercept CPUID)"
+                )
             }
             return item(2, -1, -2, "no trap: CPUID ran on the CPU (bare metal: ~100–300 cycles)")
         }
@@ -269,7 +330,8 @@ public enum LevelAnalysis {
             return item(-3, 0.5, 0.5, "between the published single-level (≤ 2,600) and nested (≥ 8,304) figures")
         }
         if cycles < CPUIDCostBands.software {
-            return item(-3, -0.3, 0.7,
+            return item(
+                -3, -0.3, 0.7,
                 "inside the published nested range (8,304 with eVMCS; 13–58 k), so nesting below is likely; "
                     + "a single level with costly exit mitigations (IBPB on VM exit, SRSO) can also reach it, "
                     + "so it counts for less than a documented bit")
@@ -281,54 +343,87 @@ public enum LevelAnalysis {
         var evidence: [Evidence] = []
         let dmi = platform.dmi
         if let name = dmi.virtualPlatform {
-            evidence.append(Evidence("dmi.virtual", source: "/sys/class/dmi/id", observation: "names \(name)",
-                l0: -3, l1: 0.5, l2: 0, note: "the firmware tables are a virtual platform's"))
+            evidence.append(
+                Evidence(
+                    "dmi.virtual", source: "/sys/class/dmi/id", observation: "names \(name)",
+                    l0: -3, l1: 0.5, l2: 0, note: "the firmware tables are a virtual platform's"))
         } else if let cloud = dmi.cloud, dmi.bareMetalInstance {
-            evidence.append(Evidence("dmi.cloud-metal", source: "/sys/class/dmi/id",
-                observation: "\(cloud), product \(dmi.fields["product_name"] ?? "?")", l0: 1.5, l1: -1, l2: -1,
-                note: "a bare-metal instance type: the cloud's firmware on its own hardware, with no hypervisor below"))
+            evidence.append(
+                Evidence(
+                    "dmi.cloud-metal", source: "/sys/class/dmi/id",
+                    observation: "\(cloud), product \(dmi.fields["product_name"] ?? "?")", l0: 1.5, l1: -1, l2: -1,
+                    note:
+                        "a bare-metal instance type: the cloud's firmware on its own hardware, with no hypervisor below"
+                ))
         } else if let cloud = dmi.cloud {
-            evidence.append(Evidence("dmi.cloud", source: "/sys/class/dmi/id",
-                observation: "\(cloud), product \(dmi.fields["product_name"] ?? "?")", l0: -1, l1: 0.5, l2: 0,
-                note: "clouds write their name on VMs and bare-metal instances alike, so it leans to a VM without proving one"))
+            evidence.append(
+                Evidence(
+                    "dmi.cloud", source: "/sys/class/dmi/id",
+                    observation: "\(cloud), product \(dmi.fields["product_name"] ?? "?")", l0: -1, l1: 0.5, l2: 0,
+                    note:
+                        "clouds write their name on VMs and bare-metal instances alike, so it leans to a VM without proving one"
+                ))
         } else if !dmi.fields.isEmpty {
             let vendor = dmi.fields["sys_vendor"] ?? dmi.fields["board_vendor"] ?? "?"
-            evidence.append(Evidence("dmi.physical", source: "/sys/class/dmi/id", observation: "vendor \(vendor)",
-                l0: 1, l1: -0.5, l2: -0.5, note: "no virtual platform named; hypervisors can pass host DMI through, so weak"))
+            evidence.append(
+                Evidence(
+                    "dmi.physical", source: "/sys/class/dmi/id", observation: "vendor \(vendor)",
+                    l0: 1, l1: -0.5, l2: -0.5,
+                    note: "no virtual platform named; hypervisors can pass host DMI through, so weak"))
         } else if !dmi.captured {
-            evidence.append(Evidence("dmi.not-captured", source: "/sys/class/dmi/id", observation: "unknown (not captured)",
-                l0: 0, l1: 0, l2: 0, note: dmi.missing ?? "DMI was not in the snapshot"))
+            evidence.append(
+                Evidence(
+                    "dmi.not-captured", source: "/sys/class/dmi/id", observation: "unknown (not captured)",
+                    l0: 0, l1: 0, l2: 0, note: dmi.missing ?? "DMI was not in the snapshot"))
         } else if let missing = dmi.missing {
-            evidence.append(Evidence("dmi.absent", source: "/sys/class/dmi/id", observation: "no DMI tables",
-                l0: platform.microVM != nil ? -1 : 0, l1: 0, l2: 0, note: missing))
+            evidence.append(
+                Evidence(
+                    "dmi.absent", source: "/sys/class/dmi/id", observation: "no DMI tables",
+                    l0: platform.microVM != nil ? -1 : 0, l1: 0, l2: 0, note: missing))
         }
         if let xen = platform.xen, xen.role == .dom0 {
-            evidence.append(Evidence("xen.dom0", source: "/proc/xen/capabilities", observation: "control_d (dom0)",
-                l0: 10, l1: -4, l2: -6,
-                note: "dom0 is Xen's privileged domain, which manages the physical machine (as the Hyper-V root partition does)"))
+            evidence.append(
+                Evidence(
+                    "xen.dom0", source: "/proc/xen/capabilities", observation: "control_d (dom0)",
+                    l0: 10, l1: -4, l2: -6,
+                    note:
+                        "dom0 is Xen's privileged domain, which manages the physical machine (as the Hyper-V root partition does)"
+                ))
         }
         if let type = platform.sysHypervisorType {
             let dom0 = platform.xen?.role == .dom0
-            evidence.append(Evidence("sys.hypervisor", source: "/sys/hypervisor/type", observation: type,
-                l0: dom0 ? 0 : -4, l1: 0.5, l2: 0,
-                note: dom0 ? "dom0 runs on Xen too, so it does not rule out the physical machine"
-                    : "the kernel found a \(type) hypervisor"))
+            evidence.append(
+                Evidence(
+                    "sys.hypervisor", source: "/sys/hypervisor/type", observation: type,
+                    l0: dom0 ? 0 : -4, l1: 0.5, l2: 0,
+                    note: dom0
+                        ? "dom0 runs on Xen too, so it does not rule out the physical machine"
+                        : "the kernel found a \(type) hypervisor"))
         }
         if let name = platform.kernelHypervisor {
-            evidence.append(Evidence("kernel.hypervisor", source: "kernel log", observation: "Hypervisor detected: \(name)",
-                l0: platform.xen?.role == .dom0 ? 0 : -2, l1: 0, l2: 0, note: "the kernel's own detection at boot"))
+            evidence.append(
+                Evidence(
+                    "kernel.hypervisor", source: "kernel log", observation: "Hypervisor detected: \(name)",
+                    l0: platform.xen?.role == .dom0 ? 0 : -2, l1: 0, l2: 0, note: "the kernel's own detection at boot"))
         }
         if platform.kernelSaysNested {
-            evidence.append(Evidence("kernel.nested", source: "kernel log", observation: "running on a nested hypervisor",
-                l0: -4, l1: -3, l2: 3, note: "the kernel read Hyper-V's nested hint at boot"))
+            evidence.append(
+                Evidence(
+                    "kernel.nested", source: "kernel log", observation: "running on a nested hypervisor",
+                    l0: -4, l1: -3, l2: 3, note: "the kernel read Hyper-V's nested hint at boot"))
         }
         if platform.wsl2 {
-            evidence.append(Evidence("kernel.wsl2", source: "/proc/sys/kernel/osrelease", observation: "WSL 2 kernel",
-                l0: -4, l1: 0.5, l2: 0, note: "WSL 2 runs in a Hyper-V utility VM"))
+            evidence.append(
+                Evidence(
+                    "kernel.wsl2", source: "/proc/sys/kernel/osrelease", observation: "WSL 2 kernel",
+                    l0: -4, l1: 0.5, l2: 0, note: "WSL 2 runs in a Hyper-V utility VM"))
         }
         if let sandbox = platform.sandbox {
-            evidence.append(Evidence("sandbox", source: "/proc, kernel log", observation: sandbox,
-                l0: 0, l1: 0, l2: 0, note: "\(sandbox) emulates the kernel interface; what it reports of the machine below is its own"))
+            evidence.append(
+                Evidence(
+                    "sandbox", source: "/proc, kernel log", observation: sandbox,
+                    l0: 0, l1: 0, l2: 0,
+                    note: "\(sandbox) emulates the kernel interface; what it reports of the machine below is its own"))
         }
         return evidence
     }

@@ -27,7 +27,8 @@ public struct MSRFindings: Sendable, Equatable {
                     "IA32_FEATURE_CONTROL \(HexWord.format64(value)): lock=\(locked ? 1 : 0), "
                         + "VMX outside SMX=\(vmxOutsideSMX ? 1 : 0)")
                 if locked && !vmxOutsideSMX {
-                    lock = "IA32_FEATURE_CONTROL is locked with VMX disabled (bit 0 = 1, bit 2 = 0): the firmware turned VT-x off"
+                    lock =
+                        "IA32_FEATURE_CONTROL is locked with VMX disabled (bit 0 = 1, bit 2 = 0): the firmware turned VT-x off"
                 }
             case 0x480:
                 let revision = value & 0x7fff_ffff

@@ -105,8 +105,10 @@ public enum PlatformAnalysis {
             dmi: dmi, sysHypervisorType: sysHypervisor, xen: xen, kernelCPU: KernelCPUView(snapshot),
             sandbox: sandbox, wsl2: wsl2,
             microVM: xen == nil ? microVM(snapshot, dmi: dmi) : nil, container: container(snapshot),
-            containerChecked: ["/proc/1/cgroup", "/proc/1/environ", "/.dockerenv", "/run/.containerenv", "/proc/self/status"]
-                .contains { snapshot.file($0).isCaptured },
+            containerChecked: [
+                "/proc/1/cgroup", "/proc/1/environ", "/.dockerenv", "/run/.containerenv", "/proc/self/status",
+            ]
+            .contains { snapshot.file($0).isCaptured },
             kernelHypervisor: detected,
             kernelSaysNested: nestedLog, kernelRelease: release,
             clocksource: snapshot.text("/sys/devices/system/clocksource/clocksource0/current_clocksource"))
@@ -121,7 +123,8 @@ public enum PlatformAnalysis {
         if fields.isEmpty {
             switch snapshot.directory("/sys/class/dmi/id") {
             case .unavailable(.absent, _):
-                missing = "/sys/class/dmi/id does not exist: the firmware gave no SMBIOS/DMI tables "
+                missing =
+                    "/sys/class/dmi/id does not exist: the firmware gave no SMBIOS/DMI tables "
                     + "(microVMs such as Firecracker have none)"
             case .unavailable(.notCaptured, let detail):
                 missing = "unknown: DMI was not captured (\(detail))"
@@ -144,7 +147,8 @@ public enum PlatformAnalysis {
             missing: missing, captured: captured)
     }
 
-    static func microVM(_ snapshot: Snapshot, dmi: DMIFindings, machine: MachineEvidence = MachineEvidence()) -> String? {
+    static func microVM(_ snapshot: Snapshot, dmi: DMIFindings, machine: MachineEvidence = MachineEvidence()) -> String?
+    {
         let cmdline = snapshot.text("/proc/cmdline") ?? ""
         // Firecracker is named by its ACPI tables (root only), its PCI bus (8086:0d57, which Cloud Hypervisor
         // shares, with virtio functions) and, when its init put it there, the command line; each source is said.
@@ -157,7 +161,8 @@ public enum PlatformAnalysis {
             var sources: [String] = []
             if acpi { sources.append("ACPI \(machine.firmware?.acpiBasis ?? "")") }
             if bridge {
-                sources.append("PCI: the virtual host bridge 8086:0d57" + (virtio > 0 ? " and \(virtio) virtio functions" : ""))
+                sources.append(
+                    "PCI: the virtual host bridge 8086:0d57" + (virtio > 0 ? " and \(virtio) virtio functions" : ""))
             }
             if !acpi, let missing = machine.firmware?.acpiMissing { sources.append("ACPI \(missing)") }
             if named { sources.append((acpi ? "also " : "") + "named on the kernel command line") }
@@ -165,7 +170,8 @@ public enum PlatformAnalysis {
         }
         if named { return "Firecracker (named on the kernel command line)" }
         if bridge && dmi.fields.isEmpty {
-            return "Firecracker or Cloud Hypervisor (PCI: the virtual host bridge 8086:0d57 and \(virtio) virtio functions, no DMI)"
+            return
+                "Firecracker or Cloud Hypervisor (PCI: the virtual host bridge 8086:0d57 and \(virtio) virtio functions, no DMI)"
         }
         guard dmi.fields.isEmpty, dmi.missing?.hasPrefix("/sys/class/dmi/id does not exist") == true else {
             return nil
@@ -188,7 +194,8 @@ public enum PlatformAnalysis {
             evidence.append("/run/.containerenv exists")
         }
         if let environ = snapshot.text("/proc/1/environ") {
-            for entry in environ.split(whereSeparator: { $0 == "\0" || $0 == "\n" }) where entry.hasPrefix("container=") {
+            for entry in environ.split(whereSeparator: { $0 == "\0" || $0 == "\n" }) where entry.hasPrefix("container=")
+            {
                 kind = kind ?? String(entry.dropFirst("container=".count))
                 evidence.append("PID 1 environment has \(entry)")
             }
@@ -204,8 +211,10 @@ public enum PlatformAnalysis {
             }
         }
         if let cgroup = snapshot.text("/proc/1/cgroup") {
-            for (marker, name) in [("kubepods", "kubernetes"), ("docker", "docker"), ("lxc", "lxc"),
-                ("libpod", "podman"), ("containerd", "containerd")] where cgroup.contains(marker) {
+            for (marker, name) in [
+                ("kubepods", "kubernetes"), ("docker", "docker"), ("lxc", "lxc"),
+                ("libpod", "podman"), ("containerd", "containerd"),
+            ] where cgroup.contains(marker) {
                 kind = kind ?? name
                 evidence.append("/proc/1/cgroup mentions \(marker)")
             }

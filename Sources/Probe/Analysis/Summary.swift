@@ -7,8 +7,10 @@ public enum Summary {
         lines.append(levelLine(d))
         lines.append("Runs on: " + runsOn(d))
         if let emulation = d.emulation {
-            lines.append("Emulated CPU: this process's CPUID is \(emulation.emulator)'s, not the machine's ("
-                + emulation.conflicts.joined(separator: "; ") + "); an emulator adds no level, so the kernel's view is used")
+            lines.append(
+                "Emulated CPU: this process's CPUID is \(emulation.emulator)'s, not the machine's ("
+                    + emulation.conflicts.joined(separator: "; ")
+                    + "); an emulator adds no level, so the kernel's view is used")
         }
         if let reconciliation = d.identity.reconciliation { lines.append("Reconciled: " + reconciliation) }
         for disagreement in d.disagreements ?? [] { lines.append("Sources disagree: " + disagreement) }
@@ -16,8 +18,9 @@ public enum Summary {
             lines.append("Confidential guest: \(guest) (" + (d.confidential?.proof ?? []).joined(separator: "; ") + ")")
         }
         if let container = d.platform.container {
-            lines.append("Container: \(container.kind) (\(container.evidence.joined(separator: ", "))); "
-                + "a container adds no hypervisor level")
+            lines.append(
+                "Container: \(container.kind) (\(container.evidence.joined(separator: ", "))); "
+                    + "a container adds no hypervisor level")
         }
         lines.append("CPU: " + cpuLine(d))
         for caveat in d.cpuCaveats { lines.append("CPU caveat: " + caveat) }
@@ -87,7 +90,8 @@ public enum Summary {
     static func cpuLine(_ d: Diagnosis) -> String {
         switch d.cpu {
         case .available(let cpu):
-            var text = "\(cpu.brand.isEmpty ? cpu.vendorString : cpu.brand), family \(hex(cpu.family))h "
+            var text =
+                "\(cpu.brand.isEmpty ? cpu.vendorString : cpu.brand), family \(hex(cpu.family))h "
                 + "model \(hex(cpu.model))h stepping \(cpu.stepping)"
             if !cpu.codename.isEmpty { text += ": \(cpu.codename)" }
             if let correction = cpu.codenameCorrection { text += " [corrected: \(correction)]" }
@@ -104,7 +108,8 @@ public enum Summary {
         switch d.hostExitCost {
         case .available(let cost):
             let note = d.level.evidence.first { $0.id == "timing.host-cpuid" }?.note ?? ""
-            return "median \(grouped(cost.netMedianCycles)) cycles (\(String(format3: cost.netMedianNanoseconds / 1000)) µs), "
+            return
+                "median \(grouped(cost.netMedianCycles)) cycles (\(String(format3: cost.netMedianNanoseconds / 1000)) µs), "
                 + "p90 \(grouped(cost.rawCycles.p90 - cost.overheadCycles.p50)) — \(note)"
         case .unavailable(let reason, let detail):
             return "not measured (\(reason.rawValue)): \(detail)"
@@ -115,7 +120,9 @@ public enum Summary {
         switch h.canHost {
         case .yes:
             switch h.mechanism {
-            case .pvm: return "yes, through kvm_pvm (PVM: software, needs no VMX/SVM\(h.cpuVMX || h.cpuSVM ? "" : "; none here"))"
+            case .pvm:
+                return
+                    "yes, through kvm_pvm (PVM: software, needs no VMX/SVM\(h.cpuVMX || h.cpuSVM ? "" : "; none here"))"
             case .vmx: return "yes, through kvm_intel (VT-x)"
             case .svm: return "yes, through kvm_amd (AMD-V)"
             case .none: return "yes (/dev/kvm \(h.kvmDevice))"
@@ -124,7 +131,9 @@ public enum Summary {
             let first = h.blockers.first.map { " — \($0.problem); fix: \($0.fix)" } ?? ""
             return "no: /dev/kvm \(h.kvmDevice)\(first)"
         case .unknown:
-            let cpu = h.cpuFlagsSource.hasPrefix("unknown") ? ""
+            let cpu =
+                h.cpuFlagsSource.hasPrefix("unknown")
+                ? ""
                 : "; the CPU offers " + (h.cpuVMX ? "VMX" : h.cpuSVM ? "SVM" : "neither VMX nor SVM")
             let first = h.blockers.first.map { " — \($0.problem); fix: \($0.fix)" } ?? ""
             return "unknown: /dev/kvm \(h.kvmDevice)\(cpu)\(first)"
