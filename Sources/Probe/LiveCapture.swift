@@ -58,6 +58,7 @@ public struct LiveCapture: Sendable {
         }
         for folder in Self.listedFolders { snapshot.directories[folder] = reader.list(folder) }
         captureDevices(into: &snapshot)
+        captureTopologyAndSensors(into: &snapshot)
         let modules = reader.list("/sys/module").map { $0.filter(Self.isVirtualizationModule) }
         snapshot.directories["/sys/module"] = modules
         for module in modules.value ?? [] where module.hasPrefix("kvm") {

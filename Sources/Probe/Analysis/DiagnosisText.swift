@@ -157,6 +157,10 @@ public struct DiagnosisText {
         out.append("       mean \(g(r.mean)) sd \(g(r.stddev)) MAD \(g(r.mad)) median 95% CI \(g(r.medianCI95[0]))–\(g(r.medianCI95[1]))")
         out.append("  timing overhead p50 \(g(c.overheadCycles.p50)); net median \(g(c.netMedianCycles)) cycles = "
             + "\(String(format3: c.netMedianNanoseconds)) ns")
+        if let ratio = c.cpuidPerLFENCE, let fence = c.lfenceCycles {
+            out.append("  second clock: one LFENCE \(String(format3: fence)) cycles (an LFENCE chain on the same counter); "
+                + "CPUID = \(g(ratio)) LFENCEs")
+        }
         out += wrap("TSC \(String(format3: c.tsc.hz / 1e6)) MHz from \(c.tsc.source.rawValue): \(c.tsc.detail)", indent: "  ")
         out.append("")
         return out

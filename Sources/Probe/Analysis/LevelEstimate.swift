@@ -65,6 +65,7 @@ public enum LevelAnalysis {
         }
         evidence += timingEvidence(
             hypervisors: hypervisors, platform: platform, cost: cost, timing: timing, emulation: emulation)
+        evidence += secondClockEvidence(hypervisors: hypervisors, platform: platform, cost: cost, emulation: emulation)
         evidence += platformEvidence(platform)
         evidence += machineEvidence(machine, root: isRootDomain(hypervisors, platform))
         evidence.append(Evidence("prior.nesting", source: "prior", observation: "nested VMs are the exception",
