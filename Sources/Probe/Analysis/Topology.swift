@@ -27,6 +27,8 @@ public struct TopologyFindings: Codable, Sendable, Equatable {
     public var logicalPerPackage: Int?
     /// Why the x2APIC topology is unknown, when it is.
     public var x2apicUnknown: String?
+    /// Leaf 0xB is within the basic range and was read, but its first level is empty; nil when not so.
+    public var x2apicEmpty: Bool?
     /// CPUs online, from /sys/devices/system/cpu/online.
     public var kernelOnline: Int?
     /// Distinct physical_package_id among the CPUs read.
@@ -92,10 +94,14 @@ public enum TopologyAnalysis {
             findings.logicalPerPackage = top.count
             return
         }
-        findings.x2apicUnknown =
-            maxBasic < 0xB
-            ? "unknown: leaf 0xB is not offered (maximum basic leaf \(HexWord.format32(maxBasic)))"
-            : "unknown: leaf 0xB (and 0x1F) are offered but empty"
+        if maxBasic < 0xB {
+            findings.x2apicUnknown = "unknown: leaf 0xB is not offered (maximum basic leaf \(HexWord.format32(maxBasic)))"
+        } else if cpuid[0xB] == nil {
+            findings.x2apicUnknown = "unknown: leaf 0xB is offered but not in the snapshot"
+        } else {
+            findings.x2apicEmpty = true
+            findings.x2apicUnknown = "unknown: leaf 0xB (and 0x1F) are offered but empty"
+        }
     }
 
     /// The kernel's online count, packages, cpu0's thread siblings and its package's cores.
@@ -152,7 +158,7 @@ public enum TopologyAnalysis {
             guard let online = t.kernelOnline, let packages = t.kernelPackages, packages > 0 else { return nil }
             return online / packages
         }()
-        if vendor == .intel, maxBasic >= 0xB, t.x2apicLeaf == nil,
+        if vendor == .intel, maxBasic >= 0xB, t.x2apicEmpty == true,
             let many = [t.leaf1Logical, t.kernelOnline].compactMap({ $0 }).first(where: { $0 > 1 })
         {
             found.append(
