@@ -28,13 +28,14 @@ public struct LiveCapture: Sendable {
         "/sys/hypervisor/type", "/sys/devices/system/clocksource/clocksource0/current_clocksource",
         "/sys/devices/system/clocksource/clocksource0/available_clocksource", "/proc/1/cgroup", "/proc/self/cgroup",
         "/.dockerenv", "/run/.containerenv", "/proc/sys/fs/binfmt_misc/WSLInterop",
-        "/proc/xen/capabilities", "/sys/hypervisor/guest_type",
+        "/proc/xen/capabilities", "/sys/hypervisor/guest_type", "/run/host/container-manager",
+        "/run/systemd/container",
     ] + PlatformAnalysis.dmiFields.map { "/sys/class/dmi/id/\($0)" }
 
     /// Folders listed; /sys/module only for the modules that concern virtualization.
     static let listedFolders = [
         "/sys/class/dmi/id", "/sys/hypervisor", "/sys/bus/vmbus/devices", "/sys/bus/xen/devices",
-        "/sys/bus/virtio/devices", "/dev/cpu",
+        "/sys/bus/virtio/devices", "/dev/cpu", "/proc/vz", "/proc/bc",
     ]
 
     /// Module names worth recording from /sys/module.

@@ -204,3 +204,47 @@ struct SecondClockTests {
         #expect(replayed.hostTiming.value?.lfenceChainCycles == timing.lfenceChainCycles)
     }
 }
+
+@Suite("Intel KGT's leaf 3 and the container managers' own files")
+struct KGTAndContainerFileTests {
+    @Test("ECX \"EVMM\", EDX \"INTC\" at leaf 3 is KGT's evmm; zeros there are every other CPU")
+    func kgt() throws {
+        var leaves = PlatformTree.cpuid(signature: nil, hypervisorBit: true)
+        leaves.append(CPUIDLeaf(leaf: 3, eax: 0, ebx: 0, ecx: 0x4D4D_5645, edx: 0x4354_4E49))
+        let d = Analyzer.diagnose(Snapshot(origin: Origin(kind: .fixture), cpuid: .available(leaves)))
+        #expect(d.hypervisors.intelKGTLeaf3 == true)
+        let item = try #require(d.level.evidence.first { $0.id == "cpuid.kgt-leaf3" })
+        #expect((item.weights["L0"] ?? 0) < 0)
+        var plain = PlatformTree.cpuid(signature: nil, hypervisorBit: false)
+        plain.append(CPUIDLeaf(leaf: 3, eax: 0, ebx: 0, ecx: 0, edx: 0))
+        let metal = Analyzer.diagnose(Snapshot(origin: Origin(kind: .fixture), cpuid: .available(plain)))
+        #expect(metal.hypervisors.intelKGTLeaf3 == nil)
+        #expect(!metal.level.evidence.contains { $0.id == "cpuid.kgt-leaf3" })
+    }
+
+    static func container(files: [String: Fact<String>], directories: [String: Fact<[String]>] = [:]) -> ContainerFinding? {
+        PlatformAnalysis.container(Snapshot(origin: Origin(kind: .fixture), files: files, directories: directories))
+    }
+
+    @Test("/run/host/container-manager and /run/systemd/container name the manager, as systemd reads them")
+    func managerFiles() throws {
+        let nspawn = try #require(Self.container(files: ["/run/host/container-manager": .available("systemd-nspawn\n")]))
+        #expect(nspawn.kind == "systemd-nspawn")
+        #expect(nspawn.evidence == ["/run/host/container-manager says systemd-nspawn"])
+        let lxc = try #require(Self.container(files: ["/run/systemd/container": .available("lxc\n")]))
+        #expect(lxc.kind == "lxc")
+        #expect(Self.container(files: ["/run/systemd/container": .unavailable(.absent, "no such file")]) == nil)
+    }
+
+    @Test("/proc/vz without /proc/bc is an OpenVZ container; with /proc/bc it is the OpenVZ host")
+    func openVZ() throws {
+        let guest = try #require(
+            Self.container(
+                files: [:],
+                directories: ["/proc/vz": .available(["veinfo"]), "/proc/bc": .unavailable(.absent, "no such file")]))
+        #expect(guest.kind == "openvz")
+        let host = Self.container(
+            files: [:], directories: ["/proc/vz": .available(["veinfo"]), "/proc/bc": .available(["0"])])
+        #expect(host == nil)
+    }
+}
