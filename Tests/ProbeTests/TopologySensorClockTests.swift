@@ -19,7 +19,8 @@ enum TopologyLeaves {
     }
 
     /// Leaves 0 (max 0x1F), 1 (HTT and the logical-processor field as asked) and `extra`.
-    static func cpuid(htt: Bool = true, logical: UInt32 = 0x20, hypervisorBit: Bool, extra: [CPUIDLeaf]) -> [CPUIDLeaf] {
+    static func cpuid(htt: Bool = true, logical: UInt32 = 0x20, hypervisorBit: Bool, extra: [CPUIDLeaf]) -> [CPUIDLeaf]
+    {
         var leaves = PlatformTree.cpuid(signature: hypervisorBit ? "KVMKVMKVM" : nil, hypervisorBit: hypervisorBit)
         let index = leaves.firstIndex { $0.leaf == 1 }!
         leaves[index].ebx = (leaves[index].ebx & ~0x00FF_0000) | (logical << 16)
@@ -103,7 +104,8 @@ struct TopologySensorTests {
             "bare-metal-server",
             cpuid: TopologyLeaves.cpuid(hypervisorBit: false, extra: TopologyLeaves.leafB(threads: 1, perPackage: 2)))
         let m = try #require(metal.topology)
-        #expect(m.inconsistencies.contains { $0.hasPrefix("the kernel sees 2 threads in cpu0's core, but CPUID allows 1") })
+        #expect(
+            m.inconsistencies.contains { $0.hasPrefix("the kernel sees 2 threads in cpu0's core, but CPUID allows 1") })
         #expect(m.inconsistencies.contains { $0.hasPrefix("the kernel puts 4 CPUs in each package") })
     }
 
@@ -150,7 +152,8 @@ struct SecondClockTests {
         Analyzer.diagnose(
             Snapshot(
                 origin: Origin(kind: .fixture),
-                cpuid: .available(PlatformTree.cpuid(signature: hypervisorBit ? "KVMKVMKVM" : nil, hypervisorBit: hypervisorBit)),
+                cpuid: .available(
+                    PlatformTree.cpuid(signature: hypervisorBit ? "KVMKVMKVM" : nil, hypervisorBit: hypervisorBit)),
                 hostTiming: .available(timing)))
     }
 
@@ -222,13 +225,16 @@ struct KGTAndContainerFileTests {
         #expect(!metal.level.evidence.contains { $0.id == "cpuid.kgt-leaf3" })
     }
 
-    static func container(files: [String: Fact<String>], directories: [String: Fact<[String]>] = [:]) -> ContainerFinding? {
+    static func container(files: [String: Fact<String>], directories: [String: Fact<[String]>] = [:])
+        -> ContainerFinding?
+    {
         PlatformAnalysis.container(Snapshot(origin: Origin(kind: .fixture), files: files, directories: directories))
     }
 
     @Test("/run/host/container-manager and /run/systemd/container name the manager, as systemd reads them")
     func managerFiles() throws {
-        let nspawn = try #require(Self.container(files: ["/run/host/container-manager": .available("systemd-nspawn\n")]))
+        let nspawn = try #require(
+            Self.container(files: ["/run/host/container-manager": .available("systemd-nspawn\n")]))
         #expect(nspawn.kind == "systemd-nspawn")
         #expect(nspawn.evidence == ["/run/host/container-manager says systemd-nspawn"])
         let lxc = try #require(Self.container(files: ["/run/systemd/container": .available("lxc\n")]))

@@ -7,9 +7,12 @@ extension LevelAnalysis {
         var evidence: [Evidence] = []
         if let t = machine.topology {
             let cpuidSide =
-                t.x2apicLeaf.map { "leaf \($0): \(t.threadsPerCore ?? 0) thread(s)/core, \(t.logicalPerPackage ?? 0) per package" }
+                t.x2apicLeaf.map {
+                    "leaf \($0): \(t.threadsPerCore ?? 0) thread(s)/core, \(t.logicalPerPackage ?? 0) per package"
+                }
                 ?? (t.x2apicUnknown ?? "x2APIC topology unknown")
-            let leaf1Side = t.htt.map { "leaf 1: HTT \($0 ? "set" : "clear"), \(t.leaf1Logical ?? 0) IDs" } ?? "no leaf 1"
+            let leaf1Side =
+                t.htt.map { "leaf 1: HTT \($0 ? "set" : "clear"), \(t.leaf1Logical ?? 0) IDs" } ?? "no leaf 1"
             let kernelSide =
                 t.kernelPackages.map { packages in
                     "kernel: \(t.kernelOnline.map(String.init) ?? "?") online, \(packages) package(s), "
@@ -69,7 +72,8 @@ extension LevelAnalysis {
                             + "are emulated by some VMMs)"))
             } else if let unknown = s.unknown {
                 evidence.append(
-                    Evidence("sensors.unknown", source: source, observation: "unknown", l0: 0, l1: 0, l2: 0, note: unknown))
+                    Evidence(
+                        "sensors.unknown", source: source, observation: "unknown", l0: 0, l1: 0, l2: 0, note: unknown))
             }
         }
         return evidence
@@ -89,8 +93,11 @@ extension LevelAnalysis {
             "CPUID = \(CheckedNumber.wholeText(ratio)) × one LFENCE (\(String(format3: fence)) cycles each, "
             + "chain median net of the overhead)"
         func item(_ l0: Double, _ l1: Double, _ l2: Double, _ note: String) -> [Evidence] {
-            [Evidence("timing.second-clock", source: "timed CPUID and LFENCE chain, same counter", observation: seen,
-                l0: l0, l1: l1, l2: l2, note: note)]
+            [
+                Evidence(
+                    "timing.second-clock", source: "timed CPUID and LFENCE chain, same counter", observation: seen,
+                    l0: l0, l1: l1, l2: l2, note: note)
+            ]
         }
         if platform.sandbox == "gVisor" || emulation != nil || platform.xen?.isPV == true
             || hypervisors.kinds.contains(.qemuTCG)
@@ -98,7 +105,8 @@ extension LevelAnalysis {
             return item(0, 0, 0, "discounted for the reason the CPUID timing is: CPUID here is not a VM exit's cost")
         }
         if ratio >= trappingRatio {
-            return item(-1.5, 0.3, 0.3,
+            return item(
+                -1.5, 0.3, 0.3,
                 "CPUID costs hundreds of non-trapping fences: it traps. A ratio on one counter does not move when a "
                     + "hypervisor offsets or scales the TSC, so this backs the cycle figure")
         }
@@ -108,7 +116,9 @@ extension LevelAnalysis {
             }
             return item(1, -0.5, -0.5, "CPUID costs a few fences: it ran on the CPU, whatever the TSC's rate")
         }
-        return item(0, 0, 0, "between the native (< \(Int(nativeRatio))) and trapping (≥ \(Int(trappingRatio))) ratios: not judged")
+        return item(
+            0, 0, 0,
+            "between the native (< \(Int(nativeRatio))) and trapping (≥ \(Int(trappingRatio))) ratios: not judged")
     }
 
     /// Where the cycle figure and the second clock disagree: a TSC scaled, offset or trapped to hide an exit.

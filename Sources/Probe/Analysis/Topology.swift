@@ -59,7 +59,8 @@ public struct SensorFindings: Codable, Sendable, Equatable {
 public enum TopologyAnalysis {
     /// Whether the snapshot holds any of the kernel's topology (so a dump without it gives no findings).
     static func captured(_ snapshot: Snapshot) -> Bool {
-        snapshot.directory(LiveCapture.cpuFolder).isCaptured || snapshot.file("\(LiveCapture.cpuFolder)/online").isCaptured
+        snapshot.directory(LiveCapture.cpuFolder).isCaptured
+            || snapshot.file("\(LiveCapture.cpuFolder)/online").isCaptured
     }
 
     public static func analyse(_ snapshot: Snapshot, cpuid: CPUIDTable) -> TopologyFindings {
@@ -95,7 +96,8 @@ public enum TopologyAnalysis {
             return
         }
         if maxBasic < 0xB {
-            findings.x2apicUnknown = "unknown: leaf 0xB is not offered (maximum basic leaf \(HexWord.format32(maxBasic)))"
+            findings.x2apicUnknown =
+                "unknown: leaf 0xB is not offered (maximum basic leaf \(HexWord.format32(maxBasic)))"
         } else if cpuid[0xB] == nil {
             findings.x2apicUnknown = "unknown: leaf 0xB is offered but not in the snapshot"
         } else {
@@ -175,7 +177,8 @@ public enum TopologyAnalysis {
                 "leaf 1's HTT bit is set (several logical processors per package) but leaf \(t.x2apicLeaf ?? "0xB") "
                     + "counts one logical processor per package")
         }
-        if let leaf1 = t.leaf1Logical, t.htt == true, let package = t.logicalPerPackage, package <= 255, leaf1 < package {
+        if let leaf1 = t.leaf1Logical, t.htt == true, let package = t.logicalPerPackage, package <= 255, leaf1 < package
+        {
             found.append(
                 "leaf 1 addresses \(leaf1) logical processors per package, fewer than the \(package) of leaf "
                     + "\(t.x2apicLeaf ?? "0xB")")
@@ -206,7 +209,8 @@ public enum SensorAnalysis {
 
     /// Whether the snapshot holds either sensor class.
     static func captured(_ snapshot: Snapshot) -> Bool {
-        snapshot.directory(LiveCapture.thermalFolder).isCaptured || snapshot.directory(LiveCapture.hwmonFolder).isCaptured
+        snapshot.directory(LiveCapture.thermalFolder).isCaptured
+            || snapshot.directory(LiveCapture.hwmonFolder).isCaptured
     }
 
     public static func analyse(_ snapshot: Snapshot) -> SensorFindings {
