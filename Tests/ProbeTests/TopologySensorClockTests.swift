@@ -187,6 +187,17 @@ struct SecondClockTests {
         #expect(text.contains("scaled or trapped"))
     }
 
+    @Test("under QEMU TCG CPUID never traps: neither clock is judged, and no disagreement is claimed")
+    func tcgDiscounted() throws {
+        let d = Analyzer.diagnose(
+            Snapshot(
+                origin: Origin(kind: .fixture), cpuid: .available(PlatformTree.cpuid(signature: "TCGTCGTCGTCG")),
+                hostTiming: .available(Self.timing(cpuid: 260, fence: 0.5))))
+        let item = try #require(d.level.evidence.first { $0.id == "timing.second-clock" })
+        #expect(item.discounted)
+        #expect(d.disagreements?.contains { $0.hasPrefix("the TSC says") } != true)
+    }
+
     @Test("a chain lost in the noise gives no ratio rather than an infinite one")
     func noise() throws {
         let cost = try #require(HostExitCost(Self.timing(cpuid: 1780, fence: 0)))

@@ -103,7 +103,11 @@ public enum Analyzer {
             missing: missing, firmware: machine.firmware, devices: machine.devices, confidential: machine.confidential)
         var disagreements = SourceDisagreement.find(
             hypervisors: hypervisors, platform: platform, emulation: emulation, machine: machine)
-        if emulation == nil, let clocks = LevelAnalysis.clockDisagreement(cost) { disagreements.append(clocks) }
+        if !LevelAnalysis.cpuidTimingDiscounted(hypervisors: hypervisors, platform: platform, emulation: emulation),
+            let clocks = LevelAnalysis.clockDisagreement(cost)
+        {
+            disagreements.append(clocks)
+        }
         diagnosis.topology = machine.topology
         diagnosis.sensors = machine.sensors
         diagnosis.disagreements = disagreements.isEmpty ? nil : disagreements

@@ -99,9 +99,7 @@ extension LevelAnalysis {
                     l0: l0, l1: l1, l2: l2, note: note)
             ]
         }
-        if platform.sandbox == "gVisor" || emulation != nil || platform.xen?.isPV == true
-            || hypervisors.kinds.contains(.qemuTCG)
-        {
+        if cpuidTimingDiscounted(hypervisors: hypervisors, platform: platform, emulation: emulation) {
             return item(0, 0, 0, "discounted for the reason the CPUID timing is: CPUID here is not a VM exit's cost")
         }
         if ratio >= trappingRatio {
@@ -119,6 +117,15 @@ extension LevelAnalysis {
         return item(
             0, 0, 0,
             "between the native (< \(Int(nativeRatio))) and trapping (≥ \(Int(trappingRatio))) ratios: not judged")
+    }
+
+    /// Whether CPUID's cost here is not a VM exit's (gVisor, a user-mode emulator, a Xen PV domain, QEMU TCG), so
+    /// neither clock says anything about the level.
+    static func cpuidTimingDiscounted(
+        hypervisors: HypervisorFindings, platform: PlatformFindings, emulation: EmulationFinding?
+    ) -> Bool {
+        platform.sandbox == "gVisor" || emulation != nil || platform.xen?.isPV == true
+            || hypervisors.kinds.contains(.qemuTCG)
     }
 
     /// Where the cycle figure and the second clock disagree: a TSC scaled, offset or trapped to hide an exit.
