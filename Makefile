@@ -7,6 +7,9 @@ export NESTPROBE_GIT_REVISION := $(shell git rev-parse --short HEAD 2>/dev/null)
 BIN := .build/release/nestprobe
 # `make test` builds with every warning an error, so the build stays at 0 warnings.
 WERROR := -Xswiftc -warnings-as-errors
+# `make test` compiles the package once, in release: the binary the scripts run and the tests, which
+# `@testable import` the modules, so they are compiled for testing (`swift build` does not do that in release).
+TESTABLE := -Xswiftc -enable-testing
 
 .PHONY: run test bed setup build release validate clean fuzz-smoke lint
 
@@ -24,16 +27,18 @@ release: setup
 
 # The lint first (seconds; a finding fails the run), then the schema checks and the SVM test bed, so the test
 # runner's summary stays the last line of the output. The fuzz smoke run (20 s a target from the kept corpus)
-# and the SciPy oracles come before them too.
+# and the SciPy oracles come before them too. The history tests (scripts/history-tests.py and the Swift tests)
+# run beside a throwaway PostgreSQL server on loopback. The Swift tests run from the same release build as the
+# binary, so CI compiles GRDB, postgres-nio, SwiftNIO and BoringSSL once, not a second time in debug.
 test: setup lint
-	$(SWIFT) build -c release $(WERROR)
+	$(SWIFT) build -c release --build-tests $(TESTABLE) $(WERROR)
 	./scripts/setup.sh --test
 	./scripts/validate-outputs.sh $(BIN)
 	python3 scripts/check-oracles.py
 	Fuzz/run.sh 20
 	./scripts/golden-outputs.sh $(BIN) --check
 	python3 scripts/testbed-tests.py --bin $(BIN)
-	$(SWIFT) test $(WERROR)
+	./scripts/with-postgres.sh sh -c 'python3 scripts/history-tests.py --bin $(BIN) && $(SWIFT) test -c release --skip-build'
 
 # nestprobe inside a QEMU-emulated AMD host with kvm_amd (scripts/testbed.sh; README, "SVM test bed").
 bed: release

@@ -7,6 +7,7 @@
 //   Probe → Documents, KVM, CKVM, CLibCPUID (readers of this machine, snapshot, analysis)
 //   Bench → Documents, Probe, KVM, CKVM, CGuest (exit cases, tiny guests, runner, suite)
 //   Report → Documents (compare, qualify, render; never KVM)
+//   History → Documents, Report, GRDB, PostgresNIO, Crypto (the report history and its change points)
 //   nestprobe (CLI) → all of them
 
 import PackageDescription
@@ -25,7 +26,12 @@ let package = Package(
         .library(name: "Report", targets: ["Report"]),
     ],
     dependencies: [
-        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0")
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        // The history store: SQLite embedded (GRDB), PostgreSQL shared (postgres-nio); SHA-256 of reports
+        // (swift-crypto: postgres-nio builds it anyway, for SCRAM-SHA-256 authentication).
+        .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
     ],
     targets: [
         // Header-only shim: ioctl request numbers, the variadic-ioctl wrappers Swift cannot call,
@@ -47,6 +53,16 @@ let package = Package(
         .target(name: "Bench", dependencies: ["Documents", "KVM", "CKVM", "CGuest", "Probe"], swiftSettings: strict),
         // Compare, qualify, render: pure data over the reports; never touches /dev/kvm.
         .target(name: "Report", dependencies: ["Documents"], swiftSettings: strict),
+        // Regression tracking over time: the report store (SQLite or PostgreSQL), series, change points.
+        .target(
+            name: "History",
+            dependencies: [
+                "Documents", "Report",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+                .product(name: "Crypto", package: "swift-crypto"),
+            ],
+            swiftSettings: strict),
         .executableTarget(
             name: "nestprobe",
             dependencies: [
@@ -54,6 +70,7 @@ let package = Package(
                 "Probe",
                 "Bench",
                 "Report",
+                "History",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict
@@ -66,6 +83,14 @@ let package = Package(
         .testTarget(
             name: "ReportTests", dependencies: ["Documents", "Report", "TestSupport"], resources: [.copy("Fixtures")],
             swiftSettings: strict),
+        .testTarget(
+            name: "HistoryTests",
+            dependencies: [
+                "History", "Documents", "Report",
+                .product(name: "GRDB", package: "GRDB.swift"),
+                .product(name: "PostgresNIO", package: "postgres-nio"),
+            ],
+            resources: [.copy("Fixtures")], swiftSettings: strict),
         .testTarget(
             name: "ProbeTests",
             dependencies: ["Probe", "KVM", "TestSupport"],

@@ -17,7 +17,8 @@ import sys
 import tempfile
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-FIXTURES = os.path.join(ROOT, "Tests", "ReportTests", "Fixtures")
+# The statistics oracles (SciPy, NumPy) and the change-point oracle (Apache Otava).
+FIXTURE_ROOTS = [os.path.join(ROOT, "Tests", target, "Fixtures") for target in ("ReportTests", "HistoryTests")]
 
 
 def differences(a, b, path="$"):
@@ -42,15 +43,15 @@ def differences(a, b, path="$"):
 
 def main():
     failures = 0
-    for name in sorted(os.listdir(FIXTURES)):
-        folder = os.path.join(FIXTURES, name)
+    for fixtures, name in [(root, name) for root in FIXTURE_ROOTS for name in sorted(os.listdir(root))]:
+        folder = os.path.join(fixtures, name)
         script = os.path.join(folder, "make_expected.py")
         if not os.path.isfile(script):
             continue
         with tempfile.TemporaryDirectory() as scratch:
             # The copy sits where the original does relative to the fixtures it reads ("..").
             copy = os.path.join(scratch, "Fixtures", name)
-            shutil.copytree(FIXTURES, os.path.join(scratch, "Fixtures"))
+            shutil.copytree(fixtures, os.path.join(scratch, "Fixtures"))
             subprocess.run([sys.executable, os.path.join(copy, "make_expected.py")], check=True,
                            stdout=subprocess.DEVNULL)
             with open(os.path.join(folder, "expected.json")) as f:

@@ -3,7 +3,8 @@
 # pkg-config), and Python's jsonschema for validating reports against Reports/schema. Idempotent.
 # --test adds the SVM test bed (scripts/testbed.sh): QEMU, busybox-static and cpio through apt-get,
 # and Debian's kernel package, fetched with apt-get download into .bed/ (never installed); and promtool
-# (Debian's prometheus package) for the OpenMetrics check.
+# (Debian's prometheus package) for the OpenMetrics check; Debian's postgresql server for the history tests;
+# Apache Otava's analysis module as the change-point oracle.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -21,6 +22,8 @@ if ((bed)); then
     command -v qemu-x86_64 >/dev/null 2>&1 || need+=(qemu-user)
     # promtool checks the OpenMetrics output of `nestprobe render` (Debian ships it in prometheus).
     command -v promtool >/dev/null 2>&1 || need+=(prometheus)
+    # The history tests start a real PostgreSQL server on loopback (scripts/with-postgres.sh).
+    ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
 fi
 if ((${#need[@]})); then
     sudo=""
@@ -42,6 +45,13 @@ if [ "${1:-}" = "--test" ]; then
     if ! python3 -c 'import numpy, scipy' 2>/dev/null; then
         echo "setup: installing numpy and scipy with pip" >&2
         python3 -m pip install -q numpy scipy
+    fi
+    # The change-point oracle (Tests/HistoryTests/Fixtures/changepoints/make_expected.py) is Apache Otava's
+    # E-divisive; only its analysis module is used, on the numpy and scipy above, so its other
+    # dependencies (BigQuery, Slack, Graphite clients) are left out.
+    if ! python3 -c 'import otava.analysis' 2>/dev/null; then
+        echo "setup: installing apache-otava (without its service clients) with pip" >&2
+        python3 -m pip install -q --no-deps apache-otava==0.8.0
     fi
     ./scripts/testbed.sh fetch
 fi

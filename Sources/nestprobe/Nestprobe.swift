@@ -14,7 +14,9 @@ struct Nestprobe: ParsableCommand {
         abstract: "Where this machine stands in a stack of hypervisors, and whether it can host nested guests.",
         discussion: ExitStatus.documentation,
         version: "nestprobe \(NestprobeVersionText.value)",
-        subcommands: [Diagnose.self, Capture.self, BenchCommand.self, Compare.self, Qualify.self, Render.self],
+        subcommands: [
+            Diagnose.self, Capture.self, BenchCommand.self, Compare.self, Qualify.self, Render.self, HistoryCommand.self,
+        ],
         defaultSubcommand: Diagnose.self
     )
 

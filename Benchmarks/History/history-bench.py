@@ -1,0 +1,106 @@
+#!/usr/bin/env python3
+"""Speed and memory of `nestprobe history` on SQLite: the goals are `history add` of one report ≤ 50 ms and
+`history check` over 1,000 reports × 60 cases ≤ 2 s, with memory that does not grow with the history.
+
+add: the wall time of `nestprobe history add` (the whole process: start, read and check the report, one
+transaction) for each of the real reports in Reports/history/series, into a history that already holds
+the others; median and worst. check: a history of N synthetic reports × 60 cases × 3 runs (1,000 cycles,
+5 % noise, six cases with a 10 % step, all written straight into the schema nestprobe made), then the
+wall time and peak resident memory of `history check` for N = 250, 500 and 1,000.
+Usage: Benchmarks/History/history-bench.py --bin .build/release/nestprobe
+"""
+import argparse
+import glob
+import os
+import random
+import resource
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
+
+def timed(command):
+    """Wall seconds and the child's peak RSS (MiB) of one run."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True)
+    took = time.perf_counter() - start
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    return took, max(peak, before) / 1024, done
+
+
+def peak_rss_of(command):
+    """Peak RSS in MiB of one command, measured by GNU time when present (ru_maxrss of children is a max)."""
+    if os.path.exists("/usr/bin/time"):
+        done = subprocess.run(["/usr/bin/time", "-f", "%M %e", *command], capture_output=True, text=True)
+        kib, seconds = done.stderr.strip().splitlines()[-1].split()
+        return float(seconds), int(kib) / 1024, done
+    return timed(command)
+
+
+def synthetic(db, reports, cases=60, runs=3, seed=1):
+    rng = random.Random(seed)
+    con = sqlite3.connect(db)
+    cur = con.cursor()
+    cur.execute(
+        "INSERT INTO machines (fingerprint, label, key, cpu, kernel, kvm_module, kvm_parameters, level, guest_level,"
+        " hypervisors, emulated_host) VALUES ('bench', '', 'benchbenchbench0', 'cpu', 'k', 'kvm', '', 'L1', 'L2',"
+        " 'KVM', 0)")
+    machine = cur.lastrowid
+    steps = {c: rng.randrange(reports // 5, reports - reports // 5) for c in range(6)}
+    for r in range(reports):
+        created = f"2026-01-01T00:00:00Z#{r:06d}"
+        cur.execute(
+            "INSERT INTO reports (digest, machine_id, created_at, tool_version, file, injected_delay, added_at)"
+            " VALUES (?, ?, ?, 'bench', ?, NULL, 'now')", (f"d{r}", machine, created, f"r{r}.json"))
+        report = cur.lastrowid
+        shift = 1 + 0.1 * rng.uniform(-1, 1)
+        for c in range(cases):
+            level = 1000 * (1 + c / 10) * shift * (1.1 if c in steps and r >= steps[c] else 1)
+            values = [level * (1 + 0.05 * rng.gauss(0, 1)) for _ in range(runs)]
+            exits = "user-space" if c % 3 == 0 else "kernel"
+            cur.execute(
+                "INSERT INTO cases VALUES (?, ?, 'L2', 'case', 'ok', ?, 0, 0, ?, ?)",
+                (report, f"case-{c:02d}", exits, statistics.median(values), statistics.median(values) * 0.8))
+            cur.executemany(
+                "INSERT INTO runs VALUES (?, ?, ?, ?, ?)",
+                [(report, f"case-{c:02d}", i, v, v * 0.8) for i, v in enumerate(values)])
+    con.commit()
+    con.close()
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bin", required=True)
+    binary = os.path.abspath(parser.parse_args().bin)
+    series = sorted(glob.glob(os.path.join(ROOT, "Reports", "history", "series", "r*.json")))
+    with tempfile.TemporaryDirectory() as scratch:
+        db = os.path.join(scratch, "add.sqlite")
+        times = []
+        for path in series:
+            took, _, done = timed([binary, "history", "add", "--db", db, path])
+            if done.returncode != 0:
+                sys.exit(f"history-bench: add failed: {done.stderr}")
+            times.append(took * 1000)
+        # The first add also creates the file and its schema.
+        print(f"history add (one report, whole process, SQLite): first {times[0]:.1f} ms (creates the schema); "
+              f"then median {statistics.median(times[1:]):.1f} ms, worst {max(times[1:]):.1f} ms "
+              f"over {len(times) - 1} reports (goal ≤ 50 ms)")
+        for count in (250, 500, 1000):
+            db = os.path.join(scratch, f"check-{count}.sqlite")
+            subprocess.run([binary, "history", "list", "--db", db], check=True, capture_output=True)
+            synthetic(db, count)
+            seconds, mib, done = peak_rss_of([binary, "history", "check", "--db", db, "--figure", "gross"])
+            flagged = sum(1 for line in done.stdout.splitlines() if ": report " in line)
+            print(f"history check, {count} reports × 60 cases × 3 runs: {seconds:.2f} s, peak RSS {mib:.0f} MiB, "
+                  f"{flagged} change point(s) reported (6 steps planted), exit {done.returncode}"
+                  + (" (goal ≤ 2 s)" if count == 1000 else ""))
+
+
+if __name__ == "__main__":
+    main()

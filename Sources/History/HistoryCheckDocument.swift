@@ -1,0 +1,109 @@
+// HistoryCheckDocument: `history check --format json` — the method, and per machine its verdict and every
+// reported change point, as one document (Reports/schema/history-check-v1.schema.json).
+
+import Documents
+import Foundation
+
+/// The JSON document of one `history check` over one or more machines.
+public struct HistoryCheckDocument: Codable, Sendable, Equatable {
+    /// The document's `schema` value.
+    public static let schemaID = "nestprobe.history-check"
+    /// The document's version.
+    public static let currentVersion = 1
+
+    /// How the series were judged: the same for every machine of the document.
+    public struct Method: Codable, Sendable, Equatable {
+        /// "e-divisive" (E-divisive means with a permutation test).
+        public var detector: String
+        /// The permutation test's level, permutations per test and their seed.
+        public var pValue: Double
+        public var permutations: Int
+        public var seed: UInt64
+        /// The smallest change reported, percent of the median before.
+        public var thresholdPercent: Double
+        /// The newest this many reports decide the exit code.
+        public var window: Int
+        /// "net" or "gross" cycles per exit.
+        public var figure: String
+        /// Whether the machine's shift between reports was divided out.
+        public var machineShiftRemoved: Bool
+    }
+
+    /// One reported change point.
+    public struct Change: Codable, Sendable, Equatable {
+        /// The case's id.
+        public var caseID: String
+        /// The first report after the change: its index among the machine's reports, oldest first, its time
+        /// and the file it was added from.
+        public var reportIndex: Int
+        public var createdAt: String
+        public var file: String
+        /// Medians of the segments before and after, in the series' unit.
+        public var before: Double
+        public var after: Double
+        /// (after / before − 1) × 100.
+        public var changePercent: Double
+        /// "slower" (a regression: more cycles) or "faster".
+        public var direction: String
+        /// The permutation test's p-value for the split.
+        public var pValue: Double
+        /// Whether the report lies in the newest window (and so counts for the exit code).
+        public var inWindow: Bool
+    }
+
+    /// One machine (fingerprint and label) and what its check found.
+    public struct Machine: Codable, Sendable, Equatable {
+        /// The fingerprint's 16-digit key, the label ("" for none) and the fingerprint for people.
+        public var key: String
+        public var label: String
+        public var summary: String
+        /// Reports stored for the machine, and cases judged.
+        public var reports: Int
+        public var casesJudged: Int
+        /// "regression", "improvement" or "none": what the newest window holds.
+        public var verdict: String
+        /// 2, 4 or 0, as `verdict`.
+        public var exitCode: Int32
+        /// Every reported change point, oldest report first.
+        public var changes: [Change]
+    }
+
+    public var schema: String
+    public var version: Int
+    public var tool: ToolInfo
+    public var method: Method
+    public var machines: [Machine]
+    /// The command's exit code: 2 when any machine's newest window holds a regression, else 4 when any holds
+    /// improvements, else 0.
+    public var exitCode: Int32
+
+    /// The document of `results`, all judged with `options`.
+    public init(_ results: [CheckResult], options: CheckOptions, tool: ToolInfo = .current) {
+        schema = Self.schemaID
+        version = Self.currentVersion
+        self.tool = tool
+        method = Method(
+            detector: "e-divisive", pValue: options.detector.pValue, permutations: options.detector.permutations,
+            seed: options.detector.seed, thresholdPercent: options.thresholdPercent, window: options.window,
+            figure: options.figure.rawValue, machineShiftRemoved: options.normalize)
+        machines = results.map(Self.machine)
+        exitCode = HistoryCheck.combinedExitCode(results.map(\.exitCode))
+    }
+
+    static func machine(_ result: CheckResult) -> Machine {
+        let changes = result.cases.flatMap(\.changes)
+            .sorted { ($0.reportIndex, $0.caseID) < ($1.reportIndex, $1.caseID) }
+            .map { c in
+                Change(
+                    caseID: c.caseID, reportIndex: c.reportIndex, createdAt: c.createdAt, file: c.file,
+                    before: c.before, after: c.after, changePercent: c.changePercent,
+                    direction: c.isRegression ? "slower" : "faster", pValue: c.pValue, inWindow: c.inWindow)
+            }
+        let code = result.exitCode
+        return Machine(
+            key: result.machine.key, label: result.machine.label, summary: result.machine.summary,
+            reports: result.reportCount, casesJudged: result.cases.count,
+            verdict: code == 2 ? "regression" : code == 4 ? "improvement" : "none", exitCode: code,
+            changes: changes)
+    }
+}

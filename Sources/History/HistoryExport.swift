@@ -1,0 +1,32 @@
+// HistoryExport: every stored run as CSV, machine by machine and case by case, for other tools (Apache
+// Otava reads CSV; so do spreadsheets and pandas).
+
+/// Writes the whole history out.
+public enum HistoryExport {
+    /// One row per run: machine key, label, report index, time, file, case id, run, gross, net.
+    public static func csv(_ store: any HistoryStore) throws(HistoryError) -> String {
+        var out = "machine,label,report_index,created_at,file,case,run,gross_cycles,net_cycles\n"
+        for machine in try store.machines() {
+            let reports = try store.reports(machine: machine.id)
+            var position: [Int64: Int] = [:]
+            for (index, report) in reports.enumerated() { position[report.id] = index }
+            for entry in try store.cases(machine: machine.id) {
+                var run = 0
+                var last: Int64 = -1
+                for point in try store.runs(machine: machine.id, caseID: entry.id) {
+                    run = point.reportID == last ? run + 1 : 0
+                    last = point.reportID
+                    guard let index = position[point.reportID] else { continue }
+                    let report = reports[index]
+                    out +=
+                        [
+                            machine.key, machine.label, String(index), report.createdAt, report.file, entry.id,
+                            String(run),
+                            String(point.gross), point.net.map { String($0) } ?? "",
+                        ].map(HistoryText.csvField).joined(separator: ",") + "\n"
+                }
+            }
+        }
+        return out
+    }
+}

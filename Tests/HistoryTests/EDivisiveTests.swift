@@ -1,0 +1,144 @@
+// E-divisive means: the Fenwick-tree statistic against the direct O(n²) sums, and the detection on the
+// synthetic series with known steps that Fixtures/changepoints/make_expected.py made, next to the change
+// points Apache Otava found in the same series.
+
+import Foundation
+import Testing
+
+@testable import History
+
+@Suite struct EDivisiveTests {
+    /// q(τ) by the definition, every pair summed directly.
+    static func directStatistic(_ x: [Double], _ tau: Int) -> Double {
+        let a = Array(x[..<tau])
+        let b = Array(x[tau...])
+        var across = 0.0
+        var within = 0.0
+        var other = 0.0
+        for p in a { for q in b { across += abs(p - q) } }
+        for i in a.indices { for j in a.indices where j > i { within += abs(a[i] - a[j]) } }
+        for i in b.indices { for j in b.indices where j > i { other += abs(b[i] - b[j]) } }
+        let n = Double(a.count)
+        let m = Double(b.count)
+        return n * m / (n + m) * (2 * across / (n * m) - 2 * within / (n * n) - 2 * other / (m * m))
+    }
+
+    @Test func statisticMatchesTheDirectSums() {
+        var random = SplitMix64(seed: 7)
+        let x = (0..<57).map { _ in Double(random.next() % 1000) / 7 }
+        for tau in [1, 2, 10, 28, 55, 56] {
+            let fast = EDivisive.bestSplit(x[...], [tau])
+            #expect(fast.index == tau)
+            #expect(abs(fast.statistic - Self.directStatistic(x, tau)) < 1e-6 * max(1, abs(fast.statistic)))
+        }
+        // The best of all splits is the largest of the direct ones.
+        let best = EDivisive.bestSplit(x[...], Array(1..<x.count))
+        let direct = (1..<x.count).max { Self.directStatistic(x, $0) < Self.directStatistic(x, $1) }!
+        #expect(best.index == direct)
+    }
+
+    @Test func tiesAndConstantSeries() {
+        #expect(EDivisive().changePoints([5, 5, 5, 5, 5, 5, 5, 5]).isEmpty)
+        #expect(EDivisive().changePoints([]).isEmpty)
+        #expect(EDivisive().changePoints([1]).isEmpty)
+        let step = [Double](repeating: 10, count: 20) + [Double](repeating: 20, count: 20)
+        #expect(EDivisive().changePoints(step).map(\.index) == [20])
+    }
+
+    @Test func splitsOnlyAtBoundaries() {
+        // Runs of 3 per report; the step starts inside report 6 (point 19) but may only be placed at 18 or 21.
+        let values = (0..<36).map { $0 < 19 ? 100.0 : 130.0 }
+        let boundaries = Array(stride(from: 3, to: 36, by: 3))
+        let found = EDivisive().changePoints(values, boundaries: boundaries).map(\.index)
+        #expect(found.count == 1)
+        #expect(found.allSatisfy { boundaries.contains($0) })
+    }
+
+    struct Oracle: Decodable {
+        struct Series: Decodable {
+            var name: String
+            var values: [Double]
+            var steps: [Int]
+            var otava: [Int]
+        }
+        var series: [Series]
+    }
+
+    static func oracle() throws -> Oracle {
+        let url = try #require(Bundle.module.url(forResource: "Fixtures/changepoints/expected", withExtension: "json"))
+        return try JSONDecoder().decode(Oracle.self, from: Data(contentsOf: url))
+    }
+
+    /// Reported change points (as `history check` reports them: 5 % threshold) of one series.
+    static func reported(_ values: [Double]) -> [Int] {
+        let series = CaseSeries(caseID: "synthetic", values: values, reportIndex: Array(values.indices))
+        let reports = values.indices.map {
+            StoredReport(id: Int64($0), createdAt: "", file: "\($0)", digest: "", toolVersion: "", injectedDelay: nil)
+        }
+        var options = CheckOptions()
+        options.normalize = false
+        return HistoryCheck.analyse(series, reports: reports, options: options).changes.map(\.reportIndex)
+    }
+
+    /// How many of `expected` have a partner in `found` within ±2, one to one.
+    static func matched(_ expected: [Int], _ found: [Int]) -> Int {
+        var left = found
+        var count = 0
+        for point in expected {
+            if let at = left.firstIndex(where: { abs($0 - point) <= 2 }) {
+                left.remove(at: at)
+                count += 1
+            }
+        }
+        return count
+    }
+
+    @Test func flatSeriesHaveNoChangePoint() throws {
+        for series in try Self.oracle().series where series.steps.isEmpty {
+            #expect(Self.reported(series.values).isEmpty, "\(series.name)")
+            #expect(series.otava.isEmpty, "\(series.name): Otava")
+        }
+    }
+
+    @Test func stepsAreFoundWhereTheyAre() throws {
+        var steps = 0
+        var within2 = 0
+        var within10 = 0
+        var otavaWithin2 = 0
+        var extra = 0
+        for series in try Self.oracle().series where !series.steps.isEmpty {
+            let found = Self.reported(series.values)
+            steps += series.steps.count
+            within2 += Self.matched(series.steps, found)
+            otavaWithin2 += Self.matched(series.steps, series.otava)
+            within10 += series.steps.filter { step in found.contains { abs($0 - step) <= 10 } }.count
+            extra += max(0, found.count - series.steps.count)
+        }
+        // With 5 % noise a 10 % step cannot always be placed to ±2 points: Otava places the same share.
+        print(
+            "EDivisive: \(within2)/\(steps) steps within ±2 points (Otava \(otavaWithin2)), \(within10) within ±10, "
+                + "\(extra) extra change point(s) in 30 series")
+        #expect(within10 == steps)
+        #expect(within2 >= otavaWithin2 - 1)
+        #expect(Double(within2) >= 0.9 * Double(steps))
+        #expect(extra <= 1)
+    }
+
+    @Test func agreesWithOtava() throws {
+        var total = 0
+        var agreed = 0
+        var sameCount = 0
+        let all = try Self.oracle().series
+        for series in all {
+            let found = Self.reported(series.values)
+            total += max(found.count, series.otava.count)
+            agreed += Self.matched(series.otava, found)
+            sameCount += found.count == series.otava.count ? 1 : 0
+        }
+        print(
+            "EDivisive: \(agreed)/\(total) change points within ±2 of Otava's; "
+                + "the same number of change points in \(sameCount)/\(all.count) series")
+        #expect(Double(agreed) >= 0.9 * Double(total))
+        #expect(sameCount >= all.count - 1)
+    }
+}

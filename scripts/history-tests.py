@@ -1,0 +1,187 @@
+#!/usr/bin/env python3
+"""The `nestprobe history` command line against both stores, as a user runs it.
+
+For a SQLite file and, when NESTPROBE_TEST_POSTGRES names a server (scripts/with-postgres.sh starts one),
+a fresh PostgreSQL database: add is idempotent; a malformed report among good ones stores nothing (exit
+65); the 30 real reports of Reports/history/series plus the one taken with an injected user-space delay
+are stored, and `history check` flags exactly the user-space cases at that report (exit 2) while the 30
+alone give exit 0, the JUnit and JSON outputs (the latter valid against history-check-v1) say the same;
+trend, list, baseline and export answer. Then the failures: a database written by a
+newer nestprobe (exit 65), a PostgreSQL port with nothing behind it and one that never answers (exit 69,
+one line naming the host). Prints 'N passed, M failed'; exit 1 on any failure.
+Usage: history-tests.py --bin .build/release/nestprobe
+"""
+import argparse
+import glob
+import json
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+
+import jsonschema
+from referencing import Registry, Resource
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+SERIES = sorted(glob.glob(os.path.join(ROOT, "Reports", "history", "series", "r[0-9][0-9].json")))
+INJECTED = os.path.join(ROOT, "Reports", "history", "series", "r31-inject.json")
+
+
+
+def check_schema():
+    """A validator of history-check-v1, with the schemas it refers to."""
+    registry = Registry()
+    for path in glob.glob(os.path.join(ROOT, "Reports", "schema", "*.schema.json")):
+        with open(path) as f:
+            doc = json.load(f)
+        resource = Resource.from_contents(doc)
+        registry = registry.with_resources([(doc["$id"], resource), (os.path.basename(path), resource)])
+    with open(os.path.join(ROOT, "Reports", "schema", "history-check-v1.schema.json")) as f:
+        return jsonschema.Draft202012Validator(json.load(f), registry=registry)
+
+
+CHECK_SCHEMA = check_schema()
+passed = 0
+failed = 0
+
+
+def expect(condition, what):
+    global passed, failed
+    if condition:
+        passed += 1
+    else:
+        failed += 1
+        print(f"history-tests: FAILED: {what}", file=sys.stderr)
+
+
+def run(binary, *args, timeout=120):
+    done = subprocess.run([binary, "history", *args], capture_output=True, text=True, timeout=timeout)
+    return done.returncode, done.stdout, done.stderr
+
+
+def fresh_postgres():
+    admin = os.environ["NESTPROBE_TEST_POSTGRES"]
+    name = "cli_" + uuid.uuid4().hex[:12]
+    subprocess.run(["psql", admin, "-q", "-c", f"CREATE DATABASE {name}"], check=True)
+    return admin.rsplit("/", 1)[0] + "/" + name
+
+
+def contract(binary, db, label):
+    where = f"[{label}]"
+    code, out, err = run(binary, "add", "--db", db, *SERIES[:2])
+    expect(code == 0 and out.count("added ") == 2, f"{where} add two reports: {code} {out} {err}")
+    code, out, err = run(binary, "add", "--db", db, SERIES[0])
+    expect(code == 0 and "already stored" in out, f"{where} the same report again: {code} {out} {err}")
+
+    with tempfile.TemporaryDirectory() as scratch:
+        broken = os.path.join(scratch, "broken.json")
+        with open(SERIES[2], "rb") as f:
+            data = f.read()
+        with open(broken, "wb") as f:
+            f.write(data[: len(data) // 2])
+        code, out, err = run(binary, "add", "--db", db, SERIES[2], broken)
+        expect(code == 65, f"{where} a truncated report exits 65: {code} {err}")
+        expect(err.count("\n") == 1 and "broken.json" in err, f"{where} one line naming the file: {err!r}")
+    code, out, err = run(binary, "list", "--db", db, "--format", "csv")
+    expect(code == 0 and out.splitlines()[1].split(",")[2] == "2", f"{where} nothing of the bad add stored: {out}")
+
+    code, out, err = run(binary, "add", "--db", db, *SERIES)
+    expect(code == 0 and out.count("added ") == len(SERIES) - 2, f"{where} the whole series: {code} {err}")
+    code, out, err = run(binary, "check", "--db", db)
+    expect(code == 0, f"{where} 30 plain reports: check exits 0: {code}\n{out}{err}")
+    for line in out.splitlines():
+        if line.startswith("  *"):
+            expect(False, f"{where} a change point in the newest window of the plain series: {line}")
+
+    code, out, err = run(binary, "add", "--db", db, INJECTED)
+    expect(code == 0, f"{where} add the injected report: {code} {err}")
+    code, out, err = run(binary, "check", "--db", db, "--window", "1")
+    flagged = {line.split()[1].rstrip(":") for line in out.splitlines() if line.startswith("  * ")}
+    user = {line.split()[1].rstrip(":") for line in out.splitlines() if line.startswith("  * ") and "report 30 " in line}
+    expect(code == 2, f"{where} with the injected delay: check exits 2: {code}\n{out}{err}")
+    expect(flagged == user and flagged and all("user" in case or case.startswith("hlt/") for case in flagged),
+           f"{where} only user-space cases flagged, at report 30: {sorted(flagged)}")
+    print(f"history-tests {where}: check flagged {len(flagged)} case(s) at report 30: {', '.join(sorted(flagged))}")
+    code, out, err = run(binary, "check", "--db", db, "--window", "1", "--format", "junit")
+    expect(code == 2 and out.count("<failure") == len(flagged), f"{where} JUnit: one failure per flagged case")
+    code, out, err = run(binary, "check", "--db", db, "--window", "1", "--format", "json")
+    document = json.loads(out) if code == 2 else {}
+    errors = list(CHECK_SCHEMA.iter_errors(document))
+    expect(code == 2 and not errors, f"{where} JSON: exit 2 and valid: {code} {err} {[e.message for e in errors[:3]]}")
+    recent = {c["caseID"] for m in document.get("machines", []) for c in m["changes"] if c["inWindow"]}
+    expect(recent == flagged and document.get("exitCode") == 2 and
+           all(c["reportIndex"] == 30 and c["direction"] == "slower" for m in document.get("machines", [])
+               for c in m["changes"] if c["inWindow"]),
+           f"{where} JSON: the same cases as the text, slower, at report 30: {sorted(recent)}")
+
+    code, out, err = run(binary, "baseline", "--db", db)
+    files = out.split()
+    expect(code == 0 and 1 <= len(files) <= 10 and INJECTED not in files and files[-1] == SERIES[-1],
+           f"{where} baseline: plain reports up to r30: {code} {out} {err}")
+    code, out, err = run(binary, "trend", "--db", db, "--cases", "pio-out-user/*")
+    expect(code == 0 and "pio-out-user/real" in out and any(c in out for c in "▁▂▃▄▅▆▇█"), f"{where} trend: {out}")
+    code, out, err = run(binary, "trend", "--db", db, "--format", "html")
+    expect(code == 0 and out.count("<svg") >= 10 and "class=\"cp\"" in out, f"{where} trend html with change points")
+    code, out, err = run(binary, "export", "--db", db)
+    expect(code == 0 and len(out.splitlines()) > 31 * 30, f"{where} export: {len(out.splitlines())} rows")
+
+
+def silent_listener():
+    """A TCP port that accepts and never says anything: a PostgreSQL that hangs."""
+    server = socket.socket()
+    server.bind(("127.0.0.1", 0))
+    server.listen(4)
+    held = []
+
+    def serve():
+        while True:
+            try:
+                held.append(server.accept()[0])
+            except OSError:
+                return
+
+    threading.Thread(target=serve, daemon=True).start()
+    return server
+
+
+def main():
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--bin", required=True)
+    binary = os.path.abspath(parser.parse_args().bin)
+    if len(SERIES) != 30 or not os.path.exists(INJECTED):
+        sys.exit("history-tests: Reports/history/series must hold r01–r30.json and r31-inject.json")
+    with tempfile.TemporaryDirectory() as scratch:
+        db = os.path.join(scratch, "history.sqlite")
+        contract(binary, db, "sqlite")
+        # A database from a newer nestprobe: refused, nothing written.
+        with sqlite3.connect(db) as connection:
+            connection.execute("INSERT INTO grdb_migrations (identifier) VALUES ('v9-from-the-future')")
+        code, out, err = run(binary, "list", "--db", db)
+        expect(code == 65 and "newer nestprobe" in err and err.count("\n") == 1, f"newer schema refused: {code} {err}")
+    if os.environ.get("NESTPROBE_TEST_POSTGRES"):
+        contract(binary, fresh_postgres(), "postgres")
+    else:
+        print("history-tests: PostgreSQL part skipped: NESTPROBE_TEST_POSTGRES unset (scripts/with-postgres.sh sets it)")
+
+    code, out, err = run(binary, "list", "--db", "postgres://nobody@127.0.0.1:1/none", "--connect-timeout", "2")
+    expect(code == 69 and "127.0.0.1:1" in err and err.count("\n") == 1, f"refused port: {code} {err!r}")
+    server = silent_listener()
+    port = server.getsockname()[1]
+    start = time.monotonic()
+    code, out, err = run(binary, "list", "--db", f"postgres://nobody@127.0.0.1:{port}/none", "--connect-timeout", "2",
+                         timeout=60)
+    took = time.monotonic() - start
+    server.close()
+    expect(code == 69 and f"127.0.0.1:{port}" in err and err.count("\n") == 1,
+           f"a server that never answers: {code} {err!r} after {took:.1f} s")
+    print(f"{passed} passed, {failed} failed")
+    sys.exit(1 if failed else 0)
+
+
+if __name__ == "__main__":
+    main()
