@@ -12,6 +12,12 @@ public struct HostExitCost: Codable, Sendable, Equatable {
     public var tsc: TSCFrequency
     public var warmupDiscarded: Int
     public var pinnedCPU: Int?
+    /// The second clock: one LFENCE's cost (the chain's median net of the overhead, over its length), in the
+    /// same TSC cycles; nil when the snapshot holds no chain or the chain did not outlast the overhead.
+    public var lfenceCycles: Double?
+    /// CPUID's net cost over one LFENCE's: a ratio of two figures on one counter, which a hypervisor that
+    /// offsets or scales the TSC, or traps RDTSC, cannot move the way it moves the cycle figure.
+    public var cpuidPerLFENCE: Double?
 
     public init?(_ timing: HostTiming) {
         guard let raw = SampleStatistics(timing.samplesCycles.map { Double($0) }),
@@ -27,5 +33,16 @@ public struct HostExitCost: Codable, Sendable, Equatable {
         tsc = timing.tsc
         warmupDiscarded = timing.warmup
         pinnedCPU = timing.pinnedCPU
+        if let length = timing.lfenceChainLength, length > 0,
+            let chain = SampleStatistics((timing.lfenceChainCycles ?? []).map { Double($0) })
+        {
+            let perFence = (chain.p50 - overhead.p50) / Double(length)
+            // Under a quarter cycle per LFENCE the chain was lost in the timing noise: no ratio.
+            if perFence >= 0.25 {
+                lfenceCycles = perFence
+                let ratio = netMedianCycles / perFence
+                cpuidPerLFENCE = ratio.isFinite ? ratio : nil
+            }
+        }
     }
 }

@@ -15,6 +15,8 @@ public struct HostTimer: Sendable {
     public var maxSamples = 4000
     /// Overhead samples (fenced TSC pair with nothing between).
     public var overheadSamples = 1000
+    /// Second-clock samples: chains of LFENCEs on the same counter (a few hundred cycles each, well under 1 ms).
+    public var lfenceChainSamples = 1000
     /// Wall-clock budget for the sampling loop, nanoseconds; a machine where CPUID is very slow
     /// (software emulation, gVisor) gets fewer samples instead of a long wait.
     public var budgetNanoseconds: UInt64 = 40_000_000
@@ -36,9 +38,12 @@ public struct HostTimer: Sendable {
         var overhead: [UInt64] = []
         overhead.reserveCapacity(overheadSamples)
         for _ in 0..<overheadSamples { overhead.append(ckvm_time_empty()) }
+        var chain: [UInt64] = []
+        chain.reserveCapacity(lfenceChainSamples)
+        for _ in 0..<lfenceChainSamples { chain.append(ckvm_time_lfence_chain()) }
         return HostTiming(
             leaf: 0, subleaf: 0, warmup: warmup, samplesCycles: samples, overheadCycles: overhead,
-            pinnedCPU: pinned?.cpu, tsc: tsc)
+            pinnedCPU: pinned?.cpu, tsc: tsc, lfenceChainLength: Int(CKVM_LFENCE_CHAIN), lfenceChainCycles: chain)
     }
 
     /// Sleeps the calling thread for `duration`, the rest of it again after a signal.

@@ -23,19 +23,19 @@ public struct LiveCapture: Sendable {
     }
 
     /// Text files read as they are.
-    static let plainFiles =
-        [
-            "/proc/cmdline", "/proc/version", "/proc/sys/kernel/osrelease", "/proc/sys/kernel/dmesg_restrict",
-            "/sys/hypervisor/type", "/sys/devices/system/clocksource/clocksource0/current_clocksource",
-            "/sys/devices/system/clocksource/clocksource0/available_clocksource", "/proc/1/cgroup", "/proc/self/cgroup",
-            "/.dockerenv", "/run/.containerenv", "/proc/sys/fs/binfmt_misc/WSLInterop",
-            "/proc/xen/capabilities", "/sys/hypervisor/guest_type",
-        ] + PlatformAnalysis.dmiFields.map { "/sys/class/dmi/id/\($0)" }
+    static let plainFiles = [
+        "/proc/cmdline", "/proc/version", "/proc/sys/kernel/osrelease", "/proc/sys/kernel/dmesg_restrict",
+        "/sys/hypervisor/type", "/sys/devices/system/clocksource/clocksource0/current_clocksource",
+        "/sys/devices/system/clocksource/clocksource0/available_clocksource", "/proc/1/cgroup", "/proc/self/cgroup",
+        "/.dockerenv", "/run/.containerenv", "/proc/sys/fs/binfmt_misc/WSLInterop",
+        "/proc/xen/capabilities", "/sys/hypervisor/guest_type", "/run/host/container-manager",
+        "/run/systemd/container",
+    ] + PlatformAnalysis.dmiFields.map { "/sys/class/dmi/id/\($0)" }
 
     /// Folders listed; /sys/module only for the modules that concern virtualization.
     static let listedFolders = [
         "/sys/class/dmi/id", "/sys/hypervisor", "/sys/bus/vmbus/devices", "/sys/bus/xen/devices",
-        "/sys/bus/virtio/devices", "/dev/cpu",
+        "/sys/bus/virtio/devices", "/dev/cpu", "/proc/vz", "/proc/bc",
     ]
 
     /// Module names worth recording from /sys/module.
@@ -61,6 +61,7 @@ public struct LiveCapture: Sendable {
         }
         for folder in Self.listedFolders { snapshot.directories[folder] = reader.list(folder) }
         captureDevices(into: &snapshot)
+        captureTopologyAndSensors(into: &snapshot)
         let modules = reader.list("/sys/module").map { $0.filter(Self.isVirtualizationModule) }
         snapshot.directories["/sys/module"] = modules
         for module in modules.value ?? [] where module.hasPrefix("kvm") {

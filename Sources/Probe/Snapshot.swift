@@ -229,11 +229,18 @@ public struct HostTiming: Codable, Sendable, Equatable {
     public var pinnedCPU: Int?
     /// TSC frequency and where it came from.
     public var tsc: TSCFrequency
+    /// LFENCEs in each second-clock sample; nil in snapshots taken before the second clock (issue 16).
+    public var lfenceChainLength: Int?
+    /// One sample per chain of `lfenceChainLength` LFENCEs between the same fenced TSC reads, overhead included:
+    /// a sequence that never traps, on the same counter as the CPUID samples.
+    public var lfenceChainCycles: [UInt64]?
 
     public init(
         leaf: UInt32, subleaf: UInt32, warmup: Int, samplesCycles: [UInt64], overheadCycles: [UInt64],
-        pinnedCPU: Int?, tsc: TSCFrequency
+        pinnedCPU: Int?, tsc: TSCFrequency, lfenceChainLength: Int? = nil, lfenceChainCycles: [UInt64]? = nil
     ) {
+        self.lfenceChainLength = lfenceChainLength
+        self.lfenceChainCycles = lfenceChainCycles
         self.leaf = leaf
         self.subleaf = subleaf
         self.warmup = warmup

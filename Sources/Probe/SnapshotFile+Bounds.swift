@@ -8,6 +8,9 @@ extension SnapshotFile {
         if let timing = snapshot.hostTiming.value {
             try bounds.atLeast(timing.warmup, 0, "hostTiming.value.warmup")
             try bounds.atLeast(timing.tsc.hz, 0, "hostTiming.value.tsc.hz")
+            if let length = timing.lfenceChainLength {
+                try bounds.atLeast(length, 1, "hostTiming.value.lfenceChainLength")
+            }
         }
         for (index, reading) in (snapshot.msrs.value ?? []).enumerated() {
             try bounds.atLeast(reading.cpu, 0, "msrs.value[\(index)].cpu")

@@ -125,6 +125,19 @@ static inline uint64_t ckvm_time_empty(void) {
     return end - start;
 }
 
+/// LFENCEs in the chain ckvm_time_lfence_chain times.
+#define CKVM_LFENCE_CHAIN 16
+
+/// Cycles for a chain of CKVM_LFENCE_CHAIN LFENCEs between fenced TSC reads, fence overhead included: a
+/// sequence that waits for every earlier instruction like CPUID does but never traps, timed on the same counter,
+/// so CPUID's cost can be given as a ratio that a scaled, offset or trapped TSC does not change (issue 16).
+static inline uint64_t ckvm_time_lfence_chain(void) {
+    uint64_t start = ckvm_tsc_begin();
+    __asm__ volatile(".rept 16\n\tlfence\n\t.endr" ::: "memory");
+    uint64_t end = ckvm_tsc_end();
+    return end - start;
+}
+
 // MARK: thread placement (CPU_SET and friends are macros Swift cannot import)
 /// An opaque copy of a thread's CPU affinity mask.
 typedef struct {

@@ -46,6 +46,10 @@ public struct Diagnosis: Codable, Sendable {
     public var confidential: ConfidentialFindings?
     /// Where the sources disagree and what that implies: nil when they agree.
     public var disagreements: [String]?
+    /// CPUID's and the kernel's CPU topology and where they disagree: nil when the kernel's was not captured.
+    public var topology: TopologyFindings?
+    /// The thermal zones and hwmon devices: nil when neither class was captured.
+    public var sensors: SensorFindings?
 }
 
 /// Runs every analysis over a snapshot.
@@ -102,8 +106,15 @@ public enum Analyzer {
             microcode: cpuinfoField(snapshot, "microcode"), hypervisors: hypervisors, identity: identity,
             emulation: emulation, platform: platform, hosting: hosting, hostExitCost: exitCost, msrs: msrs,
             missing: missing, firmware: machine.firmware, devices: machine.devices, confidential: machine.confidential)
-        let disagreements = SourceDisagreement.find(
+        var disagreements = SourceDisagreement.find(
             hypervisors: hypervisors, platform: platform, emulation: emulation, machine: machine)
+        if !LevelAnalysis.cpuidTimingDiscounted(hypervisors: hypervisors, platform: platform, emulation: emulation),
+            let clocks = LevelAnalysis.clockDisagreement(cost)
+        {
+            disagreements.append(clocks)
+        }
+        diagnosis.topology = machine.topology
+        diagnosis.sensors = machine.sensors
         diagnosis.disagreements = disagreements.isEmpty ? nil : disagreements
         diagnosis.summary = Summary.lines(diagnosis)
         return diagnosis
@@ -120,7 +131,9 @@ public enum Analyzer {
         return MachineEvidence(
             firmware: firmwareCaptured ? FirmwareAnalysis.analyse(snapshot) : nil,
             devices: devicesCaptured ? DeviceAnalysis.analyse(snapshot) : nil,
-            confidential: ConfidentialAnalysis.analyse(snapshot, cpuid: cpuid))
+            confidential: ConfidentialAnalysis.analyse(snapshot, cpuid: cpuid),
+            topology: TopologyAnalysis.captured(snapshot) ? TopologyAnalysis.analyse(snapshot, cpuid: cpuid) : nil,
+            sensors: SensorAnalysis.captured(snapshot) ? SensorAnalysis.analyse(snapshot) : nil)
     }
 
     /// A field of the first processor in /proc/cpuinfo.

@@ -58,6 +58,9 @@ public struct HypervisorFindings: Codable, Sendable, Equatable {
     public var hyperVEnlightenedVMCS: Bool
     /// This kernel runs as a PVM guest (either published PVM ABI layout).
     public var pvmGuest: Bool
+    /// Intel KGT's evmm answers basic leaf 3 with ECX "EVMM" and EDX "INTC" (ikgt-core, vmm/vmexit/vmexit_cpuid.c:
+    /// "if the signature is matched, then evmm is running"); true when it did, nil otherwise.
+    public var intelKGTLeaf3: Bool?
 
     /// The first recognised hypervisor, which is the one this OS talks to.
     public var primary: HypervisorKind? { ranges.first?.kind }
@@ -119,9 +122,16 @@ public enum HypervisorScan {
                     base: base, signature: signature, kind: effectiveKind, maxLeaf: maxLeaf, features: features))
         }
         return HypervisorFindings(
-            leaf1Present: cpuid.hasLeaf1, hypervisorBit: bit, ranges: ranges, hyperVNested: hvNested,
-            hyperVRootPartition: hvRoot,
-            hyperVEnlightenedVMCS: hvEVMCS, pvmGuest: pvm)
+            leaf1Present: cpuid.hasLeaf1, hypervisorBit: bit, ranges: ranges, hyperVNested: hvNested, hyperVRootPartition: hvRoot,
+            hyperVEnlightenedVMCS: hvEVMCS, pvmGuest: pvm, intelKGTLeaf3: kgtLeaf3(cpuid) ? true : nil)
+    }
+
+    /// ECX "EVMM" and EDX "INTC" at basic leaf 3: the signature Intel KGT's evmm writes there (ikgt-core's
+    /// EVMM_SIGNATURE_VMM 0x4D4D5645 and EVMM_SIGNATURE_CORP 0x43544E49). Leaf 3 is the processor serial number
+    /// of the Pentium III and reserved since, so real CPUs answer zeros (or serial bits) there.
+    static func kgtLeaf3(_ cpuid: CPUIDTable) -> Bool {
+        guard let leaf = cpuid[3] else { return false }
+        return leaf.ecx == 0x4D4D_5645 && leaf.edx == 0x4354_4E49
     }
 
     /// The interface signature in EAX of base+1, when it is four printable characters ("Hv#1": the Microsoft

@@ -10,13 +10,20 @@ public struct MachineEvidence: Sendable, Equatable {
     public var firmware: FirmwareFindings?
     public var devices: DeviceFindings?
     public var confidential: ConfidentialFindings?
+    /// CPUID's and the kernel's CPU topology and where they disagree.
+    public var topology: TopologyFindings?
+    /// The temperature sensors the kernel offers.
+    public var sensors: SensorFindings?
 
     public init(
-        firmware: FirmwareFindings? = nil, devices: DeviceFindings? = nil, confidential: ConfidentialFindings? = nil
+        firmware: FirmwareFindings? = nil, devices: DeviceFindings? = nil, confidential: ConfidentialFindings? = nil,
+        topology: TopologyFindings? = nil, sensors: SensorFindings? = nil
     ) {
         self.firmware = firmware
         self.devices = devices
         self.confidential = confidential
+        self.topology = topology
+        self.sensors = sensors
     }
 
     /// The VMM the firmware and the emulated devices name, with the sources, for the "Runs on" line.
@@ -55,6 +62,7 @@ extension LevelAnalysis {
         if let devices = machine.devices {
             evidence += deviceEvidence(devices, root: root)
         }
+        evidence += topologyEvidence(machine)
         if let confidential = machine.confidential {
             if let guest = confidential.guest {
                 evidence.append(

@@ -65,6 +65,7 @@ public enum LevelAnalysis {
         }
         evidence += timingEvidence(
             hypervisors: hypervisors, platform: platform, cost: cost, timing: timing, emulation: emulation)
+        evidence += secondClockEvidence(hypervisors: hypervisors, platform: platform, cost: cost, emulation: emulation)
         evidence += platformEvidence(platform)
         evidence += machineEvidence(machine, root: isRootDomain(hypervisors, platform))
         evidence.append(
@@ -177,6 +178,11 @@ public enum LevelAnalysis {
                     note: hypervisors.ranges.count > 1
                         ? "several ranges are one hypervisor offering several interfaces, not nesting"
                         : "names the hypervisor this OS runs on"))
+        }
+        if hypervisors.intelKGTLeaf3 == true {
+            evidence.append(Evidence("cpuid.kgt-leaf3", source: "CPUID 0x00000003 ECX, EDX",
+                observation: "\"EVMM\" \"INTC\" (Intel KGT's evmm)", l0: root ? 0 : -2, l1: 0.3, l2: 0,
+                note: "Intel KGT's evmm signs the reserved leaf 3; no CPU writes that text there"))
         }
         if hypervisors.hyperVRootPartition {
             evidence.append(

@@ -105,10 +105,9 @@ public enum PlatformAnalysis {
             dmi: dmi, sysHypervisorType: sysHypervisor, xen: xen, kernelCPU: KernelCPUView(snapshot),
             sandbox: sandbox, wsl2: wsl2,
             microVM: xen == nil ? microVM(snapshot, dmi: dmi) : nil, container: container(snapshot),
-            containerChecked: [
-                "/proc/1/cgroup", "/proc/1/environ", "/.dockerenv", "/run/.containerenv", "/proc/self/status",
-            ]
-            .contains { snapshot.file($0).isCaptured },
+            containerChecked: ["/proc/1/cgroup", "/proc/1/environ", "/.dockerenv", "/run/.containerenv", "/proc/self/status",
+                "/run/host/container-manager", "/run/systemd/container"]
+                .contains { snapshot.file($0).isCaptured } || snapshot.directory("/proc/vz").isCaptured,
             kernelHypervisor: detected,
             kernelSaysNested: nestedLog, kernelRelease: release,
             clocksource: snapshot.text("/sys/devices/system/clocksource/clocksource0/current_clocksource"))
@@ -192,6 +191,19 @@ public enum PlatformAnalysis {
         if snapshot.file("/run/.containerenv").value != nil {
             kind = kind ?? "podman"
             evidence.append("/run/.containerenv exists")
+        }
+        // The container manager's own files (systemd's detect_container reads them first): the manager writes its
+        // name to /run/host/container-manager, and systemd copies PID 1's container= to /run/systemd/container.
+        for path in ["/run/host/container-manager", "/run/systemd/container"] {
+            if let name = snapshot.text(path), !name.isEmpty, !name.contains("\n"), name.count <= 64 {
+                kind = kind ?? name
+                evidence.append("\(path) says \(name)")
+            }
+        }
+        // OpenVZ/Virtuozzo: /proc/vz exists in its containers and on its hosts, /proc/bc only on hosts (systemd).
+        if snapshot.directory("/proc/vz").value != nil, case .unavailable(.absent, _) = snapshot.directory("/proc/bc") {
+            kind = kind ?? "openvz"
+            evidence.append("/proc/vz exists without /proc/bc (an OpenVZ container, not its host)")
         }
         if let environ = snapshot.text("/proc/1/environ") {
             for entry in environ.split(whereSeparator: { $0 == "\0" || $0 == "\n" }) where entry.hasPrefix("container=")

@@ -61,6 +61,26 @@ def dmi(tree, vendor, product, bios):
     write(tree, "/sys/class/dmi/id/bios_vendor", bios + "\n")
 
 
+def topology(tree, cpus):
+    """The kernel's CPU topology: cpus is a list of (package, core) per CPU number; siblings share both."""
+    write(tree, "/sys/devices/system/cpu/online", "0-%d\n" % (len(cpus) - 1))
+    write(tree, "/sys/devices/system/cpu/possible", "0-%d\n" % (len(cpus) - 1))
+    for n, (package, core) in enumerate(cpus):
+        folder = "/sys/devices/system/cpu/cpu%d/topology" % n
+        siblings = [str(m) for m, other in enumerate(cpus) if other == (package, core)]
+        write(tree, folder + "/physical_package_id", "%d\n" % package)
+        write(tree, folder + "/core_id", "%d\n" % core)
+        write(tree, folder + "/thread_siblings_list", ",".join(siblings) + "\n")
+
+
+def sensors(tree, zones=(), hwmon=()):
+    """Thermal zones (by type) and hwmon devices (by name); none of either leaves the class folders absent."""
+    for n, kind in enumerate(zones):
+        write(tree, "/sys/class/thermal/thermal_zone%d/type" % n, kind + "\n")
+    for n, name in enumerate(hwmon):
+        write(tree, "/sys/class/hwmon/hwmon%d/name" % n, name + "\n")
+
+
 def tables(tree, headers):
     for name, header in headers.items():
         write(tree, "/sys/firmware/acpi/tables/" + name, header)
@@ -88,6 +108,9 @@ def build():
     nic(t, "eth0", "02:fc:00:00:00:01", 3)
     write(t, "/proc/cmdline", "console=ttyS0 reboot=k panic=1 pci=realloc\n")
     write(t, "/proc/cpuinfo", cpuinfo(["hypervisor"]))
+    # Two vCPUs in one package, one thread per core (Firecracker's CPUID normaliser writes leaf 0xB to match);
+    # no thermal zone, no hwmon device.
+    topology(t, [(0, 0), (0, 1)])
 
     # QEMU/KVM, q35 machine: QEMU's tables, its SMBIOS type 0 with Extension Byte 2 = 0x14 (hw/smbios: TCD/SVVP
     # and "VM"), DMI "QEMU", the fw_cfg device, the Q35 host bridge with QEMU's subsystem 1af4:1100, a
@@ -103,6 +126,8 @@ def build():
     pci(t, "0000:01:00.0", 0x1AF4, 0x1041, 0x1AF4, 0x1100, 0x020000)
     nic(t, "enp1s0", "52:54:00:12:34:56")
     write(t, "/proc/cpuinfo", cpuinfo(["hypervisor"]))
+    # `-smp 4` without sockets/cores/threads: QEMU makes 4 sockets of one single-threaded core each; no sensors.
+    topology(t, [(0, 0), (1, 0), (2, 0), (3, 0)])
 
     # VMware ESXi: the Phoenix-built tables ("PTLTD ") plus VMware's own ("VMWARE", creator "VMW "); SMBIOS
     # type 0 with Extension Byte 2 clear; the 440BX bridge with subsystem 15ad:1976, SVGA II 15ad:0405,
@@ -184,6 +209,10 @@ def build():
     pci(t, "0000:31:00.0", 0x8086, 0x1593, 0x8086, 0x0002, 0x020000)
     nic(t, "eno1", "b4:96:91:aa:bb:cc")
     write(t, "/proc/cpuinfo", cpuinfo(["vmx"]))
+    # Two sockets of two cores with two threads each, numbered as Linux does (first threads, then siblings);
+    # coretemp per package, the ACPI zone and the two x86_pkg_temp zones, the PSU's and the board's monitors.
+    topology(t, [(0, 0), (0, 1), (1, 0), (1, 1)] * 2)
+    sensors(t, zones=["acpitz", "x86_pkg_temp", "x86_pkg_temp"], hwmon=["acpitz", "coretemp", "coretemp", "pmbus"])
     return out
 
 
