@@ -23,14 +23,15 @@ public struct LiveCapture: Sendable {
     }
 
     /// Text files read as they are.
-    static let plainFiles = [
-        "/proc/cmdline", "/proc/version", "/proc/sys/kernel/osrelease", "/proc/sys/kernel/dmesg_restrict",
-        "/sys/hypervisor/type", "/sys/devices/system/clocksource/clocksource0/current_clocksource",
-        "/sys/devices/system/clocksource/clocksource0/available_clocksource", "/proc/1/cgroup", "/proc/self/cgroup",
-        "/.dockerenv", "/run/.containerenv", "/proc/sys/fs/binfmt_misc/WSLInterop",
-        "/proc/xen/capabilities", "/sys/hypervisor/guest_type", "/run/host/container-manager",
-        "/run/systemd/container",
-    ] + PlatformAnalysis.dmiFields.map { "/sys/class/dmi/id/\($0)" }
+    static let plainFiles =
+        [
+            "/proc/cmdline", "/proc/version", "/proc/sys/kernel/osrelease", "/proc/sys/kernel/dmesg_restrict",
+            "/sys/hypervisor/type", "/sys/devices/system/clocksource/clocksource0/current_clocksource",
+            "/sys/devices/system/clocksource/clocksource0/available_clocksource", "/proc/1/cgroup", "/proc/self/cgroup",
+            "/.dockerenv", "/run/.containerenv", "/proc/sys/fs/binfmt_misc/WSLInterop",
+            "/proc/xen/capabilities", "/sys/hypervisor/guest_type", "/run/host/container-manager",
+            "/run/systemd/container",
+        ] + PlatformAnalysis.dmiFields.map { "/sys/class/dmi/id/\($0)" }
 
     /// Folders listed; /sys/module only for the modules that concern virtualization.
     static let listedFolders = [

@@ -178,14 +178,19 @@ public struct DiagnosisText {
             "  samples \(r.count) after \(c.warmupDiscarded) warm-up, pinned to CPU \(c.pinnedCPU.map(String.init) ?? "none")"
         )
         out.append("  raw: min \(g(r.min)) p50 \(g(r.p50)) p90 \(g(r.p90)) p99 \(g(r.p99)) max \(g(r.max))")
-        out.append("       mean \(g(r.mean)) sd \(g(r.stddev)) MAD \(g(r.mad)) median 95% CI \(g(r.medianCI95[0]))–\(g(r.medianCI95[1]))")
-        out.append("  timing overhead p50 \(g(c.overheadCycles.p50)); net median \(g(c.netMedianCycles)) cycles = "
-            + "\(String(format3: c.netMedianNanoseconds)) ns")
+        out.append(
+            "       mean \(g(r.mean)) sd \(g(r.stddev)) MAD \(g(r.mad)) median 95% CI \(g(r.medianCI95[0]))–\(g(r.medianCI95[1]))"
+        )
+        out.append(
+            "  timing overhead p50 \(g(c.overheadCycles.p50)); net median \(g(c.netMedianCycles)) cycles = "
+                + "\(String(format3: c.netMedianNanoseconds)) ns")
         if let ratio = c.cpuidPerLFENCE, let fence = c.lfenceCycles {
-            out.append("  second clock: one LFENCE \(String(format3: fence)) cycles (an LFENCE chain on the same counter); "
-                + "CPUID = \(g(ratio)) LFENCEs")
+            out.append(
+                "  second clock: one LFENCE \(String(format3: fence)) cycles (an LFENCE chain on the same counter); "
+                    + "CPUID = \(g(ratio)) LFENCEs")
         }
-        out += wrap("TSC \(String(format3: c.tsc.hz / 1e6)) MHz from \(c.tsc.source.rawValue): \(c.tsc.detail)", indent: "  ")
+        out += wrap(
+            "TSC \(String(format3: c.tsc.hz / 1e6)) MHz from \(c.tsc.source.rawValue): \(c.tsc.detail)", indent: "  ")
         out.append("")
         return out
     }

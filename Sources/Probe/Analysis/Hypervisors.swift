@@ -122,7 +122,8 @@ public enum HypervisorScan {
                     base: base, signature: signature, kind: effectiveKind, maxLeaf: maxLeaf, features: features))
         }
         return HypervisorFindings(
-            leaf1Present: cpuid.hasLeaf1, hypervisorBit: bit, ranges: ranges, hyperVNested: hvNested, hyperVRootPartition: hvRoot,
+            leaf1Present: cpuid.hasLeaf1, hypervisorBit: bit, ranges: ranges, hyperVNested: hvNested,
+            hyperVRootPartition: hvRoot,
             hyperVEnlightenedVMCS: hvEVMCS, pvmGuest: pvm, intelKGTLeaf3: kgtLeaf3(cpuid) ? true : nil)
     }
 

@@ -180,9 +180,11 @@ public enum LevelAnalysis {
                         : "names the hypervisor this OS runs on"))
         }
         if hypervisors.intelKGTLeaf3 == true {
-            evidence.append(Evidence("cpuid.kgt-leaf3", source: "CPUID 0x00000003 ECX, EDX",
-                observation: "\"EVMM\" \"INTC\" (Intel KGT's evmm)", l0: root ? 0 : -2, l1: 0.3, l2: 0,
-                note: "Intel KGT's evmm signs the reserved leaf 3; no CPU writes that text there"))
+            evidence.append(
+                Evidence(
+                    "cpuid.kgt-leaf3", source: "CPUID 0x00000003 ECX, EDX",
+                    observation: "\"EVMM\" \"INTC\" (Intel KGT's evmm)", l0: root ? 0 : -2, l1: 0.3, l2: 0,
+                    note: "Intel KGT's evmm signs the reserved leaf 3; no CPU writes that text there"))
         }
         if hypervisors.hyperVRootPartition {
             evidence.append(

@@ -105,9 +105,11 @@ public enum PlatformAnalysis {
             dmi: dmi, sysHypervisorType: sysHypervisor, xen: xen, kernelCPU: KernelCPUView(snapshot),
             sandbox: sandbox, wsl2: wsl2,
             microVM: xen == nil ? microVM(snapshot, dmi: dmi) : nil, container: container(snapshot),
-            containerChecked: ["/proc/1/cgroup", "/proc/1/environ", "/.dockerenv", "/run/.containerenv", "/proc/self/status",
-                "/run/host/container-manager", "/run/systemd/container"]
-                .contains { snapshot.file($0).isCaptured } || snapshot.directory("/proc/vz").isCaptured,
+            containerChecked: [
+                "/proc/1/cgroup", "/proc/1/environ", "/.dockerenv", "/run/.containerenv", "/proc/self/status",
+                "/run/host/container-manager", "/run/systemd/container",
+            ]
+            .contains { snapshot.file($0).isCaptured } || snapshot.directory("/proc/vz").isCaptured,
             kernelHypervisor: detected,
             kernelSaysNested: nestedLog, kernelRelease: release,
             clocksource: snapshot.text("/sys/devices/system/clocksource/clocksource0/current_clocksource"))

@@ -108,7 +108,8 @@ public enum Summary {
         switch d.hostExitCost {
         case .available(let cost):
             let note = d.level.evidence.first { $0.id == "timing.host-cpuid" }?.note ?? ""
-            return "median \(grouped(cost.netMedianCycles)) cycles (\(String(format3: cost.netMedianNanoseconds / 1000)) µs), "
+            return
+                "median \(grouped(cost.netMedianCycles)) cycles (\(String(format3: cost.netMedianNanoseconds / 1000)) µs), "
                 + "p90 \(grouped(cost.rawCycles.p90 - cost.overheadCycles.p50))"
                 + (cost.cpuidPerLFENCE.map { ", \(grouped($0)) LFENCEs on the same counter" } ?? "") + " — \(note)"
         case .unavailable(let reason, let detail):
