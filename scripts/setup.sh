@@ -20,6 +20,8 @@ if ((bed)); then
     command -v cpio >/dev/null 2>&1 || need+=(cpio)
     # qemu-x86_64 (user-mode QEMU): the emulator test runs nestprobe under it, where CPUID is emulated.
     command -v qemu-x86_64 >/dev/null 2>&1 || need+=(qemu-user)
+    # strace: the tests check that diagnose makes no process, and hold a write inside its window.
+    command -v strace >/dev/null 2>&1 || need+=(strace)
     # promtool checks the OpenMetrics output of `nestprobe render` (Debian ships it in prometheus).
     command -v promtool >/dev/null 2>&1 || need+=(prometheus)
     # The history tests start a real PostgreSQL server on loopback (scripts/with-postgres.sh).

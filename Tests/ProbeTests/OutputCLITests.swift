@@ -134,6 +134,35 @@ struct OutputCLITests {
         #expect(trace.contains("+++ killed by SIGTERM +++"), "the process still ends by the signal")
     }
 
+    /// The live diagnosis reads everything itself: under strace it makes no process (no execve past its own,
+    /// no fork, vfork or clone without CLONE_THREAD), unlike detectors that run systemd-detect-virt or dmesg.
+    @Test(
+        "diagnose, live, spawns no process",
+        .enabled(if: straceUsable, "strace, perl or pgrep is not installed (scripts/setup.sh --test installs strace)"))
+    func diagnoseSpawnsNoProcess() throws {
+        let scratch = try ScratchFolder()
+        defer { scratch.remove() }
+        let binary = try #require(NestprobeRunner.binary)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/strace")
+        process.arguments = [
+            "-f", "-qq", "-o", scratch.path("trace.txt"), "-e", "trace=execve,fork,vfork,clone,clone3",
+            binary.path, "diagnose", "--json", "-o", scratch.path("diagnosis.json"),
+        ]
+        let result = try NestprobeRunner.wait(process, in: scratch.path)
+        #expect(result.status == 0 && !result.signalled, "diagnose under strace: \(result.err)")
+        let trace = try String(contentsOfFile: scratch.path("trace.txt"), encoding: .utf8)
+        let calls = trace.split(separator: "\n").filter { !$0.contains("resumed>") }
+        let execs = calls.filter { $0.contains("execve(") }
+        #expect(execs.count == 1, "only nestprobe's own execve: \(execs)")
+        let spawns = calls.filter { line in
+            (line.contains("fork(") || line.contains("clone(") || line.contains("clone3("))
+                && !line.contains("CLONE_THREAD")
+        }
+        #expect(spawns.isEmpty, "no process made: \(spawns)")
+        #expect(FileManager.default.fileExists(atPath: scratch.path("diagnosis.json")))
+    }
+
     /// The first child process of `parent`, as pgrep(1) finds it.
     static func child(of parent: Int32) -> Int32? {
         let process = Process()
