@@ -10,12 +10,12 @@
 // The model, in log space, for row r and report j: F[r,j] = μ[r, side] + c[j] + ε, with c[j] the machine's
 // level during report j (shared by every row) and ε the row's own between-invocation noise.
 // 0. Within each report, first the same for its runs: the machine's level moves between the runs of one
-//    invocation too (here by up to ±17 %, the state lasting a fraction of a second), and a row's runs differ
+//    invocation too (here by up to ±18 %, the state lasting a fraction of a second), and a row's runs differ
 //    from each other after that level is taken out no more than the reports do (measured: the share of a
 //    row's variance between reports, beyond its runs, near 0). So each run's figures are divided by that
 //    run's level (the shorth over the rows run in every run) before the report's figure — the median of
 //    its runs — is taken; on this machine that cut a judged row's spread between reports by about a
-//    quarter (median 4.0 % to 3.0 %, 12 reports of 4 runs).
+//    quarter (median 4.0 % to 2.8 %, 12 reports of 4 runs; scripts/run-noise.py levels).
 // 1. c[j] is the shorth (mean of the shortest half; Andrews et al. 1972) of the report's gross figures
 //    less each row's mean over all reports: a robust centre that stays with the unchanged rows even when
 //    a third or more of the rows moved (a median would be dragged along). Every row's figure of report j
@@ -27,7 +27,7 @@
 //    strength while a noisy row keeps a larger variance of its own.
 // 2a. With six reports or more in all, the machine's level c[j] is also a covariate of each row (analysis
 //    of covariance, one slope per row shared by both sides): rows do not follow the machine exactly in
-//    proportion (measured here, slope of a row's figure on the level 0.92–1.25 across rows), so when the
+//    proportion (measured here, slope of a judged row's figure on the level 0.75–1.03), so when the
 //    sides were taken at different levels a fixed correction leaves part of the level in the change. The
 //    slope costs a degree of freedom and widens the change's variance by (Δc)²/Sxx: where the sides'
 //    levels differ, a row's change and its scaling with the machine cannot be told apart as well, and the
