@@ -23,7 +23,8 @@ struct Nestprobe: ParsableCommand {
 
     /// Parses and runs like ArgumentParser's own `main`, except that a usage error is one line on standard
     /// error with control characters escaped: ArgumentParser echoes what the user typed (an unknown option,
-    /// a bad value) as it is, so a newline or an escape sequence there would reach the terminal.
+    /// a bad value) as it is, so a newline or an escape sequence there would reach the terminal. A mistyped
+    /// subcommand is named with the one that was meant (CommandSuggestion).
     static func main() {
         do {
             var command = try parseAsRoot()
@@ -32,6 +33,13 @@ struct Nestprobe: ParsableCommand {
             let code = exitCode(for: error)
             let text = message(for: error)
             guard code != .success, !text.isEmpty else { exit(withError: error) }
+            // A word where a subcommand belongs that names none: say which one was meant.
+            if code == .validationFailure,
+                let suggestion = CommandSuggestion.message(for: Array(CommandLine.arguments.dropFirst()))
+            {
+                printError(suggestion)
+                Foundation.exit(code.rawValue)
+            }
             let brief = text.hasPrefix("Error: ") ? String(text.dropFirst(7)) : text
             printError("\(brief) (see nestprobe --help)")
             Foundation.exit(code.rawValue)
