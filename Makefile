@@ -11,7 +11,7 @@ WERROR := -Xswiftc -warnings-as-errors
 # `@testable import` the modules, so they are compiled for testing (`swift build` does not do that in release).
 TESTABLE := -Xswiftc -enable-testing
 
-.PHONY: run test bed setup build release validate clean fuzz-smoke lint
+.PHONY: run test bed setup build release validate clean fuzz-smoke lint docs policies
 
 run: release
 	$(BIN) $(ARGS)
@@ -37,6 +37,8 @@ test: setup lint
 	python3 scripts/check-oracles.py
 	Fuzz/run.sh 20
 	./scripts/golden-outputs.sh $(BIN) --check
+	python3 scripts/docs-tests.py --bin $(BIN)
+	python3 scripts/readme-workflows.py --bin $(BIN)
 	python3 scripts/testbed-tests.py --bin $(BIN)
 	./scripts/with-postgres.sh sh -c 'python3 scripts/history-tests.py --bin $(BIN) && $(SWIFT) test -c release --skip-build'
 
@@ -55,7 +57,19 @@ fuzz-smoke: setup
 # `scripts/format-all.sh` formats every file in place.
 lint:
 	python3 scripts/check-unsafe.py
+	python3 scripts/embed-policies.py --check
 	SWIFT=$(SWIFT) ./scripts/format-all.sh --check
+
+# The man page and the bash/zsh/fish completions, generated from the commands (scripts/make-docs.sh): into
+# $(DOCS)/man/nestprobe.1 and $(DOCS)/completions/. `make test` checks them (scripts/docs-tests.py).
+DOCS ?= .build/docs
+docs: release
+	./scripts/make-docs.sh $(BIN) $(DOCS)
+
+# The built-in policies: Reports/policies/*.json into Sources/Report/BuiltinPolicy+Shipped.swift (run after
+# editing a policy; `make lint` fails while the two differ).
+policies:
+	python3 scripts/embed-policies.py
 
 clean:
 	rm -rf .build

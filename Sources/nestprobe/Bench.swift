@@ -49,7 +49,7 @@ extension Nestprobe {
                 valueName: "delay"))
         var injectExitDelay: String?
 
-        @Option(name: .shortAndLong, help: "Write the JSON report to this file (atomically).")
+        @Option(name: .shortAndLong, help: "Write the JSON report to this file (atomically).", completion: .file())
         var output: String?
 
         @Flag(help: "Print the JSON report on standard output instead of the table.")
@@ -61,7 +61,7 @@ extension Nestprobe {
         @Flag(help: "List the cases and exit.")
         var list = false
 
-        @Option(help: ArgumentHelp("The KVM device to boot the guests on.", valueName: "path"))
+        @Option(help: ArgumentHelp("The KVM device to boot the guests on.", valueName: "path"), completion: .file())
         var device: String = "/dev/kvm"
 
         func validate() throws {

@@ -10,7 +10,9 @@ extension Nestprobe {
             abstract: "Write every raw fact the probe reads (CPUID, sysfs, KVM, MSRs, timing samples) as a snapshot.",
             discussion: "Analyse it anywhere with `nestprobe diagnose --snapshot FILE`.")
 
-        @Option(name: .shortAndLong, help: "The snapshot file to write (atomically); - for standard output.")
+        @Option(
+            name: .shortAndLong, help: "The snapshot file to write (atomically); - for standard output.",
+            completion: .file())
         var output: String = "-"
 
         @OptionGroup var probe: ProbeOptions

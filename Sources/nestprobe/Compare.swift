@@ -42,7 +42,9 @@ extension Nestprobe {
                 input or reports not comparable; 66 a file missing or unreadable; 73 output file cannot be written.
                 """)
 
-        @Argument(help: ArgumentHelp("BASE NEW, or base reports, --, new reports.", valueName: "report"))
+        @Argument(
+            help: ArgumentHelp("BASE NEW, or base reports, --, new reports.", valueName: "report"),
+            completion: .file(extensions: ["json"]))
         var reports: [String] = []
 
         @Option(
@@ -54,7 +56,8 @@ extension Nestprobe {
 
         @Option(
             name: .long,
-            help: ArgumentHelp("A threshold file: {\"default\": 5, \"cases\": {\"id\": pct}}.", valueName: "file"))
+            help: ArgumentHelp("A threshold file: {\"default\": 5, \"cases\": {\"id\": pct}}.", valueName: "file"),
+            completion: .file())
         var thresholds: String?
 
         @Option(
@@ -91,7 +94,9 @@ extension Nestprobe {
         @Flag(help: "The same as --format json.")
         var json = false
 
-        @Option(name: .shortAndLong, help: "Write the output to this file (atomically) instead of standard output.")
+        @Option(
+            name: .shortAndLong, help: "Write the output to this file (atomically) instead of standard output.",
+            completion: .file())
         var output: String?
 
         /// How many of `reports` came after a `--` (the argument parser takes them into the same array).

@@ -31,13 +31,16 @@ extension Nestprobe {
         @Flag(help: "Print the diagnosis as JSON (schema Reports/schema/diagnosis-v2.schema.json).")
         var json = false
 
-        @Option(name: .shortAndLong, help: "Write the output to this file (atomically) instead of standard output.")
+        @Option(
+            name: .shortAndLong, help: "Write the output to this file (atomically) instead of standard output.",
+            completion: .file())
         var output: String?
 
         @Option(
             help: ArgumentHelp(
                 "Analyse a saved snapshot instead of this machine: nestprobe JSON (capture), `cpuid -r` output, or a libcpuid raw file (cpuid_tool --save).",
-                valueName: "file"))
+                valueName: "file"),
+            completion: .file())
         var snapshot: String?
 
         @Option(

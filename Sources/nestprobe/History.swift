@@ -32,7 +32,9 @@ extension Nestprobe {
 
 /// Options every history subcommand takes.
 struct HistoryOptions: ParsableArguments {
-    @Option(help: ArgumentHelp("The history: a SQLite file, or postgres://user@host:port/database.", valueName: "db"))
+    @Option(
+        help: ArgumentHelp("The history: a SQLite file, or postgres://user@host:port/database.", valueName: "db"),
+        completion: .file())
     var db: String?
 
     @Option(help: "Seconds to wait for a PostgreSQL server before giving up.")
@@ -116,7 +118,9 @@ extension Nestprobe.HistoryCommand {
                 "A label for the series (instance type, host group); reports of one machine and label form one series.")
         var label = ""
 
-        @Argument(help: ArgumentHelp("Bench reports (nestprobe bench -o FILE).", valueName: "report"))
+        @Argument(
+            help: ArgumentHelp("Bench reports (nestprobe bench -o FILE).", valueName: "report"),
+            completion: .file(extensions: ["json"]))
         var reports: [String]
 
         func validate() throws {
@@ -161,7 +165,9 @@ extension Nestprobe.HistoryCommand {
         @Option(name: .shortAndLong, help: "text, markdown or csv.")
         var format: HistoryFormat = .text
 
-        @Option(name: .shortAndLong, help: "Write to this file (atomically) instead of standard output.")
+        @Option(
+            name: .shortAndLong, help: "Write to this file (atomically) instead of standard output.",
+            completion: .file())
         var output: String?
 
         func validate() throws {
@@ -205,7 +211,9 @@ extension Nestprobe.HistoryCommand {
         @Option(name: .shortAndLong, help: "text, markdown, csv or html.")
         var format: HistoryFormat = .text
 
-        @Option(name: .shortAndLong, help: "Write to this file (atomically) instead of standard output.")
+        @Option(
+            name: .shortAndLong, help: "Write to this file (atomically) instead of standard output.",
+            completion: .file())
         var output: String?
 
         func validate() throws {
@@ -272,7 +280,9 @@ extension Nestprobe.HistoryCommand {
         @Option(name: .shortAndLong, help: "text, markdown, csv, junit or json.")
         var format: HistoryFormat = .text
 
-        @Option(name: .shortAndLong, help: "Write to this file (atomically) instead of standard output.")
+        @Option(
+            name: .shortAndLong, help: "Write to this file (atomically) instead of standard output.",
+            completion: .file())
         var output: String?
 
         func validate() throws {
@@ -367,7 +377,9 @@ extension Nestprobe.HistoryCommand {
 
         @OptionGroup var options: HistoryOptions
 
-        @Option(name: .shortAndLong, help: "Write to this file (atomically) instead of standard output.")
+        @Option(
+            name: .shortAndLong, help: "Write to this file (atomically) instead of standard output.",
+            completion: .file())
         var output: String?
 
         func run() throws {

@@ -24,13 +24,17 @@ extension Nestprobe {
                 73 the output file cannot be written.
                 """)
 
-        @Argument(help: ArgumentHelp("A bench report (nestprobe bench -o FILE).", valueName: "report"))
+        @Argument(
+            help: ArgumentHelp("A bench report (nestprobe bench -o FILE).", valueName: "report"),
+            completion: .file(extensions: ["json"]))
         var report: String
 
         @Option(name: .shortAndLong, help: "The output format.")
         var format: RenderFormat = .text
 
-        @Option(name: .shortAndLong, help: "Write to this file (atomically) instead of standard output.")
+        @Option(
+            name: .shortAndLong, help: "Write to this file (atomically) instead of standard output.",
+            completion: .file())
         var output: String?
 
         func run() throws {
