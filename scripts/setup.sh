@@ -26,6 +26,8 @@ if ((bed)); then
     command -v promtool >/dev/null 2>&1 || need+=(prometheus)
     # The history tests start a real PostgreSQL server on loopback (scripts/with-postgres.sh).
     ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+    # groff renders the generated man page in scripts/docs-tests.py (any warning fails the test).
+    command -v groff >/dev/null 2>&1 || need+=(groff-base)
 fi
 if ((${#need[@]})); then
     sudo=""
