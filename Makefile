@@ -39,7 +39,7 @@ test: setup lint
 	Fuzz/run.sh 20
 	./scripts/golden-outputs.sh $(BIN) --check
 	python3 scripts/testbed-tests.py --bin $(BIN)
-	python3 scripts/kubernetes-tests.py
+	python3 scripts/kubernetes-tests.py --bin $(BIN)
 	python3 scripts/ansible-tests.py --bin $(BIN)
 	./scripts/with-postgres.sh sh -c 'python3 scripts/history-tests.py --bin $(BIN) && $(SWIFT) test -c release --skip-build'
 
