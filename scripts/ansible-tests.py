@@ -28,7 +28,6 @@ import time
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HOSTS_SCRIPT = os.path.join(ROOT, "scripts", "netns-hosts.sh")
 PLAYBOOK = os.path.join(ROOT, "ansible", "qualify-fleet.yml")
-POLICY = os.path.join(ROOT, "Reports", "policies", "nested-ready.json")
 KVM_LOCK = "/tmp/nestprobe-kvm.lock"
 
 passed = failed = 0
@@ -136,7 +135,8 @@ def main():
         extra = {
             "nestprobe_outdir": outdir,
             "nestprobe_binary": binary,
-            "nestprobe_policy": POLICY,
+            # By name: the role finds Reports/policies/nested-ready.json in the checkout.
+            "nestprobe_policy": "nested-ready",
             # The hosts share this machine's CPUs: one bench at a time, and a short one.
             "nestprobe_bench_lock": KVM_LOCK,
             "nestprobe_bench_args": ["--cases", "cpuid", "--runs", "1", "--budget", "5s"],
@@ -180,10 +180,13 @@ def main():
             qual = load(os.path.join(folder, "qualification.json")) or {}
             diag = load(os.path.join(folder, "diagnosis.json")) or {}
             labelled = load(os.path.join(folder, "host.json")) or {}
-            check(labelled.get("host") == host and labelled.get("label") == "namespace-good",
+            check(qual.get("policy", {}).get("name") == "nested-ready", "%s: qualified against nested-ready" % host)
+            check(labelled.get("host") == host and labelled.get("label") == "namespace-good"
+                  and labelled.get("version") == 1 and labelled.get("nestprobe", "").startswith("nestprobe "),
                   "%s: host.json names the host and its label" % host, json.dumps(labelled))
             if kvm_here:
                 want = "qualified" if qual.get("qualified") else "not-qualified"
+                check(entry.get("qualified") == qual.get("qualified"), "%s: the summary carries the verdict" % host)
                 check(entry.get("status") == want, "%s: reported %s, as its qualification says" % (host, want),
                       json.dumps(entry))
                 check(diag.get("hosting", {}).get("canHost") == "yes",
@@ -213,6 +216,23 @@ def main():
             check(status in line.split(), "summary.txt: %s %s" % (host, status), line)
             check(any(host in l and status in l for l in play.stdout.splitlines()),
                   "the play's output prints %s %s" % (host, status))
+
+        # A step that fails: a policy name that is neither a repository file nor built in makes qualify
+        # exit 66 on the host; the host is recorded failed with that step and the binary's line, and with
+        # nestprobe_require_all the play then fails (after writing the summary).
+        again = dict(extra, nestprobe_outdir=outdir + "-failed", nestprobe_policy="no-such-policy",
+                     nestprobe_hosts=good[0], nestprobe_require_all=True)
+        play = subprocess.run([sys.executable, "-m", "ansible", "playbook", "-i",
+                               os.path.join(state, "inventory.ini"), PLAYBOOK, "-e", json.dumps(again)],
+                              cwd=ROOT, env=env, capture_output=True, text=True)
+        check(play.returncode != 0 and "not qualified: %s" % good[0] in play.stdout,
+              "with nestprobe_require_all a host not qualified fails the play", play.stdout[-1500:])
+        hosts = (load(os.path.join(outdir + "-failed", "summary.json")) or {}).get("hosts", [])
+        entry = hosts[0] if len(hosts) == 1 else {}
+        check(entry.get("host") == good[0] and entry.get("status") == "failed"
+              and entry.get("detail", "").startswith("Qualify the bench report") and "no-such-policy" in
+              entry.get("detail", ""), "a failing step is reported with the step and the binary's line",
+              json.dumps(hosts))
 
         # FLEET (merger): once `nestprobe fleet` exists, render the gathered reports here and check that
         # its matrix lists every good host with its label, and the no-kvm and down hosts as such:
