@@ -220,14 +220,15 @@ def main():
         # A step that fails: a policy name that is neither a repository file nor built in makes qualify
         # exit 66 on the host; the host is recorded failed with that step and the binary's line, and with
         # nestprobe_require_all the play then fails (after writing the summary).
-        again = dict(extra, nestprobe_outdir=outdir + "-failed", nestprobe_policy="no-such-policy",
+        # Its folder is relative: taken from the folder the playbook runs in.
+        again = dict(extra, nestprobe_outdir="reports-failed", nestprobe_policy="no-such-policy",
                      nestprobe_hosts=good[0], nestprobe_require_all=True)
         play = subprocess.run([sys.executable, "-m", "ansible", "playbook", "-i",
                                os.path.join(state, "inventory.ini"), PLAYBOOK, "-e", json.dumps(again)],
-                              cwd=ROOT, env=env, capture_output=True, text=True)
+                              cwd=state, env=dict(env, PWD=state), capture_output=True, text=True)
         check(play.returncode != 0 and "not qualified: %s" % good[0] in play.stdout,
               "with nestprobe_require_all a host not qualified fails the play", play.stdout[-1500:])
-        hosts = (load(os.path.join(outdir + "-failed", "summary.json")) or {}).get("hosts", [])
+        hosts = (load(os.path.join(state, "reports-failed", "summary.json")) or {}).get("hosts", [])
         entry = hosts[0] if len(hosts) == 1 else {}
         check(entry.get("host") == good[0] and entry.get("status") == "failed"
               and entry.get("detail", "").startswith("Qualify the bench report") and "no-such-policy" in
