@@ -131,6 +131,7 @@ def main():
                    # sockets are in the hosts' folder.
                    ANSIBLE_HOME=home, ANSIBLE_LOCAL_TEMP=os.path.join(home, "tmp"),
                    ANSIBLE_SSH_CONTROL_PATH_DIR=os.path.join(state, "cp"),
+                   ANSIBLE_REMOTE_TMP=os.path.join(home, "remote-tmp"),
                    ANSIBLE_NOCOLOR="1", ANSIBLE_FORCE_COLOR="0")
         extra = {
             "nestprobe_outdir": outdir,
