@@ -4,10 +4,11 @@
 scripts/netns-hosts.sh starts N network namespaces (default 4), each with its own sshd: nshost1..N-2 as
 this machine is, nshost(N-1) whose /dev has no kvm, nshostN down (no sshd). The playbook runs from the
 repository against their inventory, exactly as a user runs it, and the test checks that the play finished
-(exit 0, every host in the recap), that each good host's diagnosis, bench and qualification came back
-into OUTDIR/<host>/ valid against Reports/schema with its host.json label, that the host without kvm is
-reported no-kvm (and its own diagnosis says /dev/kvm is missing), that the down host is reported down, and
-that summary.json, summary.txt and the play's output say so. The hosts are stopped (and the check that
+(exit 0, every host in the recap), that each good host's diagnosis, bench, qualification and capture
+came back into OUTDIR/<host>/ valid against Reports/schema with its host.json label, that the host without
+kvm is reported no-kvm (and its own diagnosis says /dev/kvm is missing), that the down host is reported
+down, and that summary.json, summary.txt and the play's output say so. A second run on one host with a
+policy that does not exist and nestprobe_require_all checks a failing step and the strict exit. The hosts are stopped (and the check that
 nothing of them is left runs) whatever happens, also on SIGINT/SIGTERM.
 
 Needs root (ip netns, mount namespaces), ansible-core and Debian's openssh-server (scripts/setup.sh
@@ -141,6 +142,7 @@ def main():
             # The hosts share this machine's CPUs: one bench at a time, and a short one.
             "nestprobe_bench_lock": KVM_LOCK,
             "nestprobe_bench_args": ["--cases", "cpuid", "--runs", "1", "--budget", "5s"],
+            "nestprobe_capture": True,
         }
         began = time.monotonic()
         play = subprocess.run([sys.executable, "-m", "ansible", "playbook", "-i", os.path.join(state, "inventory.ini"), PLAYBOOK,
@@ -171,12 +173,12 @@ def main():
             folder = os.path.join(outdir, host)
             entry = by_host.get(host, {})
             for name in ("diagnosis.json", "bench.json", "qualification.json", "qualification.junit.xml",
-                         "host.json"):
+                         "snapshot.json", "host.json"):
                 check(os.path.isfile(os.path.join(folder, name)), "%s: %s fetched" % (host, name))
             if not os.path.isfile(os.path.join(folder, "qualification.json")):
                 continue
             ok, out = validate(folder, [("diagnosis.json", "diagnosis"), ("bench.json", "bench"),
-                                        ("qualification.json", "qualification")])
+                                        ("qualification.json", "qualification"), ("snapshot.json", "snapshot")])
             check(ok, "%s: its reports are valid against Reports/schema" % host, out)
             qual = load(os.path.join(folder, "qualification.json")) or {}
             diag = load(os.path.join(folder, "diagnosis.json")) or {}
