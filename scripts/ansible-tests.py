@@ -8,8 +8,8 @@ repository against their inventory, exactly as a user runs it, and the test chec
 came back into OUTDIR/<host>/ valid against Reports/schema with its host.json label, that the host without
 kvm is reported no-kvm (and its own diagnosis says /dev/kvm is missing), that the down host is reported
 down, and that summary.json, summary.txt and the play's output say so. A second run on one host with a
-policy that does not exist and nestprobe_require_all checks a failing step and the strict exit. The hosts are stopped (and the check that
-nothing of them is left runs) whatever happens, also on SIGINT/SIGTERM.
+policy that does not exist and nestprobe_require_all checks a failing step and the strict exit. The hosts
+are stopped (and the check that nothing of them is left runs) whatever happens, also on SIGINT/SIGTERM.
 
 Needs root (ip netns, mount namespaces), ansible-core and Debian's openssh-server (scripts/setup.sh
 --test). Prints the playbook's wall time and 'N passed, M failed'; exit 1 on any failure.
@@ -145,7 +145,8 @@ def main():
             "nestprobe_capture": True,
         }
         began = time.monotonic()
-        play = subprocess.run([sys.executable, "-m", "ansible", "playbook", "-i", os.path.join(state, "inventory.ini"), PLAYBOOK,
+        play = subprocess.run([sys.executable, "-m", "ansible", "playbook", "-i",
+                               os.path.join(state, "inventory.ini"), PLAYBOOK,
                                "-e", json.dumps(extra)], cwd=ROOT, env=env, capture_output=True, text=True)
         took = time.monotonic() - began
         print("ansible: the playbook ran %d hosts in %.1f s (exit %d)" % (n, took, play.returncode))

@@ -163,7 +163,8 @@ EOF
         if [ "$kind" = down ]; then
             continue
         fi
-        local -a wrap=(ip netns exec "$ns" unshare --mount --propagation private sh -c "$host_mounts" sh "$dir/$host/var-tmp")
+        local -a wrap=(ip netns exec "$ns" unshare --mount --propagation private
+            sh -c "$host_mounts" sh "$dir/$host/var-tmp")
         if [ "$kind" = no-kvm ]; then
             mkdir -p "$dir/$host/realdev"
             wrap+=(sh -c "$hide_kvm" sh "$dir/$host/realdev")
@@ -175,12 +176,14 @@ EOF
 
     # The connection settings every host shares: the throwaway key, this folder's known_hosts (checked
     # strictly), no ~/.ssh/config; the host's own /var/tmp for Ansible's temporary files.
+    local ssh_args="-F none -o IdentitiesOnly=yes -o UserKnownHostsFile=$dir/known_hosts"
+    ssh_args+=" -o StrictHostKeyChecking=yes -o ConnectTimeout=5"
     cat >>"$inv" <<EOF
 
 [nestprobe_hosts:vars]
 ansible_user=root
 ansible_ssh_private_key_file=$dir/client_key
-ansible_ssh_common_args='-F none -o IdentitiesOnly=yes -o UserKnownHostsFile=$dir/known_hosts -o StrictHostKeyChecking=yes -o ConnectTimeout=5'
+ansible_ssh_common_args='$ssh_args'
 ansible_python_interpreter=/usr/bin/python3
 ansible_remote_tmp=/var/tmp/.ansible-tmp
 # One ssh round trip a task instead of copying each module first.
