@@ -78,6 +78,38 @@ def validate(folder, docs):
         shutil.rmtree(scratch)
 
 
+class Play:
+    """ansible-playbook in a session of its own, so that a signal to the test can end it and its workers."""
+
+    running = None
+
+    @classmethod
+    def run(cls, argv, cwd, env):
+        """Runs the playbook to its end; returns (exit status, standard output, standard error)."""
+        cls.running = subprocess.Popen([sys.executable, "-m", "ansible", "playbook"] + argv, cwd=cwd, env=env,
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                                       start_new_session=True)
+        out, err = cls.running.communicate()
+        code = cls.running.returncode
+        cls.running = None
+        return code, out, err
+
+    @classmethod
+    def end(cls):
+        """Ends a playbook still running (SIGTERM to its session, SIGKILL after 5 s)."""
+        play = cls.running
+        if play is None or play.poll() is not None:
+            return
+        try:
+            os.killpg(play.pid, signal.SIGTERM)
+            play.wait(5)
+        except subprocess.TimeoutExpired:
+            os.killpg(play.pid, signal.SIGKILL)
+            play.wait()
+        except ProcessLookupError:
+            pass
+
+
 def leftovers(state):
     """Processes that still name the hosts' folder (sshd, its sessions, ssh control masters)."""
     run = subprocess.run(["pgrep", "-af", state], capture_output=True, text=True)
@@ -112,7 +144,10 @@ def main():
             subprocess.run([HOSTS_SCRIPT, "stop", state])
 
     def on_signal(signum, _frame):
+        Play.end()
         stop_hosts()
+        if not args.keep:
+            shutil.rmtree(state, ignore_errors=True)
         sys.exit(128 + signum)
 
     signal.signal(signal.SIGINT, on_signal)
@@ -145,17 +180,16 @@ def main():
             "nestprobe_capture": True,
         }
         began = time.monotonic()
-        play = subprocess.run([sys.executable, "-m", "ansible", "playbook", "-i",
-                               os.path.join(state, "inventory.ini"), PLAYBOOK,
-                               "-e", json.dumps(extra)], cwd=ROOT, env=env, capture_output=True, text=True)
+        code, stdout, stderr = Play.run(["-i", os.path.join(state, "inventory.ini"), PLAYBOOK,
+                                         "-e", json.dumps(extra)], ROOT, env)
         took = time.monotonic() - began
-        print("ansible: the playbook ran %d hosts in %.1f s (exit %d)" % (n, took, play.returncode))
+        print("ansible: the playbook ran %d hosts in %.1f s (exit %d)" % (n, took, code), flush=True)
         with open(os.path.join(state, "play.log"), "w") as f:
-            f.write(play.stdout + play.stderr)
+            f.write(stdout + stderr)
 
         # The play finished: exit 0, every host in the recap, none of the reachable ones failed.
-        check(play.returncode == 0, "the playbook exits 0", (play.stdout + play.stderr)[-3000:])
-        recap = play.stdout[play.stdout.find("PLAY RECAP"):]
+        check(code == 0, "the playbook exits 0", (stdout + stderr)[-3000:])
+        recap = stdout[stdout.find("PLAY RECAP"):]
         check(recap.startswith("PLAY RECAP"), "the play reaches its recap")
         for host in good + [nokvm, down]:
             line = next((l for l in recap.splitlines() if l.startswith(host + " ")), "")
@@ -218,7 +252,7 @@ def main():
                                                                     for h in good]:
             line = next((l for l in text.splitlines() if l.startswith(host + " ")), "")
             check(status in line.split(), "summary.txt: %s %s" % (host, status), line)
-            check(any(host in l and status in l for l in play.stdout.splitlines()),
+            check(any(host in l and status in l for l in stdout.splitlines()),
                   "the play's output prints %s %s" % (host, status))
 
         # A step that fails: a policy name that is neither a repository file nor built in makes qualify
@@ -227,11 +261,10 @@ def main():
         # Its folder is relative: taken from the folder the playbook runs in.
         again = dict(extra, nestprobe_outdir="reports-failed", nestprobe_policy="no-such-policy",
                      nestprobe_hosts=good[0], nestprobe_require_all=True)
-        play = subprocess.run([sys.executable, "-m", "ansible", "playbook", "-i",
-                               os.path.join(state, "inventory.ini"), PLAYBOOK, "-e", json.dumps(again)],
-                              cwd=state, env=dict(env, PWD=state), capture_output=True, text=True)
-        check(play.returncode != 0 and "not qualified: %s" % good[0] in play.stdout,
-              "with nestprobe_require_all a host not qualified fails the play", play.stdout[-1500:])
+        code, stdout, stderr = Play.run(["-i", os.path.join(state, "inventory.ini"), PLAYBOOK,
+                                         "-e", json.dumps(again)], state, dict(env, PWD=state))
+        check(code != 0 and "not qualified: %s" % good[0] in stdout,
+              "with nestprobe_require_all a host not qualified fails the play", stdout[-1500:])
         hosts = (load(os.path.join(state, "reports-failed", "summary.json")) or {}).get("hosts", [])
         entry = hosts[0] if len(hosts) == 1 else {}
         check(entry.get("host") == good[0] and entry.get("status") == "failed"
@@ -243,6 +276,7 @@ def main():
         # its matrix lists every good host with its label, and the no-kvm and down hosts as such:
         #   subprocess.run([binary, "fleet", outdir], ...)
     finally:
+        Play.end()
         stop_hosts()
     left = leftovers(state)
     check(not left, "nothing of the hosts is left running", "; ".join(left))
