@@ -26,6 +26,9 @@ import sys
 import tempfile
 import time
 
+import jsonschema
+from referencing import Registry, Resource
+
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 HOSTS_SCRIPT = os.path.join(ROOT, "scripts", "netns-hosts.sh")
 PLAYBOOK = os.path.join(ROOT, "ansible", "qualify-fleet.yml")
@@ -76,6 +79,20 @@ def validate(folder, docs):
         return run.returncode == 0, run.stdout.strip()
     finally:
         shutil.rmtree(scratch)
+
+
+def schema_errors(doc, name):
+    """The first errors of doc against Reports/schema/NAME, with the schemas it refers to."""
+    registry = Registry()
+    docs = {}
+    for path in glob.glob(os.path.join(ROOT, "Reports", "schema", "*.schema.json")):
+        with open(path) as f:
+            schema = json.load(f)
+        docs[os.path.basename(path)] = schema
+        resource = Resource.from_contents(schema)
+        registry = registry.with_resources([(schema["$id"], resource), (os.path.basename(path), resource)])
+    validator = jsonschema.Draft202012Validator(docs[name], registry=registry)
+    return ["%s: %s" % ("/".join(map(str, e.path)), e.message) for e in validator.iter_errors(doc)][:3]
 
 
 class Play:
@@ -198,6 +215,11 @@ def main():
         summary = load(os.path.join(outdir, "summary.json"))
         check(summary is not None and summary.get("schema") == "nestprobe.fleet-summary",
               "summary.json is written")
+        errors = schema_errors(summary or {}, "fleet-summary-v1.schema.json")
+        check(not errors, "summary.json is valid against fleet-summary-v1", errors)
+        for host in good + [nokvm, down]:
+            errors = schema_errors(load(os.path.join(outdir, host, "host.json")) or {}, "fleet-host-v1.schema.json")
+            check(not errors, "%s: host.json is valid against fleet-host-v1" % host, errors)
         by_host = {h["host"]: h for h in (summary or {}).get("hosts", [])}
         check(sorted(by_host) == sorted(good + [nokvm, down]), "summary.json lists every host", str(sorted(by_host)))
         text = open(os.path.join(outdir, "summary.txt")).read() if os.path.exists(

@@ -61,8 +61,8 @@ def rejects(doc, version):
     return False
 
 
-def policy_validator():
-    """A validator of Reports/schema/policy-v1 with the schemas it refers to."""
+def validator_of(name):
+    """A validator of Reports/schema/NAME with the schemas it refers to."""
     registry = Registry()
     docs = {}
     for path in glob.glob(os.path.join(ROOT, "Reports", "schema", "*.schema.json")):
@@ -71,7 +71,7 @@ def policy_validator():
         docs[os.path.basename(path)] = doc
         resource = Resource.from_contents(doc)
         registry = registry.with_resources([(doc["$id"], resource), (os.path.basename(path), resource)])
-    return jsonschema.Draft202012Validator(docs["policy-v1.schema.json"], registry=registry)
+    return jsonschema.Draft202012Validator(docs[name], registry=registry)
 
 
 def script(container):
@@ -145,7 +145,7 @@ def main():
     check(rejects(spoiled, latest), "a DaemonSet container with an unknown field is rejected")
 
     # The ConfigMap's policies are the repository's, and valid ones.
-    validator = policy_validator()
+    validator = validator_of("policy-v1.schema.json")
     for key, text in configmap.get("data", {}).items():
         policy = json.loads(text)
         errors = list(validator.iter_errors(policy))
@@ -208,6 +208,8 @@ def main():
                 os.path.join(node, "host.json")) else {}
             check(host.get("host") == "node-a" and host.get("label") == env.get("NESTPROBE_LABEL")
                   and host.get("index") == 0, "the Job's host.json names the node and its label", host)
+            errors = list(validator_of("fleet-host-v1.schema.json").iter_errors(host))
+            check(not errors, "the Job's host.json is valid against fleet-host-v1", errors[:1])
             check('"qualified"' in run.stdout, "the Job's log carries the qualification")
 
             state = os.path.join(scratch, "var-lib-nestprobe")
