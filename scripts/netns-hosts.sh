@@ -170,7 +170,9 @@ EOF
             wrap+=(sh -c "$hide_kvm" sh "$dir/$host/realdev")
         fi
         "${wrap[@]}" "$sshd" -t -f "$dir/$host/sshd_config"
-        setsid "${wrap[@]}" "$sshd" -D -f "$dir/$host/sshd_config" -E "$dir/$host/sshd.log" </dev/null &
+        # In the background, holding neither the caller's output nor the lock.
+        setsid "${wrap[@]}" "$sshd" -D -f "$dir/$host/sshd_config" -E "$dir/$host/sshd.log" \
+            </dev/null >>"$dir/$host/sshd.log" 2>&1 9>&- &
     done
     flock -u 9
 
