@@ -8,7 +8,8 @@ the others; median and worst. check: a history of N synthetic reports × 60 case
 5 % noise, six cases with a 10 % step, the machine's level moving every report by up to ±10 % and every
 run by up to ±5 %, stored beside each run as `history add` would; all written straight into the schema
 nestprobe made), then the wall time and peak resident memory of `history check` for N = 250, 500 and
-1,000. --repeat R times each, median and range.
+1,000, and its CPU time (user + system: the steadier figure on a shared machine). --repeat R times each,
+median and range. The load average is printed first: wall times on a loaded machine wait for a CPU.
 Usage: Benchmarks/History/history-bench.py --bin .build/release/nestprobe
 """
 import argparse
@@ -37,12 +38,16 @@ def timed(command):
 
 
 def peak_rss_of(command):
-    """Peak RSS in MiB of one command, measured by GNU time when present (ru_maxrss of children is a max)."""
+    """Wall seconds, peak RSS in MiB and CPU seconds (user + system) of one command, by GNU time when present
+    (ru_maxrss of children is a max): on a shared machine the CPU time is the steadier figure."""
     if os.path.exists("/usr/bin/time"):
-        done = subprocess.run(["/usr/bin/time", "-f", "%M %e", *command], capture_output=True, text=True)
-        kib, seconds = done.stderr.strip().splitlines()[-1].split()
-        return float(seconds), int(kib) / 1024, done
-    return timed(command)
+        done = subprocess.run(["/usr/bin/time", "-f", "%M %e %U %S", *command], capture_output=True, text=True)
+        kib, seconds, user, system = done.stderr.strip().splitlines()[-1].split()
+        return float(seconds), int(kib) / 1024, float(user) + float(system), done
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    took, mib, done = timed(command)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return took, mib, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, done
 
 
 def synthetic(db, reports, cases=60, runs=3, seed=1):
@@ -91,36 +96,47 @@ def main():
     args = parser.parse_args()
     binary = os.path.abspath(args.bin)
     series = sorted(glob.glob(os.path.join(ROOT, "Reports", "history", "series", "r*.json")))
+    print("load average at the start: " + " ".join(f"{x:.1f}" for x in os.getloadavg())
+          + f" on {os.cpu_count()} CPUs")
     with tempfile.TemporaryDirectory() as scratch:
         medians = []
         worsts = []
+        cpu_medians = []
         for attempt in range(args.repeat):
             db = os.path.join(scratch, f"add-{attempt}.sqlite")
             times = []
+            cpus = []
             for path in series:
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
                 took, _, done = timed([binary, "history", "add", "--db", db, path])
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
                 if done.returncode != 0:
                     sys.exit(f"history-bench: add failed: {done.stderr}")
                 times.append(took * 1000)
+                cpus.append((after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) * 1000)
             # The first add also creates the file and its schema.
             medians.append(statistics.median(times[1:]))
             worsts.append(max(times[1:]))
+            cpu_medians.append(statistics.median(cpus[1:]))
         print(f"history add (one report, whole process, SQLite), {len(series) - 1} reports into a history that "
-              f"holds the others, {args.repeat} times: per-time median {spread(medians, 'ms', 1)}; "
-              f"per-time worst {spread(worsts, 'ms', 1)} (goal ≤ 50 ms)")
+              f"holds the others, {args.repeat} passes: the median add of each pass {spread(medians, 'ms', 1)}; "
+              f"the slowest add of each pass {spread(worsts, 'ms', 1)} (goal ≤ 50 ms); "
+              f"CPU time of the median add of each pass {spread(cpu_medians, 'ms', 1)}")
         for count in (250, 500, 1000):
             db = os.path.join(scratch, f"check-{count}.sqlite")
             subprocess.run([binary, "history", "list", "--db", db], check=True, capture_output=True)
             synthetic(db, count)
             walls = []
             peaks = []
+            cpus = []
             for _ in range(args.repeat):
-                seconds, mib, done = peak_rss_of([binary, "history", "check", "--db", db])
+                seconds, mib, cpu, done = peak_rss_of([binary, "history", "check", "--db", db])
                 walls.append(seconds)
                 peaks.append(mib)
+                cpus.append(cpu)
             flagged = sum(1 for line in done.stdout.splitlines() if ": report " in line)
-            print(f"history check, {count} reports × 60 cases × 3 runs: {spread(walls, 's', 2)}, "
-                  f"peak RSS {spread(peaks, 'MiB', 0)}, "
+            print(f"history check, {count} reports × 60 cases × 3 runs: wall {spread(walls, 's', 2)}, "
+                  f"CPU {spread(cpus, 's', 2)}, peak RSS {spread(peaks, 'MiB', 0)}, "
                   f"{flagged} change point(s) reported (6 steps planted), exit {done.returncode}"
                   + (" (goal ≤ 2 s)" if count == 1000 else ""))
 
