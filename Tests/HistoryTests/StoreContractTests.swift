@@ -129,6 +129,51 @@ enum StoreContract {
         #expect(abs(swung.values[1] / swung.values[0] / (even.values[1] / even.values[0]) / moved - 1) < 1e-9)
     }
 
+    static func olderHistoryGainsRunLevels(_ kind: StoreKind) throws {
+        // A history of the first schema step only, as an earlier nestprobe left it, with one report.
+        let location = try TestStores.freshLocation(kind)
+        let first = try #require(HistorySchema.migrations.first)
+        let old = try TestStores.baseRecord()
+        var statements = first.statements(kind == .sqlite ? .sqlite : .postgres)
+        statements += [
+            """
+            INSERT INTO machines (fingerprint, label, key, cpu, kernel, kvm_module, kvm_parameters, level, guest_level,
+              hypervisors, emulated_host) VALUES ('old', '', 'oldoldoldoldold0', 'cpu', 'k', 'kvm', '', 'L1', 'L2', '', 0)
+            """,
+            """
+            INSERT INTO reports (digest, machine_id, created_at, tool_version, file, injected_delay, added_at)
+              VALUES ('old', 1, '2025-01-01T00:00:00Z', 'old', 'old.json', NULL, 'then')
+            """,
+            "INSERT INTO cases VALUES (1, 'x', 'L2', 'case', 'ok', 'kernel', 0, 0, 100, 90)",
+            "INSERT INTO runs VALUES (1, 'x', 0, 100, 90)",
+        ]
+        switch kind {
+        case .sqlite:
+            let queue = try DatabaseQueue(path: location)
+            try queue.write { db in
+                try db.execute(sql: "CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
+                try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('\(first.identifier)')")
+                for statement in statements { try db.execute(sql: statement) }
+            }
+            try queue.close()
+        case .postgres:
+            try TestStores.adminQuery(
+                location, "CREATE TABLE schema_migrations (identifier TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+            try TestStores.adminQuery(
+                location, "INSERT INTO schema_migrations VALUES ('\(first.identifier)', 'then')")
+            for statement in statements { try TestStores.adminQuery(location, statement) }
+        }
+        // Opened by this nestprobe: the next step is applied, the old run keeps no level, new ones get theirs.
+        let store = try HistoryDatabase.open(location)
+        defer { store.close() }
+        #expect(try store.runs(machine: 1, caseID: "x").map(\.level) == [nil])
+        #expect(try store.reportFigures(machine: 1, runLevels: true)[1]?["x"] == 100)
+        _ = try store.add(old)
+        let machine = try #require(try store.machines().first { $0.key == old.fingerprint.key })
+        let entry = try #require(old.cases.first { $0.status == "ok" && $0.gross.count == 3 })
+        #expect(try store.runs(machine: machine.id, caseID: entry.id).allSatisfy { $0.level != nil })
+    }
+
     static func concurrentWritersLoseNothing(_ kind: StoreKind) throws {
         let location = try TestStores.freshLocation(kind)
         // Create the schema first, then two writers with overlapping reports at once.
@@ -244,6 +289,7 @@ final class ErrorBox: @unchecked Sendable {
     @Test func runLevelsAreKeptBesideTheRawFigures() throws {
         try StoreContract.runLevelsAreKeptBesideTheRawFigures(.sqlite)
     }
+    @Test func olderHistoryGainsRunLevels() throws { try StoreContract.olderHistoryGainsRunLevels(.sqlite) }
     @Test func concurrentWritersLoseNothing() throws { try StoreContract.concurrentWritersLoseNothing(.sqlite) }
     @Test func newerSchemaIsRefused() throws { try StoreContract.newerSchemaIsRefused(.sqlite) }
     @Test func checkFindsTheStepAndTheBaseline() throws { try StoreContract.checkFindsTheStepAndTheBaseline(.sqlite) }
@@ -258,6 +304,7 @@ struct PostgresStoreTests {
     @Test func runLevelsAreKeptBesideTheRawFigures() throws {
         try StoreContract.runLevelsAreKeptBesideTheRawFigures(.postgres)
     }
+    @Test func olderHistoryGainsRunLevels() throws { try StoreContract.olderHistoryGainsRunLevels(.postgres) }
     @Test func concurrentWritersLoseNothing() throws { try StoreContract.concurrentWritersLoseNothing(.postgres) }
     @Test func newerSchemaIsRefused() throws { try StoreContract.newerSchemaIsRefused(.postgres) }
     @Test func checkFindsTheStepAndTheBaseline() throws { try StoreContract.checkFindsTheStepAndTheBaseline(.postgres) }
