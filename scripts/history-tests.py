@@ -4,9 +4,11 @@
 For a SQLite file and, when NESTPROBE_TEST_POSTGRES names a server (scripts/with-postgres.sh starts one),
 a fresh PostgreSQL database: add is idempotent; a malformed report among good ones stores nothing (exit
 65); the 30 real reports of Reports/history/series plus the one taken with an injected user-space delay
-are stored, and `history check` flags exactly the user-space cases at that report (exit 2) while the 30
-alone give exit 0, the JUnit and JSON outputs (the latter valid against history-check-v1) say the same;
-trend, list, baseline and export answer. Then the failures: a database written by a
+are stored, and `history check` (each run and each report divided by the machine's level in it, as compare
+does) flags user-space cases only, at that report (exit 2), while the 30 alone give exit 0; the JUnit and
+JSON outputs (the latter valid against history-check-v1, saying which series was judged) say the same, and
+the raw series stays available (--keep-run-levels --keep-shift, export's run_level column); trend, list,
+baseline and export answer. Then the failures: a database written by a
 newer nestprobe (exit 65), a PostgreSQL port with nothing behind it and one that never answers (exit 69,
 one line naming the host). Prints 'N passed, M failed'; exit 1 on any failure.
 Usage: history-tests.py --bin .build/release/nestprobe
@@ -64,6 +66,12 @@ def run(binary, *args, timeout=120):
     return done.returncode, done.stdout, done.stderr
 
 
+def user_space_cases(path):
+    """The cases of a report whose exits go to user space: those the injected delay slows."""
+    with open(path) as f:
+        return {c["id"] for c in json.load(f)["cases"] if c.get("exitsTo") == "user-space"}
+
+
 def fresh_postgres():
     admin = os.environ["NESTPROBE_TEST_POSTGRES"]
     name = "cli_" + uuid.uuid4().hex[:12]
@@ -103,21 +111,42 @@ def contract(binary, db, label):
     code, out, err = run(binary, "check", "--db", db, "--window", "1")
     flagged = {line.split()[1].rstrip(":") for line in out.splitlines() if line.startswith("  * ")}
     user = {line.split()[1].rstrip(":") for line in out.splitlines() if line.startswith("  * ") and "report 30 " in line}
+    slowed = user_space_cases(INJECTED)
     expect(code == 2, f"{where} with the injected delay: check exits 2: {code}\n{out}{err}")
-    expect(flagged == user and flagged and all("user" in case or case.startswith("hlt/") for case in flagged),
+    expect(flagged == user and flagged and flagged <= slowed,
            f"{where} only user-space cases flagged, at report 30: {sorted(flagged)}")
-    print(f"history-tests {where}: check flagged {len(flagged)} case(s) at report 30: {', '.join(sorted(flagged))}")
+    expect("divided out per run and per report" in out, f"{where} the text names the series: {out.splitlines()[:1]}")
+    print(f"history-tests {where}: check flagged {len(flagged)} of the {len(slowed)} slowed case(s) at report 30: "
+          f"{', '.join(sorted(flagged))}")
     code, out, err = run(binary, "check", "--db", db, "--window", "1", "--format", "junit")
     expect(code == 2 and out.count("<failure") == len(flagged), f"{where} JUnit: one failure per flagged case")
     code, out, err = run(binary, "check", "--db", db, "--window", "1", "--format", "json")
     document = json.loads(out) if code == 2 else {}
     errors = list(CHECK_SCHEMA.iter_errors(document))
     expect(code == 2 and not errors, f"{where} JSON: exit 2 and valid: {code} {err} {[e.message for e in errors[:3]]}")
+    method = document.get("method", {})
+    expect(method.get("runLevelsRemoved") is True and method.get("machineShiftRemoved") is True
+           and method.get("figure") == "gross" and method.get("newestReport", {}).get("correction") == "benjamini-hochberg"
+           and all(m.get("runLevelReports") == 31 and m.get("reportLevelsRemoved") for m in document.get("machines", [])),
+           f"{where} JSON names the corrected series: {method} {[m.get('runLevelReports') for m in document.get('machines', [])]}")
+    alpha = method.get("newestReport", {}).get("alpha", 0)
+    expect(all(c.get("test") == "e-divisive" and "adjustedP" not in c
+               or c.get("test") == "newest-report" and 0 < c.get("adjustedP", 2) <= alpha
+               for m in document.get("machines", []) for c in m["changes"] if c["inWindow"]),
+           f"{where} JSON: each change says its test, the newest report's with its adjusted p")
     recent = {c["caseID"] for m in document.get("machines", []) for c in m["changes"] if c["inWindow"]}
     expect(recent == flagged and document.get("exitCode") == 2 and
            all(c["reportIndex"] == 30 and c["direction"] == "slower" for m in document.get("machines", [])
                for c in m["changes"] if c["inWindow"]),
            f"{where} JSON: the same cases as the text, slower, at report 30: {sorted(recent)}")
+
+    # The raw series: neither level divided out, and the document says so.
+    code, out, err = run(binary, "check", "--db", db, "--window", "1", "--format", "json", "--keep-run-levels",
+                         "--keep-shift")
+    raw = json.loads(out) if code in (0, 2, 4) else {}
+    expect(not list(CHECK_SCHEMA.iter_errors(raw)) and raw.get("method", {}).get("runLevelsRemoved") is False
+           and raw.get("method", {}).get("machineShiftRemoved") is False and "raw" in raw.get("method", {}).get("series", ""),
+           f"{where} raw series on request: {code} {err} {raw.get('method')}")
 
     code, out, err = run(binary, "baseline", "--db", db)
     files = out.split()
@@ -129,6 +158,10 @@ def contract(binary, db, label):
     expect(code == 0 and out.count("<svg") >= 10 and "class=\"cp\"" in out, f"{where} trend html with change points")
     code, out, err = run(binary, "export", "--db", db)
     expect(code == 0 and len(out.splitlines()) > 31 * 30, f"{where} export: {len(out.splitlines())} rows")
+    rows = out.splitlines()
+    levels = [line.rsplit(",", 1)[1] for line in rows[1:]]
+    expect(rows[0].endswith(",run_level") and levels and all(0.5 < float(v) < 2 for v in levels),
+           f"{where} export keeps raw figures and each run's level: {rows[:2]}")
 
 
 def silent_listener():

@@ -5,8 +5,11 @@
 add: the wall time of `nestprobe history add` (the whole process: start, read and check the report, one
 transaction) for each of the real reports in Reports/history/series, into a history that already holds
 the others; median and worst. check: a history of N synthetic reports × 60 cases × 3 runs (1,000 cycles,
-5 % noise, six cases with a 10 % step, all written straight into the schema nestprobe made), then the
-wall time and peak resident memory of `history check` for N = 250, 500 and 1,000.
+5 % noise, six cases with a 10 % step, the machine's level moving every report by up to ±10 % and every
+run by up to ±5 %, stored beside each run as `history add` would; all written straight into the schema
+nestprobe made), then the wall time and peak resident memory of `history check` for N = 250, 500 and
+1,000, and its CPU time (user + system: the steadier figure on a shared machine). --repeat R times each,
+median and range. The load average is printed first: wall times on a loaded machine wait for a CPU.
 Usage: Benchmarks/History/history-bench.py --bin .build/release/nestprobe
 """
 import argparse
@@ -35,12 +38,16 @@ def timed(command):
 
 
 def peak_rss_of(command):
-    """Peak RSS in MiB of one command, measured by GNU time when present (ru_maxrss of children is a max)."""
+    """Wall seconds, peak RSS in MiB and CPU seconds (user + system) of one command, by GNU time when present
+    (ru_maxrss of children is a max): on a shared machine the CPU time is the steadier figure."""
     if os.path.exists("/usr/bin/time"):
-        done = subprocess.run(["/usr/bin/time", "-f", "%M %e", *command], capture_output=True, text=True)
-        kib, seconds = done.stderr.strip().splitlines()[-1].split()
-        return float(seconds), int(kib) / 1024, done
-    return timed(command)
+        done = subprocess.run(["/usr/bin/time", "-f", "%M %e %U %S", *command], capture_output=True, text=True)
+        kib, seconds, user, system = done.stderr.strip().splitlines()[-1].split()
+        return float(seconds), int(kib) / 1024, float(user) + float(system), done
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    took, mib, done = timed(command)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return took, mib, after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime, done
 
 
 def synthetic(db, reports, cases=60, runs=3, seed=1):
@@ -60,44 +67,76 @@ def synthetic(db, reports, cases=60, runs=3, seed=1):
             " VALUES (?, ?, ?, 'bench', ?, NULL, 'now')", (f"d{r}", machine, created, f"r{r}.json"))
         report = cur.lastrowid
         shift = 1 + 0.1 * rng.uniform(-1, 1)
+        run_levels = [1 + 0.05 * rng.uniform(-1, 1) for _ in range(runs)]
         for c in range(cases):
             level = 1000 * (1 + c / 10) * shift * (1.1 if c in steps and r >= steps[c] else 1)
-            values = [level * (1 + 0.05 * rng.gauss(0, 1)) for _ in range(runs)]
+            values = [level * m * (1 + 0.05 * rng.gauss(0, 1)) for m in run_levels]
             exits = "user-space" if c % 3 == 0 else "kernel"
+            corrected = statistics.median(v / m for v, m in zip(values, run_levels))
             cur.execute(
-                "INSERT INTO cases VALUES (?, ?, 'L2', 'case', 'ok', ?, 0, 0, ?, ?)",
-                (report, f"case-{c:02d}", exits, statistics.median(values), statistics.median(values) * 0.8))
+                "INSERT INTO cases (report_id, case_id, level, source, status, exits_to, emulated, net_below_resolution,"
+                " gross, net, level_gross) VALUES (?, ?, 'L2', 'case', 'ok', ?, 0, 0, ?, ?, ?)",
+                (report, f"case-{c:02d}", exits, statistics.median(values), statistics.median(values) * 0.8, corrected))
             cur.executemany(
-                "INSERT INTO runs VALUES (?, ?, ?, ?, ?)",
-                [(report, f"case-{c:02d}", i, v, v * 0.8) for i, v in enumerate(values)])
+                "INSERT INTO runs (report_id, case_id, run, gross, net, level) VALUES (?, ?, ?, ?, ?, ?)",
+                [(report, f"case-{c:02d}", i, v, v * 0.8, m) for i, (v, m) in enumerate(zip(values, run_levels))])
     con.commit()
     con.close()
+
+
+def spread(values, unit, digits):
+    return (f"median {statistics.median(values):.{digits}f} {unit} "
+            f"(range {min(values):.{digits}f}–{max(values):.{digits}f} over {len(values)})")
 
 
 def main():
     parser = argparse.ArgumentParser()
     parser.add_argument("--bin", required=True)
-    binary = os.path.abspath(parser.parse_args().bin)
+    parser.add_argument("--repeat", type=int, default=5, help="runs of each measurement (default 5)")
+    args = parser.parse_args()
+    binary = os.path.abspath(args.bin)
     series = sorted(glob.glob(os.path.join(ROOT, "Reports", "history", "series", "r*.json")))
+    print("load average at the start: " + " ".join(f"{x:.1f}" for x in os.getloadavg())
+          + f" on {os.cpu_count()} CPUs")
     with tempfile.TemporaryDirectory() as scratch:
-        db = os.path.join(scratch, "add.sqlite")
-        times = []
-        for path in series:
-            took, _, done = timed([binary, "history", "add", "--db", db, path])
-            if done.returncode != 0:
-                sys.exit(f"history-bench: add failed: {done.stderr}")
-            times.append(took * 1000)
-        # The first add also creates the file and its schema.
-        print(f"history add (one report, whole process, SQLite): first {times[0]:.1f} ms (creates the schema); "
-              f"then median {statistics.median(times[1:]):.1f} ms, worst {max(times[1:]):.1f} ms "
-              f"over {len(times) - 1} reports (goal ≤ 50 ms)")
+        medians = []
+        worsts = []
+        cpu_medians = []
+        for attempt in range(args.repeat):
+            db = os.path.join(scratch, f"add-{attempt}.sqlite")
+            times = []
+            cpus = []
+            for path in series:
+                before = resource.getrusage(resource.RUSAGE_CHILDREN)
+                took, _, done = timed([binary, "history", "add", "--db", db, path])
+                after = resource.getrusage(resource.RUSAGE_CHILDREN)
+                if done.returncode != 0:
+                    sys.exit(f"history-bench: add failed: {done.stderr}")
+                times.append(took * 1000)
+                cpus.append((after.ru_utime + after.ru_stime - before.ru_utime - before.ru_stime) * 1000)
+            # The first add also creates the file and its schema.
+            medians.append(statistics.median(times[1:]))
+            worsts.append(max(times[1:]))
+            cpu_medians.append(statistics.median(cpus[1:]))
+        print(f"history add (one report, whole process, SQLite), {len(series) - 1} reports into a history that "
+              f"holds the others, {args.repeat} passes: the median add of each pass {spread(medians, 'ms', 1)}; "
+              f"the slowest add of each pass {spread(worsts, 'ms', 1)} (goal ≤ 50 ms); "
+              f"CPU time of the median add of each pass {spread(cpu_medians, 'ms', 1)}")
         for count in (250, 500, 1000):
             db = os.path.join(scratch, f"check-{count}.sqlite")
             subprocess.run([binary, "history", "list", "--db", db], check=True, capture_output=True)
             synthetic(db, count)
-            seconds, mib, done = peak_rss_of([binary, "history", "check", "--db", db, "--figure", "gross"])
+            walls = []
+            peaks = []
+            cpus = []
+            for _ in range(args.repeat):
+                seconds, mib, cpu, done = peak_rss_of([binary, "history", "check", "--db", db])
+                walls.append(seconds)
+                peaks.append(mib)
+                cpus.append(cpu)
             flagged = sum(1 for line in done.stdout.splitlines() if ": report " in line)
-            print(f"history check, {count} reports × 60 cases × 3 runs: {seconds:.2f} s, peak RSS {mib:.0f} MiB, "
+            print(f"history check, {count} reports × 60 cases × 3 runs: wall {spread(walls, 's', 2)}, "
+                  f"CPU {spread(cpus, 's', 2)}, peak RSS {spread(peaks, 'MiB', 0)}, "
                   f"{flagged} change point(s) reported (6 steps planted), exit {done.returncode}"
                   + (" (goal ≤ 2 s)" if count == 1000 else ""))
 

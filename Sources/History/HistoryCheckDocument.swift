@@ -25,8 +25,27 @@ public struct HistoryCheckDocument: Codable, Sendable, Equatable {
         public var window: Int
         /// "net" or "gross" cycles per exit.
         public var figure: String
-        /// Whether the machine's shift between reports was divided out.
+        /// Whether the machine's level in each report was divided out.
         public var machineShiftRemoved: Bool
+        /// Whether each run was first divided by the machine's level in that run (where the report has it).
+        /// Absent in documents from before it was kept (their series were per-report corrected only).
+        public var runLevelsRemoved: Bool?
+        /// The series judged, for people: "gross cycles per exit, the machine's level divided out per run
+        /// and per report" (raw figures: `--keep-run-levels --keep-shift`).
+        public var series: String?
+        /// The newest report's own test and its adjustment across the cases.
+        public var newestReport: NewestReport?
+    }
+
+    /// How the newest report is tested on its own.
+    public struct NewestReport: Codable, Sendable, Equatable {
+        /// "energy-permutation": the two-sample energy statistic against the segment before it.
+        public var test: String
+        /// "benjamini-hochberg": the adjustment across the judged cases.
+        public var correction: String
+        /// The false discovery rate an adjusted p-value must reach.
+        public var alpha: Double
+        public var permutations: Int
     }
 
     /// One reported change point.
@@ -47,6 +66,10 @@ public struct HistoryCheckDocument: Codable, Sendable, Equatable {
         public var direction: String
         /// The permutation test's p-value for the split.
         public var pValue: Double
+        /// "e-divisive" (a split E-divisive kept) or "newest-report" (the newest report's own test).
+        public var test: String?
+        /// For the newest-report test, its p-value adjusted across the judged cases.
+        public var adjustedP: Double?
         /// Whether the report lies in the newest window (and so counts for the exit code).
         public var inWindow: Bool
     }
@@ -66,6 +89,10 @@ public struct HistoryCheckDocument: Codable, Sendable, Equatable {
         public var exitCode: Int32
         /// Every reported change point, oldest report first.
         public var changes: [Change]
+        /// Reports whose runs were each divided by the machine's level in that run.
+        public var runLevelReports: Int?
+        /// Whether each report was divided by the machine's level in it (three cases in every report).
+        public var reportLevelsRemoved: Bool?
     }
 
     public var schema: String
@@ -85,7 +112,11 @@ public struct HistoryCheckDocument: Codable, Sendable, Equatable {
         method = Method(
             detector: "e-divisive", pValue: options.detector.pValue, permutations: options.detector.permutations,
             seed: options.detector.seed, thresholdPercent: options.thresholdPercent, window: options.window,
-            figure: options.figure.rawValue, machineShiftRemoved: options.normalize)
+            figure: options.figure.rawValue, machineShiftRemoved: options.normalize,
+            runLevelsRemoved: options.runLevels, series: options.seriesDescription,
+            newestReport: NewestReport(
+                test: "energy-permutation", correction: "benjamini-hochberg", alpha: options.newestAlpha,
+                permutations: options.newestPermutations))
         machines = results.map(Self.machine)
         exitCode = HistoryCheck.combinedExitCode(results.map(\.exitCode))
     }
@@ -97,13 +128,16 @@ public struct HistoryCheckDocument: Codable, Sendable, Equatable {
                 Change(
                     caseID: c.caseID, reportIndex: c.reportIndex, createdAt: c.createdAt, file: c.file,
                     before: c.before, after: c.after, changePercent: c.changePercent,
-                    direction: c.isRegression ? "slower" : "faster", pValue: c.pValue, inWindow: c.inWindow)
+                    direction: c.isRegression ? "slower" : "faster", pValue: c.pValue,
+                    test: c.adjustedP == nil ? "e-divisive" : "newest-report", adjustedP: c.adjustedP,
+                    inWindow: c.inWindow)
             }
         let code = result.exitCode
         return Machine(
             key: result.machine.key, label: result.machine.label, summary: result.machine.summary,
             reports: result.reportCount, casesJudged: result.cases.count,
             verdict: code == 2 ? "regression" : code == 4 ? "improvement" : "none", exitCode: code,
-            changes: changes)
+            changes: changes, runLevelReports: result.runLevelReports,
+            reportLevelsRemoved: result.reportLevels)
     }
 }

@@ -3,9 +3,11 @@
 
 /// Writes the whole history out.
 public enum HistoryExport {
-    /// One row per run: machine key, label, report index, time, file, case id, run, gross, net.
+    /// One row per run: machine key, label, report index, time, file, case id, run, gross, net (raw), and
+    /// the machine's level in that run (divide the figures by it for the per-run corrected ones; empty where
+    /// the report has none).
     public static func csv(_ store: any HistoryStore) throws(HistoryError) -> String {
-        var out = "machine,label,report_index,created_at,file,case,run,gross_cycles,net_cycles\n"
+        var out = "machine,label,report_index,created_at,file,case,run,gross_cycles,net_cycles,run_level\n"
         for machine in try store.machines() {
             let reports = try store.reports(machine: machine.id)
             var position: [Int64: Int] = [:]
@@ -23,6 +25,7 @@ public enum HistoryExport {
                             machine.key, machine.label, String(index), report.createdAt, report.file, entry.id,
                             String(run),
                             String(point.gross), point.net.map { String($0) } ?? "",
+                            point.level.map { String($0) } ?? "",
                         ].map(HistoryText.csvField).joined(separator: ",") + "\n"
                 }
             }

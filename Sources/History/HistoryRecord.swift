@@ -5,7 +5,9 @@
 //
 // HistoryRecord: what one bench report contributes to the history — its identity (a SHA-256 of the file,
 // so the same report is stored once), the machine's fingerprint and the user's label, and per case its
-// runs' figures as compare judges them (RunExtraction).
+// runs' figures as compare judges them (RunExtraction), with the machine's level in each run (Report's
+// MachineLevel.runLevels, the correction compare makes before it takes a report's figure) kept beside the
+// raw figures.
 
 import Crypto
 import Documents
@@ -76,6 +78,17 @@ public struct CaseRecord: Sendable, Equatable {
     public var gross: [Double]
     /// Per run: net cycles per exit (less the same guest's timing baseline); nil where there is no baseline.
     public var net: [Double?]
+    /// Per run: the machine's level in that run of the report, as a factor (1 = the report's usual; the
+    /// figures above are raw, divide by it for the corrected ones); nil where the report could not be
+    /// corrected (one run, too few rows in every run) or the case lacks a run.
+    public var runLevel: [Double?]
+
+    /// The median of the runs' gross figures each divided by its run's level; nil unless every run has one.
+    public var levelCorrectedGross: Double? {
+        let levels = runLevel.compactMap { $0 }
+        guard !gross.isEmpty, levels.count == gross.count else { return nil }
+        return HistoryRecord.median(zip(gross, levels).map { $0 / $1 })
+    }
 }
 
 /// What one bench report adds to the history.
@@ -105,14 +118,20 @@ public struct HistoryRecord: Sendable {
             "\(report.tool.name) \(report.tool.version)" + (report.tool.gitRevision.map { " (\($0))" } ?? "")
         self.file = file
         injectedDelay = report.context.injectedExitDelay.map { "\($0.requested)" }
-        cases = RunExtraction.rows(report).map { row in
+        let rows = RunExtraction.rows(report)
+        // The machine's level per run, as compare corrects each run by (a factor per run).
+        let levels = MachineLevel.runLevels(rows)?.map { Foundation.exp($0) }
+        cases = rows.map { row in
             // Net runs line up with gross runs; a run whose net could not be formed has none.
             let net: [Double?] =
                 row.net.count == row.gross.count ? row.net.map { $0.median } : row.gross.map { _ in nil }
+            let runLevel: [Double?] =
+                row.status == "ok" && levels?.count == row.gross.count
+                ? (levels ?? []).map { Optional($0) } : row.gross.map { _ in nil }
             return CaseRecord(
                 id: row.id, level: row.level, source: row.source, status: row.status, exitsTo: row.exitsTo,
                 emulated: row.emulated, netBelowResolution: row.netBelowResolution,
-                gross: row.gross.map(\.median), net: net)
+                gross: row.gross.map(\.median), net: net, runLevel: runLevel)
         }
     }
 

@@ -55,7 +55,17 @@ public enum HistorySchema {
                 """,
                 "CREATE INDEX runs_case ON runs (case_id, report_id, run)",
             ]
-        }
+        },
+        // The machine's level in each run (HistoryRecord's CaseRecord.runLevel) beside the raw figures, and
+        // each case's figure with it divided out: the per-run correction compare makes. NULL in reports
+        // stored before this step (their series stay uncorrected per run, and the check says how many).
+        HistoryMigration(identifier: "v2-run-levels") { dialect in
+            let real = dialect == .sqlite ? "REAL" : "DOUBLE PRECISION"
+            return [
+                "ALTER TABLE runs ADD COLUMN level \(real)",
+                "ALTER TABLE cases ADD COLUMN level_gross \(real)",
+            ]
+        },
     ]
 
     /// Identifiers in `applied` that this nestprobe does not know: a newer schema.

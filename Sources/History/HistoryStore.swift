@@ -72,6 +72,16 @@ public struct SeriesRun: Sendable, Equatable {
     public var reportID: Int64
     public var gross: Double
     public var net: Double?
+    /// The machine's level in this run of its report (a factor; divide the figures by it), as compare
+    /// corrects each run; nil where it could not be measured or the report was stored before it was kept.
+    public var level: Double?
+
+    public init(reportID: Int64, gross: Double, net: Double?, level: Double? = nil) {
+        self.reportID = reportID
+        self.gross = gross
+        self.net = net
+        self.level = level
+    }
 }
 
 /// The operations both stores offer.
@@ -88,8 +98,9 @@ public protocol HistoryStore: AnyObject {
     func cases(machine: Int64) throws(HistoryError) -> [StoredCase]
     /// Every run of `caseID` on the machine, in report order (as `reports`), then run order.
     func runs(machine: Int64, caseID: String) throws(HistoryError) -> [SeriesRun]
-    /// Per report, every ok case's figure (median of its runs' gross cycles): for the machine's shift.
-    func reportFigures(machine: Int64) throws(HistoryError) -> [Int64: [String: Double]]
+    /// Per report, every ok case's figure (median of its runs' gross cycles; with `runLevels`, of its runs
+    /// each divided by the run's machine level where the report has them): for the machine's level.
+    func reportFigures(machine: Int64, runLevels: Bool) throws(HistoryError) -> [Int64: [String: Double]]
     /// Releases the connection.
     func close()
 }

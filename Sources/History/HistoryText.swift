@@ -85,9 +85,9 @@ public enum HistoryText {
     /// Per case, its report medians: first, last, range and a sparkline (text, markdown), or one row per
     /// report and case (CSV).
     public static func trend(
-        _ checks: [CaseCheck], reports: [StoredReport], figure: SeriesFigure, normalized: Bool, format: HistoryFormat
+        _ checks: [CaseCheck], reports: [StoredReport], options: CheckOptions, format: HistoryFormat
     ) -> String {
-        let unit = "\(figure.rawValue) cycles per exit" + (normalized ? ", machine shift removed" : "")
+        let unit = options.seriesDescription
         switch format {
         case .csv:
             var out = "case,report_index,created_at,file,median\n"
@@ -165,8 +165,9 @@ public enum HistoryText {
             var out =
                 "history check \(result.machine.key)\(result.machine.label.isEmpty ? "" : " [\(result.machine.label)]"): "
                 + "\(result.reportCount) reports, \(result.cases.count) cases judged "
-                + "(\(result.options.figure.rawValue)\(result.options.normalize ? ", machine shift removed" : ""); "
-                + "E-divisive, p ≤ \(result.options.detector.pValue), change ≥ \(result.options.thresholdPercent) %)\n"
+                + "(\(result.options.seriesDescription); "
+                + "E-divisive, p ≤ \(result.options.detector.pValue), change ≥ \(result.options.thresholdPercent) %; "
+                + "newest report: adjusted p ≤ \(result.options.newestAlpha) across the cases, Benjamini–Hochberg)\n"
             if changes.isEmpty { out += "  no change points\n" }
             for c in changes.sorted(by: { ($0.reportIndex, $0.caseID) < ($1.reportIndex, $1.caseID) }) {
                 out += "  \(c.inWindow ? "*" : " ") \(c.caseID): " + changeLine(c) + "\n"
@@ -179,6 +180,7 @@ public enum HistoryText {
     static func changeLine(_ c: CaseChange) -> String {
         "report \(c.reportIndex) (\(c.createdAt), \(c.file)): \(cycles(c.before)) → \(cycles(c.after)), "
             + "\(percent(c.changePercent)) (\(c.isRegression ? "slower" : "faster")), p \(String(format: "%.3f", c.pValue))"
+            + (c.adjustedP.map { ", adjusted p \(String(format: "%.4f", $0)) (newest report)" } ?? "")
     }
 
     static func changeList(_ changes: [CaseChange]) -> String {

@@ -155,34 +155,39 @@ public final class PostgresHistoryStore: HistoryStore {
         let below = cases.map { $0.netBelowResolution ? 1 : 0 }
         let gross = cases.map { HistoryRecord.median($0.gross) ?? .nan }
         let net = cases.map { HistoryRecord.median($0.net.compactMap { $0 }) ?? .nan }
+        let corrected = cases.map { $0.levelCorrectedGross ?? .nan }
         _ = try connection.query(
             """
             INSERT INTO cases (report_id, case_id, level, source, status, exits_to, emulated, net_below_resolution,
-              gross, net)
-            SELECT \(report), i, l, s, st, e, em, b, NULLIF(g, 'NaN'::float8), NULLIF(n, 'NaN'::float8)
+              gross, net, level_gross)
+            SELECT \(report), i, l, s, st, e, em, b, NULLIF(g, 'NaN'::float8), NULLIF(n, 'NaN'::float8),
+              NULLIF(lg, 'NaN'::float8)
             FROM unnest(\(ids)::text[], \(levels)::text[], \(sources)::text[], \(statuses)::text[], \(exits)::text[],
-              \(emulated)::int8[], \(below)::int8[], \(gross)::float8[], \(net)::float8[]) AS t(i, l, s, st, e, em, b, g, n)
+              \(emulated)::int8[], \(below)::int8[], \(gross)::float8[], \(net)::float8[], \(corrected)::float8[])
+              AS t(i, l, s, st, e, em, b, g, n, lg)
             """, logger: logger
         ).wait()
         var runCase: [String] = []
         var runIndex: [Int] = []
         var runGross: [Double] = []
         var runNet: [Double] = []
+        var runLevel: [Double] = []
         for entry in cases {
             for (run, value) in entry.gross.enumerated() {
                 runCase.append(entry.id)
                 runIndex.append(run)
                 runGross.append(value)
                 runNet.append(entry.net[run] ?? .nan)
+                runLevel.append(entry.runLevel[run] ?? .nan)
             }
         }
         if !runCase.isEmpty {
             _ = try connection.query(
                 """
-                INSERT INTO runs (report_id, case_id, run, gross, net)
-                SELECT \(report), c, r, g, NULLIF(n, 'NaN'::float8)
-                FROM unnest(\(runCase)::text[], \(runIndex)::int8[], \(runGross)::float8[], \(runNet)::float8[])
-                  AS t(c, r, g, n)
+                INSERT INTO runs (report_id, case_id, run, gross, net, level)
+                SELECT \(report), c, r, g, NULLIF(n, 'NaN'::float8), NULLIF(lv, 'NaN'::float8)
+                FROM unnest(\(runCase)::text[], \(runIndex)::int8[], \(runGross)::float8[], \(runNet)::float8[],
+                  \(runLevel)::float8[]) AS t(c, r, g, n, lv)
                 """, logger: logger
             ).wait()
         }
@@ -249,22 +254,24 @@ public final class PostgresHistoryStore: HistoryStore {
         try perform {
             try connection.query(
                 """
-                SELECT u.report_id, u.gross, u.net FROM runs u JOIN reports r ON r.id = u.report_id
+                SELECT u.report_id, u.gross, u.net, u.level FROM runs u JOIN reports r ON r.id = u.report_id
                 WHERE r.machine_id = \(machine) AND u.case_id = \(caseID) ORDER BY r.created_at, r.id, u.run
                 """, logger: logger
             ).wait().rows.map { row in
-                let (report, gross, net) = try row.decode((Int64, Double, Double?).self)
-                return SeriesRun(reportID: report, gross: gross, net: net)
+                let (report, gross, net, level) = try row.decode((Int64, Double, Double?, Double?).self)
+                return SeriesRun(reportID: report, gross: gross, net: net, level: level)
             }
         }
     }
 
-    public func reportFigures(machine: Int64) throws(HistoryError) -> [Int64: [String: Double]] {
+    public func reportFigures(machine: Int64, runLevels: Bool) throws(HistoryError) -> [Int64: [String: Double]] {
         try perform {
             var out: [Int64: [String: Double]] = [:]
             for row in try connection.query(
                 """
-                SELECT c.report_id, c.case_id, c.gross FROM cases c JOIN reports r ON r.id = c.report_id
+                SELECT c.report_id, c.case_id,
+                  CASE WHEN \(runLevels) THEN COALESCE(c.level_gross, c.gross) ELSE c.gross END
+                FROM cases c JOIN reports r ON r.id = c.report_id
                 WHERE r.machine_id = \(machine) AND c.status = 'ok' AND c.gross IS NOT NULL
                 """, logger: logger
             ).wait().rows {

@@ -148,22 +148,28 @@ enum ReplicateJudge {
         return shifts
     }
 
-    /// Divides every run figure of the rows of one report by that run's machine level: the shorth, over
-    /// the rows with a positive gross figure in every run, of their log figures about the row's mean.
+    /// The machine's level in each run of one report, in logarithms: the shorth, over the ok rows with a
+    /// positive gross figure in every run, of their log figures about the row's mean. Nil unless the report
+    /// has two or more runs and three such rows.
+    static func runLevels(_ rows: some Collection<ReportRowRuns>) -> [Double]? {
+        let ok = rows.filter { $0.status == "ok" }
+        guard let runs = ok.map(\.gross.count).max(), runs >= 2 else { return nil }
+        // Sorted ids: the level must not depend on the rows' order.
+        let complete = ok.filter { row in row.gross.count == runs && row.gross.allSatisfy { $0.median > 0 } }
+            .sorted { $0.id < $1.id }
+        guard complete.count >= 3 else { return nil }
+        return reportShifts(complete.map { $0.gross.map { Foundation.log($0.median) } })
+    }
+
+    /// Divides every run figure of the rows of one report by that run's machine level (`runLevels`).
     /// Rows that lack a run are left as they are (their runs cannot be matched to the levels). Returns
     /// whether the report was corrected: it needs two or more runs and three such rows.
     static func correctRunLevels(_ rows: inout [String: ReportRowRuns]) -> Bool {
-        let ok = rows.values.filter { $0.status == "ok" }
-        guard let runs = ok.map(\.gross.count).max(), runs >= 2 else { return false }
-        // Sorted ids: the level must not depend on the dictionary's order.
-        let complete = ok.filter { row in row.gross.count == runs && row.gross.allSatisfy { $0.median > 0 } }
-            .sorted { $0.id < $1.id }
-        guard complete.count >= 3,
-            let levels = reportShifts(complete.map { $0.gross.map { Foundation.log($0.median) } })
-        else { return false }
+        guard let levels = runLevels(rows.values) else { return false }
+        let runs = levels.count
+        let scales = levels.map { Foundation.exp(-$0) }
         for id in rows.keys {
             guard var row = rows[id], row.status == "ok", row.gross.count == runs else { continue }
-            let scales = levels.map { Foundation.exp(-$0) }
             row.gross = zip(row.gross, scales).compactMap { RunValues(median: $0.median * $1) }
             if row.net.count == runs {
                 row.net = zip(row.net, scales).compactMap { RunValues(median: $0.median * $1) }
@@ -283,4 +289,20 @@ enum ReplicateJudge {
 
     /// A log difference as a percent change.
     static func percent(_ logChange: Double) -> Double { (Foundation.exp(logChange) - 1) * 100 }
+}
+
+/// The machine's level as compare measures it (ReplicateJudge), for other modules that follow the same
+/// reports over time (the history): the machine moves every exit at once between runs and between
+/// invocations, which is not a change of any one row.
+public enum MachineLevel {
+    /// The mean of the shortest half of `values` (⌊n/2⌋ + 1 of them; Andrews et al. 1972); nil when empty.
+    public static func shorth(_ values: [Double]) -> Double? { ReplicateJudge.shorth(values) }
+
+    /// Each report's (or run's) machine level, in logarithms, from the log figures of rows present in every
+    /// one (`logs[row][report]`): the shorth of each column about the rows' means. Nil under three rows.
+    public static func levels(_ logs: [[Double]]) -> [Double]? { ReplicateJudge.reportShifts(logs) }
+
+    /// The machine's level in each run of one report, in logarithms, as compare divides each run's figures
+    /// by before it takes the report's figure; nil for a report of one run or under three rows in every run.
+    public static func runLevels(_ rows: [ReportRowRuns]) -> [Double]? { ReplicateJudge.runLevels(rows) }
 }

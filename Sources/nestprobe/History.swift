@@ -57,10 +57,13 @@ struct SeriesOptions: ParsableArguments {
     var label: String?
 
     @Option(help: "The figure: gross (the timed loop per exit) or net (less the same guest's baseline).")
-    var figure: SeriesFigure = .net
+    var figure: SeriesFigure = .gross
 
-    @Flag(help: "Keep the machine's shift between reports in the series (it is divided out by default).")
+    @Flag(help: "Keep the machine's level between reports in the series (it is divided out by default).")
     var keepShift = false
+
+    @Flag(help: "Keep the machine's level between the runs of a report (each run is divided by it by default).")
+    var keepRunLevels = false
 
     @Option(help: ArgumentHelp("Judge or show only cases whose id matches this glob (repeatable).", valueName: "glob"))
     var cases: [String] = []
@@ -76,6 +79,7 @@ struct SeriesOptions: ParsableArguments {
         var options = CheckOptions()
         options.figure = figure
         options.normalize = !keepShift
+        options.runLevels = !keepRunLevels
         options.cases = cases
         options.exclude = exclude
         options.judgeAll = judgeAll
@@ -237,8 +241,7 @@ extension Nestprobe.HistoryCommand {
                     } else {
                         if format == .text { text += HistoryText.machines([m], format: .text) }
                         text += HistoryText.trend(
-                            result.cases, reports: reports, figure: checkOptions.figure,
-                            normalized: checkOptions.normalize, format: format)
+                            result.cases, reports: reports, options: checkOptions, format: format)
                     }
                 }
                 try historyEmit(text, to: output)
@@ -255,8 +258,10 @@ extension Nestprobe.HistoryCommand {
             discussion: """
                 E-divisive means (Matteson & James 2014) over each case's run figures, splits only between \
                 reports, each kept by a permutation test; a kept split whose medians differ by less than \
-                --threshold is not reported. Exit 2 when a slower change point falls in the newest --window \
-                reports, 4 when only faster ones do, else 0.
+                --threshold is not reported. The newest report is also tested on its own against the segment \
+                before it, and those tests are adjusted across the cases (Benjamini–Hochberg at --alpha). \
+                Exit 2 when a slower change point falls in the newest --window reports, 4 when only faster \
+                ones do, else 0.
                 """)
 
         @OptionGroup var options: HistoryOptions
@@ -274,6 +279,9 @@ extension Nestprobe.HistoryCommand {
         @Option(help: "Permutations per test.")
         var permutations = 199
 
+        @Option(help: "The false discovery rate of the newest report's tests across the cases.")
+        var alpha = 0.05
+
         @Option(help: "Seed of the permutations.")
         var seed: UInt64 = 0x6e65_7374_7072_6f62
 
@@ -289,6 +297,7 @@ extension Nestprobe.HistoryCommand {
             guard threshold >= 0, threshold.isFinite else { throw ValidationError("--threshold must be ≥ 0") }
             guard window >= 1 else { throw ValidationError("--window must be at least 1") }
             guard pValue > 0, pValue < 1 else { throw ValidationError("--p-value must lie between 0 and 1") }
+            guard alpha > 0, alpha < 1 else { throw ValidationError("--alpha must lie between 0 and 1") }
             guard (19...100_000).contains(permutations) else {
                 throw ValidationError("--permutations must lie between 19 and 100000")
             }
@@ -302,6 +311,7 @@ extension Nestprobe.HistoryCommand {
             checkOptions.thresholdPercent = threshold
             checkOptions.window = window
             checkOptions.detector = EDivisive(pValue: pValue, permutations: permutations, seed: seed)
+            checkOptions.newestAlpha = alpha
             var results: [CheckResult] = []
             do {
                 var text = ""

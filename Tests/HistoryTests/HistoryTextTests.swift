@@ -1,7 +1,8 @@
 // Rendering and the pieces behind it: sparklines, CSV quoting, JUnit, the JSON document, the machine's
-// shift, the newest report's own test, and the fingerprint.
+// level, the newest report's own test and its adjustment across cases, and the fingerprint.
 
 import Foundation
+import Report
 import Testing
 
 @testable import History
@@ -75,17 +76,75 @@ import Testing
         #expect(decoded == document)
     }
 
-    @Test func machineShiftIsTheMedianRatio() {
-        let figures: [Int64: [String: Double]] = [
+    @Test func machineLevelIsTheShorthOverCasesInEveryReport() throws {
+        // Report 2 moves three of four cases by 20 %: the shorth stays with them (compare's report shift).
+        var figures: [Int64: [String: Double]] = [
             1: ["a": 100, "b": 200, "c": 300, "d": 400],
             2: ["a": 120, "b": 240, "c": 360, "d": 400],
-            3: ["a": 100, "b": 200, "c": 300],
-            4: ["a": 100, "b": 200],
+            3: ["a": 100, "b": 200, "c": 300, "d": 400, "e": 50],
         ]
-        let shift = SeriesBuilder.shifts(figures)
-        #expect(shift[3] == 1)
-        #expect(shift[4] == 1)  // two cases: too few to tell a shift
-        #expect(shift[2]! > 1.1 && shift[2]! <= 1.2)
+        let level = SeriesBuilder.shifts(figures)
+        #expect(abs(try #require(level[2]) / (try #require(level[1])) - 1.2) < 1e-9)
+        #expect(abs(try #require(level[3]) - (try #require(level[1]))) < 1e-12)
+        // "e" is not in every report and does not count; with two cases in every report nothing is divided.
+        figures[4] = ["a": 100, "b": 200]
+        #expect(SeriesBuilder.shifts(figures).isEmpty)
+    }
+
+    @Test func benjaminiHochbergAsStatsmodels() {
+        // statsmodels.stats.multitest.multipletests([0.01, 0.04, 0.03, 0.005], method="fdr_bh")[1]
+        let adjusted = BenjaminiHochberg.adjust([0.01, 0.04, 0.03, 0.005])
+        for (ours, theirs) in zip(adjusted, [0.02, 0.04, 0.04, 0.02]) { #expect(abs(ours - theirs) < 1e-12) }
+        #expect(BenjaminiHochberg.adjust([]).isEmpty)
+        #expect(BenjaminiHochberg.adjust([.nan, 0.5]) == [1, 1])
+    }
+
+    @Test func tailStatisticIsTheScansStatistic() {
+        var random = SplitMix64(seed: 5)
+        let x = (0..<40).map { _ in Double(random.next() % 500) / 3 }
+        let data = EDivisive.PieceData(x[...])
+        var fenwick = Fenwick(count: x.count)
+        for tail in [1, 3, 7] {
+            let scan = EDivisive.scan(data.ranks, data, [x.count - tail], &fenwick).statistic
+            let subset = EDivisive.tailStatistic(data, Array(data.ranks[(x.count - tail)...]))
+            #expect(abs(scan - subset) < 1e-9 * max(1, abs(scan)))
+        }
+    }
+
+    /// 30 reports of 3 runs at 1,000 cycles and 3 % noise, then a newest report `factor` times that.
+    static func runsSeries(_ random: inout SplitMix64, factor: Double) -> CaseSeries {
+        var values: [Double] = []
+        var index: [Int] = []
+        for report in 0..<31 {
+            for _ in 0..<3 {
+                // The sum of four uniforms: near enough to Gaussian, sd 3 %.
+                let u = (0..<4).map { _ in Double(random.next() % 1_000_000) / 1_000_000 - 0.5 }.reduce(0, +)
+                values.append(1000 * (report == 30 ? factor : 1) * (1 + 0.03 * u * 3.0.squareRoot()))
+                index.append(report)
+            }
+        }
+        return CaseSeries(caseID: "x", values: values, reportIndex: index)
+    }
+
+    static let thirtyOneReports = (0..<31).map {
+        StoredReport(id: Int64($0), createdAt: "\($0)", file: "r\($0)", digest: "", toolVersion: "", injectedDelay: nil)
+    }
+
+    @Test func newestReportTestsAreAdjustedAcrossCases() {
+        // 60 cases; only the first six are 20 % slower in the newest report. Adjusted across the cases, the
+        // six are flagged and none of the others, though some flat ones have raw p-values below the level.
+        var random = SplitMix64(seed: 23)
+        var checks = (0..<60).map { k in
+            var series = Self.runsSeries(&random, factor: k < 6 ? 1.2 : 1)
+            series.caseID = "case-\(k)"
+            return HistoryCheck.analyse(series, reports: Self.thirtyOneReports, options: CheckOptions())
+        }
+        let flatRaw = checks.dropFirst(6).filter { ($0.newest?.pValue ?? 1) <= CheckOptions().newestAlpha }
+        HistoryCheck.decideNewest(&checks, options: CheckOptions())
+        let flagged = checks.filter { !$0.changes.isEmpty }.map(\.caseID)
+        #expect(flagged == (0..<6).map { "case-\($0)" })
+        #expect(checks.flatMap(\.changes).allSatisfy { $0.reportIndex == 30 && $0.isRegression })
+        #expect(!flatRaw.isEmpty, "no flat case with a raw p-value below the level: the test shows nothing")
     }
 
     @Test func newestReportIsTestedOnItsOwn() {
@@ -105,15 +164,39 @@ import Testing
             StoredReport(
                 id: Int64($0), createdAt: "\($0)", file: "r\($0)", digest: "", toolVersion: "", injectedDelay: nil)
         }
-        let check = HistoryCheck.analyse(
+        let check = HistoryCheck.check(
             CaseSeries(caseID: "x", values: values, reportIndex: index), reports: reports, options: CheckOptions())
         #expect(check.changes.map(\.reportIndex) == [30])
         #expect(check.changes.first?.inWindow == true)
         // Without the newest report the series is flat.
-        let earlier = HistoryCheck.analyse(
+        let earlier = HistoryCheck.check(
             CaseSeries(caseID: "x", values: Array(values.prefix(90)), reportIndex: Array(index.prefix(90))),
             reports: Array(reports.prefix(30)), options: CheckOptions())
         #expect(earlier.changes.isEmpty)
+    }
+
+    @Test func recordMeasuresTheMachineLevelPerRun() throws {
+        // Divided by its run's level, the cases that ran in every run have the same shorth of log figures
+        // about their own mean in every run: the level is what every case shares (MachineLevel.runLevels).
+        let record = try TestStores.baseRecord()
+        let complete = record.cases.filter {
+            $0.status == "ok" && $0.gross.count == 3 && $0.gross.allSatisfy { $0 > 0 }
+        }
+        #expect(complete.count >= 3)
+        #expect(complete.allSatisfy { $0.runLevel.allSatisfy { $0 != nil } })
+        let logs = complete.map { entry in zip(entry.gross, entry.runLevel).map { Foundation.log($0 / $1!) } }
+        let centres = try (0..<3).map { run in
+            try #require(MachineLevel.shorth(logs.map { $0[run] - $0.reduce(0, +) / 3 }))
+        }
+        #expect(centres.allSatisfy { abs($0 - centres[0]) < 1e-9 })
+        // Before, the runs differed (the fixture's machine moved between them).
+        let rawLogs = complete.map { $0.gross.map { Foundation.log($0) } }
+        let rawCentres = try (0..<3).map { run in
+            try #require(MachineLevel.shorth(rawLogs.map { $0[run] - $0.reduce(0, +) / 3 }))
+        }
+        #expect(rawCentres.contains { abs($0 - rawCentres[0]) > 1e-4 })
+        // The raw figures are kept as the report gave them.
+        #expect(complete[0].levelCorrectedGross != HistoryRecord.median(complete[0].gross))
     }
 
     @Test func fingerprintIgnoresParameterOrderButNotTheirValues() throws {

@@ -80,6 +80,100 @@ enum StoreContract {
         #expect(throws: HistoryError.self) { try store.machines(matching: "ffffffff", label: nil) }
     }
 
+    static func runLevelsAreKeptBesideTheRawFigures(_ kind: StoreKind) throws {
+        let (store, _) = try TestStores.fresh(kind)
+        defer { store.close() }
+        let base = try TestStores.baseRecord()
+        // The record measured the machine's level in each of the fixture's runs (compare's correction).
+        let entry = try #require(base.cases.first { $0.status == "ok" && $0.gross.count == 3 })
+        let levels = entry.runLevel.compactMap { $0 }
+        #expect(levels.count == 3)
+        // Reports whose every case's run r is `swing[r]` times the fixture's: the level moves the same.
+        let swing = [1.0, 1.3, 0.8]
+        for index in 0..<4 {
+            var record = TestStores.variant(base, index: index)
+            record.cases = record.cases.map { entry in
+                var entry = entry
+                entry.gross = entry.gross.enumerated().map { run, value in value * swing[run % 3] }
+                entry.runLevel = entry.runLevel.enumerated().map { run, level in level.map { $0 * swing[run % 3] } }
+                return entry
+            }
+            _ = try store.add(record)
+        }
+        let machine = try #require(try store.machines().first)
+        // Raw figures and the levels come back as stored.
+        let runs = try store.runs(machine: machine.id, caseID: entry.id)
+        #expect(runs.count == 12)
+        for (k, run) in runs.prefix(3).enumerated() {
+            #expect(abs(try #require(run.level) / (levels[k] * swing[k]) - 1) < 1e-12)
+        }
+        #expect(abs(runs[1].gross / runs[0].gross - swing[1] / swing[0] * entry.gross[1] / entry.gross[0]) < 0.05)
+        // The report figure with the levels divided out is the corrected median; without, the raw one.
+        let corrected = try store.reportFigures(machine: machine.id, runLevels: true)
+        let raw = try store.reportFigures(machine: machine.id, runLevels: false)
+        let first = try #require(corrected.keys.min())
+        let expected = try #require(
+            HistoryRecord.median(zip(runs.prefix(3).map(\.gross), runs.prefix(3).map { $0.level! }).map { $0 / $1 }))
+        #expect(abs(try #require(corrected[first]?[entry.id]) / expected - 1) < 1e-12)
+        #expect(
+            abs(try #require(raw[first]?[entry.id]) / HistoryRecord.median(runs.prefix(3).map(\.gross))! - 1) < 1e-12)
+        // The series divides each run by its level: the runs' swing is gone, and without it is back.
+        let levelled = try SeriesBuilder(store: store, machine: machine.id, figure: .gross, normalize: false)
+        let kept = try SeriesBuilder(
+            store: store, machine: machine.id, figure: .gross, normalize: false, runLevels: false)
+        let even = try levelled.series(entry.id)
+        let swung = try kept.series(entry.id)
+        #expect(even.runLevelReports == 4)
+        #expect(swung.runLevelReports == 0)
+        let moved = levels[1] * swing[1] / (levels[0] * swing[0])
+        #expect(abs(swung.values[1] / swung.values[0] / (even.values[1] / even.values[0]) / moved - 1) < 1e-9)
+    }
+
+    static func olderHistoryGainsRunLevels(_ kind: StoreKind) throws {
+        // A history of the first schema step only, as an earlier nestprobe left it, with one report.
+        let location = try TestStores.freshLocation(kind)
+        let first = try #require(HistorySchema.migrations.first)
+        let old = try TestStores.baseRecord()
+        var statements = first.statements(kind == .sqlite ? .sqlite : .postgres)
+        statements += [
+            """
+            INSERT INTO machines (fingerprint, label, key, cpu, kernel, kvm_module, kvm_parameters, level, guest_level,
+              hypervisors, emulated_host) VALUES ('old', '', 'oldoldoldoldold0', 'cpu', 'k', 'kvm', '', 'L1', 'L2', '', 0)
+            """,
+            """
+            INSERT INTO reports (digest, machine_id, created_at, tool_version, file, injected_delay, added_at)
+              VALUES ('old', 1, '2025-01-01T00:00:00Z', 'old', 'old.json', NULL, 'then')
+            """,
+            "INSERT INTO cases VALUES (1, 'x', 'L2', 'case', 'ok', 'kernel', 0, 0, 100, 90)",
+            "INSERT INTO runs VALUES (1, 'x', 0, 100, 90)",
+        ]
+        switch kind {
+        case .sqlite:
+            let queue = try DatabaseQueue(path: location)
+            try queue.write { db in
+                try db.execute(sql: "CREATE TABLE grdb_migrations (identifier TEXT NOT NULL PRIMARY KEY)")
+                try db.execute(sql: "INSERT INTO grdb_migrations (identifier) VALUES ('\(first.identifier)')")
+                for statement in statements { try db.execute(sql: statement) }
+            }
+            try queue.close()
+        case .postgres:
+            try TestStores.adminQuery(
+                location, "CREATE TABLE schema_migrations (identifier TEXT PRIMARY KEY, applied_at TEXT NOT NULL)")
+            try TestStores.adminQuery(
+                location, "INSERT INTO schema_migrations VALUES ('\(first.identifier)', 'then')")
+            for statement in statements { try TestStores.adminQuery(location, statement) }
+        }
+        // Opened by this nestprobe: the next step is applied, the old run keeps no level, new ones get theirs.
+        let store = try HistoryDatabase.open(location)
+        defer { store.close() }
+        #expect(try store.runs(machine: 1, caseID: "x").map(\.level) == [nil])
+        #expect(try store.reportFigures(machine: 1, runLevels: true)[1]?["x"] == 100)
+        _ = try store.add(old)
+        let machine = try #require(try store.machines().first { $0.key == old.fingerprint.key })
+        let entry = try #require(old.cases.first { $0.status == "ok" && $0.gross.count == 3 })
+        #expect(try store.runs(machine: machine.id, caseID: entry.id).allSatisfy { $0.level != nil })
+    }
+
     static func concurrentWritersLoseNothing(_ kind: StoreKind) throws {
         let location = try TestStores.freshLocation(kind)
         // Create the schema first, then two writers with overlapping reports at once.
@@ -192,6 +286,10 @@ final class ErrorBox: @unchecked Sendable {
     @Test func addIsIdempotent() throws { try StoreContract.addIsIdempotent(.sqlite) }
     @Test func failedAddStoresNothing() throws { try StoreContract.failedAddStoresNothing(.sqlite) }
     @Test func seriesFollowTheReportsTime() throws { try StoreContract.seriesFollowTheReportsTime(.sqlite) }
+    @Test func runLevelsAreKeptBesideTheRawFigures() throws {
+        try StoreContract.runLevelsAreKeptBesideTheRawFigures(.sqlite)
+    }
+    @Test func olderHistoryGainsRunLevels() throws { try StoreContract.olderHistoryGainsRunLevels(.sqlite) }
     @Test func concurrentWritersLoseNothing() throws { try StoreContract.concurrentWritersLoseNothing(.sqlite) }
     @Test func newerSchemaIsRefused() throws { try StoreContract.newerSchemaIsRefused(.sqlite) }
     @Test func checkFindsTheStepAndTheBaseline() throws { try StoreContract.checkFindsTheStepAndTheBaseline(.sqlite) }
@@ -203,6 +301,10 @@ struct PostgresStoreTests {
     @Test func addIsIdempotent() throws { try StoreContract.addIsIdempotent(.postgres) }
     @Test func failedAddStoresNothing() throws { try StoreContract.failedAddStoresNothing(.postgres) }
     @Test func seriesFollowTheReportsTime() throws { try StoreContract.seriesFollowTheReportsTime(.postgres) }
+    @Test func runLevelsAreKeptBesideTheRawFigures() throws {
+        try StoreContract.runLevelsAreKeptBesideTheRawFigures(.postgres)
+    }
+    @Test func olderHistoryGainsRunLevels() throws { try StoreContract.olderHistoryGainsRunLevels(.postgres) }
     @Test func concurrentWritersLoseNothing() throws { try StoreContract.concurrentWritersLoseNothing(.postgres) }
     @Test func newerSchemaIsRefused() throws { try StoreContract.newerSchemaIsRefused(.postgres) }
     @Test func checkFindsTheStepAndTheBaseline() throws { try StoreContract.checkFindsTheStepAndTheBaseline(.postgres) }
