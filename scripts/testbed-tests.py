@@ -20,7 +20,16 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The interrupt cases the bed runs through kvm_amd's in-kernel LAPIC (one run each: a few seconds of the boot).
 # The runner fails a run whose handler did not run exactly once per iteration (none for the EOI), so "ok"
 # means the counts were right.
-INTERRUPT_CASES = ["ipi-self-x2apic/long64-cpl0", "eoi-x2apic/long64-cpl0", "tsc-deadline/long64-cpl0"]
+# The guest's guest's self-IPI is injected by the mini-hypervisor (EVENTINJ), its intercepts counted too.
+INTERRUPT_CASES = ["ipi-self-x2apic/long64-cpl0", "eoi-x2apic/long64-cpl0", "tsc-deadline/long64-cpl0",
+                   "ipi-self-x2apic/svm-inner"]
+# The CPL3 cases: syscall and the guest's own page fault (no exit under SVM with NPT), port I/O with IOPL 3 (to
+# user space: SVM honours the guest's IOPL, unlike kvm_pvm), and the interrupts arriving at CPL3.
+CPL3_CASES = ["syscall/long64-cpl3", "syscall-iret/long64-cpl3", "page-fault-guest/long64-cpl3",
+              "pio-out-user/long64-cpl3", "ipi-self-xapic/long64-cpl3", "tsc-deadline/long64-cpl3"]
+CPL3_EXITS_TO = {"syscall/long64-cpl3": "none", "syscall-iret/long64-cpl3": "none",
+                 "page-fault-guest/long64-cpl3": "none", "pio-out-user/long64-cpl3": "user-space",
+                 "ipi-self-xapic/long64-cpl3": "kernel", "tsc-deadline/long64-cpl3": "kernel"}
 BOOTS = {
     "svm": {
         "cpu": "EPYC,+svm,+npt",
@@ -29,6 +38,7 @@ BOOTS = {
             "diagnose: nestprobe diagnose --json -o $OUT/svm.diagnosis.json",
             "bench: nestprobe bench --budget 2s -o $OUT/svm.bench.json",
             "interrupts: nestprobe bench --cases " + ",".join(INTERRUPT_CASES) + " --runs 1 -o $OUT/svm.interrupts.json",
+            "cpl3: nestprobe bench --cases " + ",".join(CPL3_CASES) + " --runs 1 -o $OUT/svm.cpl3.json",
             "reload: kvm-amd reload nested=0",
             "diagnose-nested0: nestprobe diagnose --json -o $OUT/nested0.diagnosis.json",
         ],
@@ -129,6 +139,7 @@ def check_svm(checks, boot):
     check_hosting(checks, d)
     check_bench(checks, boot)
     check_interrupts(checks, boot)
+    check_cpl3(checks, boot)
     check_nested_off(checks, boot)
 
 
@@ -234,6 +245,24 @@ def check_interrupts(checks, boot):
                  ", ".join("%s ok, %s samples, %.0f net cycles" % (i, cases[i]["sampleCount"], cases[i].get("netMedianCycles") or 0)
                            for i in INTERRUPT_CASES) if not missing and not not_ok
                  else "missing %s; not ok: %s" % (missing, not_ok))
+
+
+def check_cpl3(checks, boot):
+    """The CPL3 cases in the L1 guest: each ok (the runner checked the page faults resumed, the exits to user space
+    and the handler counts), each exit where SVM sends it."""
+    b = boot.json("svm.cpl3.json")
+    if not checks.check("svm/cpl3", boot.rc("cpl3") == 0 and b is not None,
+                        "exit %s, %s" % (boot.rc("cpl3"), "report written" if b else boot.text("cpl3.stderr").strip()[-300:])):
+        return
+    cases = {x["id"]: x for x in b["cases"]}
+    bad = ["%s: %s %s, exits to %s" % (i, cases[i]["status"], cases[i].get("reason") or "", cases[i].get("exitsTo"))
+           if i in cases else "%s: missing" % i
+           for i in CPL3_CASES
+           if i not in cases or cases[i]["status"] != "ok" or not cases[i]["sampleCount"]
+           or cases[i].get("exitsTo") != CPL3_EXITS_TO[i]]
+    checks.check("svm/cpl3 cases", not bad,
+                 ", ".join("%s %s, %.0f net cycles" % (i, CPL3_EXITS_TO[i], cases[i].get("netMedianCycles") or 0)
+                           for i in CPL3_CASES) if not bad else "; ".join(bad))
 
 
 def check_nested_off(checks, boot):

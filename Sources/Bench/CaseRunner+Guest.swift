@@ -23,6 +23,8 @@ extension CaseRunner {
             parameters.address = region
             parameters.segment = UInt16(truncatingIfNeeded: region >> 4)
             plan.touchPages = counts.iterations + counts.warmup
+        case .unmapped:
+            parameters.address = GuestLayout.unmappedAddress
         }
         if case .msrRead = body.completion { plan.userSpaceMSR = exitCase.exitsTo == .userSpace }
         plan.inKernelPIT = body.needs.contains(.inKernelPIT)
@@ -35,6 +37,7 @@ extension CaseRunner {
                 plan.localAPIC = true
                 plan.cpuid = CPUIDCanary.withLocalAPIC(plan.cpuid, tscDeadline: environment.has(.tscDeadlineTimer))
             case .secondVCPU: plan.secondVCPU = true
+            case .iopl3: plan.iopl3 = true
             case .inKernelPIT, .emptyIDT: break
             }
         }
@@ -173,6 +176,13 @@ extension CaseRunner {
                     kind: .unexpected,
                     reason: "expected \(expectedExits) exits to user space, saw \(userExits): "
                         + "this host handles \(exitCase.name) elsewhere"))
+        }
+        if exitCase.body.target == .unmapped, Int(report.faultsResumed) != expectedExits {
+            return .failure(
+                CaseFailure(
+                    kind: .unexpected,
+                    reason: "the guest's #PF handler resumed \(report.faultsResumed) page faults, not \(expectedExits)")
+            )
         }
         if exitCase.body.needs.contains(.localAPIC),
             let failure = Self.interruptFailure(

@@ -58,7 +58,7 @@ public struct CaseRunner: Sendable {
     ) -> CaseOutcome {
         let notRun = CaseFailure(kind: .skipped, reason: "not run")
         var outcome = CaseOutcome(
-            caseID: exitCase.id, mode: exitCase.mode, cpl: exitCase.cpl, exitsTo: exitCase.exitsTo,
+            caseID: exitCase.id, mode: exitCase.mode, cpl: exitCase.cpl, exitsTo: exitCase.exitsTo(in: environment),
             attribution: .notApplicable, mechanism: mechanism(of: exitCase), result: .failure(notRun),
             wallNanoseconds: 0)
         if let reason = exitCase.gate(environment) {

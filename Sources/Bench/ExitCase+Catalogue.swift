@@ -41,7 +41,7 @@ extension ExitCase {
     /// The cases every host gets, in report order.
     public static let catalogue: [ExitCase] =
         [GuestMode.real, .long64].flatMap { mode in privileged(mode) + instructionCases(mode) }
-        + unprivileged(.long64, cpl: 3) + unprivilegedInstructionCases(.long64, cpl: 3)
+        + unprivileged(.long64, cpl: 3) + unprivilegedInstructionCases(.long64, cpl: 3) + cpl3Only
         + interrupts
         + [
             ExitCase(

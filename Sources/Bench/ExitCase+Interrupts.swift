@@ -1,7 +1,9 @@
 // The interrupt cases: the local APIC as a real VMM sets it up (KVM_CREATE_IRQCHIP, the guest enabling its
 // APIC and taking interrupts through an IDT gate whose handler takes the TSC and EOIs), timed in the guest
 // from the event — the IPI's send, the timer's deadline — to the handler's first instruction. They run in
-// long mode at CPL0 only; the other modes keep a row each that says why not.
+// long mode at CPL0; at CPL3 those that need no privilege once set up (the xAPIC's self-IPI and EOI, stores to
+// its page, and the timer, armed through a service call to the guest's CPL0: int3 with the service in EAX)
+// run with the interrupt arriving at CPL3, handled at CPL0 (IDT, the TSS's RSP0); every other row says why not.
 //
 // The handler counts itself in the mailbox; the runner checks that count against the iterations run, so a
 // case that succeeds took exactly one interrupt per iteration (or none, for the EOI and arm cases).
@@ -53,6 +55,19 @@ extension ExitCase.Body {
 
     /// Interrupt window: a self-IPI sent with interrupts off, taken after `sti; nop`.
     static let interruptWindow = Self(loop: "sti_window", needs: [.localAPIC], interruptsPerIteration: 1)
+
+    /// The xAPIC self-IPI at CPL3: the APIC enabled and interrupts on through a service call to the guest's CPL0.
+    static let xAPICSelfIPIAtCPL3 = Self(
+        loop: "xapic_self_ipi_user", needs: [.localAPIC], interruptsPerIteration: 1)
+
+    /// The xAPIC EOI at CPL3, nothing in service.
+    static let xAPICEOIAtCPL3 = Self(loop: "xapic_eoi_user", needs: [.localAPIC])
+
+    /// The TSC-deadline timer at CPL3: each deadline set `lead` cycles ahead through a service call, the wait
+    /// at CPL3; the sample is deadline → entry.
+    static func tscDeadlineAtCPL3(lead: UInt32) -> Self {
+        Self(loop: "tsc_deadline_user", operandA: lead, needs: [.localAPIC], interruptsPerIteration: 1)
+    }
 }
 
 extension ExitCase {
@@ -66,8 +81,20 @@ extension ExitCase {
         "the real-mode payload has no interrupt handler for the APIC's vectors (its IVT sends every vector "
         + "above 31 to the fault stub): run in long mode at CPL0"
     static let interruptsCPL3Note =
-        "the body enables the APIC and interrupts with wrmsr and sti, which fault at CPL3 (IOPL 0): run in "
+        "the body uses sti, cli or hlt, which fault at CPL3 (IOPL 0): run in long mode at CPL0"
+    static let x2APICAtCPL3Note =
+        "the x2APIC's registers are MSRs and wrmsr faults at CPL3: the xAPIC rows at CPL3 time the same through "
+        + "the APIC page"
+    static let deadlineArmAtCPL3Note =
+        "arming is a wrmsr, which faults at CPL3; through a service call to the guest's CPL0 it would time the "
+        + "call, not the arming: run in long mode at CPL0"
+    static let ipiAtCPL3Note =
+        "the IPI is a wrmsr to the x2APIC ICR, which faults at CPL3, and the second vCPU waits at CPL0: run in "
         + "long mode at CPL0"
+
+    /// How far ahead the CPL3 timer case sets its deadline: the service call's round trip (`int3`, wrmsr,
+    /// `iretq`) comes before it, which under kvm_pvm runs in its emulator (~1,000 cycles an instruction).
+    static let deadlineLeadAtCPL3: UInt32 = 100_000
 
     /// The opt-in set's name.
     public static let interruptSet = "interrupts"
@@ -76,11 +103,46 @@ extension ExitCase {
     static let interrupts: [ExitCase] =
         (interruptRows(.long64, cpl: 0, requires: [])
         + interruptRows(.real, cpl: 0, requires: [.notInThisMode(interruptsRealModeNote)])
-        + interruptRows(.long64, cpl: 3, requires: [.notInThisMode(interruptsCPL3Note)])).map { row in
+        + interruptRowsAtCPL3()).map { row in
             var row = row
             row.optInSet = interruptSet
             return row
         }
+
+    /// The interrupt cases at CPL3: the xAPIC self-IPI and EOI and the timer run, the interrupt arriving at
+    /// CPL3; the other rows say why not.
+    static func interruptRowsAtCPL3() -> [ExitCase] {
+        let apic: [Requirement] = [.capability(.irqchip)]
+        let setUp =
+            "the xAPIC software-enabled and interrupts on by a service call to the guest's CPL0 (int3), untimed"
+        let runs = [
+            ExitCase(
+                "ipi-self-xapic", .long64, cpl: 3, body: .xAPICSelfIPIAtCPL3, exitsTo: .kernel,
+                mechanism: "mov dword [0xfee00300], 0x40041 (xAPIC ICR, self, fixed) at CPL3, the APIC page a user "
+                    + "page, timed to the handler's entry at CPL0 (IDT, the TSS's RSP0); \(setUp); in-kernel LAPIC",
+                requires: apic),
+            ExitCase(
+                "eoi-xapic", .long64, cpl: 3, body: .xAPICEOIAtCPL3, exitsTo: .kernel,
+                mechanism: "mov [0xfee000b0], eax (xAPIC EOI, nothing in service) at CPL3; \(setUp)", requires: apic),
+            ExitCase(
+                "tsc-deadline", .long64, cpl: 3, body: .tscDeadlineAtCPL3(lead: deadlineLeadAtCPL3), exitsTo: .kernel,
+                mechanism: "IA32_TSC_DEADLINE set \(deadlineLeadAtCPL3) cycles ahead through a service call to the "
+                    + "guest's CPL0 (x2APIC on, interrupts on at CPL3), the wait at CPL3, timed from the deadline to "
+                    + "the handler's entry at CPL0 (a call slower than the lead shows as a late entry)",
+                requires: apic + [.capability(.tscDeadlineTimer)]),
+        ]
+        let reasons = [
+            "ipi-self-x2apic": x2APICAtCPL3Note, "eoi-x2apic": x2APICAtCPL3Note,
+            "tsc-deadline-arm": deadlineArmAtCPL3Note, "ipi": ipiAtCPL3Note, "ipi-halt": ipiAtCPL3Note,
+        ]
+        return interruptRows(.long64, cpl: 3, requires: []).map { row in
+            if let running = runs.first(where: { $0.name == row.name }) { return running }
+            let reason = reasons[row.name] ?? interruptsCPL3Note
+            return ExitCase(
+                row.name, row.mode, cpl: row.cpl, body: row.body, exitsTo: row.exitsTo, mechanism: row.mechanism,
+                requires: [.notInThisMode(reason)], inDefaultSuite: row.inDefaultSuite)
+        }
+    }
 
     /// The interrupt cases in `mode` at `cpl`, each gated on `requires` besides what it needs of KVM.
     static func interruptRows(_ mode: GuestMode, cpl: Int, requires: [Requirement]) -> [ExitCase] {

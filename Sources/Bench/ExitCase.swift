@@ -15,6 +15,10 @@ public struct ExitCase: Sendable, Hashable, Identifiable {
     public let cpl: Int
     /// Where the body's exits go on a host where this level's KVM answers them.
     public let exitsTo: ExitTarget
+    /// Where they go under kvm_pvm instead, where that differs: a CPL3 `syscall` or page fault handled by the
+    /// guest itself is no exit under VMX or SVM (with EPT/NPT), and one to kvm_pvm, which switches the guest
+    /// to its CPL0 and shadows its page tables.
+    public let exitsToUnderPVM: ExitTarget?
     /// The instruction or action timed, in words.
     public let mechanism: String
     /// What the guest executes.
@@ -54,6 +58,11 @@ public struct ExitCase: Sendable, Hashable, Identifiable {
         return nil
     }
 
+    /// Where the body's exits go in `environment`.
+    public func exitsTo(in environment: ExitCaseEnvironment) -> ExitTarget {
+        environment.module == .kvmPVM ? exitsToUnderPVM ?? exitsTo : exitsTo
+    }
+
     /// Why this case cannot run in `environment` (the first unmet requirement), or nil when it can.
     public func gate(_ environment: ExitCaseEnvironment) -> String? {
         for requirement in requirements {
@@ -63,14 +72,16 @@ public struct ExitCase: Sendable, Hashable, Identifiable {
     }
 
     init(
-        _ name: String, _ mode: GuestMode, cpl: Int = 0, body: Body, exitsTo: ExitTarget, mechanism: String,
-        requires requirements: [Requirement] = [], inDefaultSuite: Bool = true
+        _ name: String, _ mode: GuestMode, cpl: Int = 0, body: Body, exitsTo: ExitTarget,
+        exitsToUnderPVM: ExitTarget? = nil, mechanism: String, requires requirements: [Requirement] = [],
+        inDefaultSuite: Bool = true
     ) {
         self.name = name
         self.mode = mode
         self.cpl = cpl
         self.body = body
         self.exitsTo = exitsTo
+        self.exitsToUnderPVM = exitsToUnderPVM
         self.mechanism = mechanism
         self.requirements = requirements
         self.inDefaultSuite = inDefaultSuite
@@ -119,6 +130,8 @@ extension ExitCase {
             case mmio
             /// The first-touch region, one fresh page per iteration.
             case firstTouch
+            /// An address long mode's page tables do not map (GuestLayout.unmappedAddress): a guest #PF.
+            case unmapped
         }
 
         /// What the VM must have for the body.
@@ -139,6 +152,8 @@ extension ExitCase {
             /// KVM_SET_MP_STATE runnable, run on a thread of its own until the case ends (the cross-vCPU
             /// IPI cases; needs `localAPIC` too).
             case secondVCPU
+            /// RFLAGS.IOPL = 3 from the first instruction on, so that CPL3 may use `in` and `out`.
+            case iopl3
         }
 
         /// An exit to user space the body causes on purpose, and how the runner answers it.

@@ -4,9 +4,9 @@
 //
 // Low memory, both modes:
 //   0x0000  real mode: the IVT (256 × 4 bytes)
-//   0x1000  the payload (CS:IP 0000:1000, or RIP 0x1000), at most 8 KiB
-//   0x3000  the mailbox
+//   0x1000  the payload (CS:IP 0000:1000, or RIP 0x1000), at most 12 KiB
 //   0x4000  long mode: GDT, then the TSS at 0x4100
+//   0x4800  the mailbox (the three-level guest's fields from 0x4900)
 //   0x5000  long mode: IDT (66 gates: the exceptions, then the two APIC vectors 0x40 and 0x41)
 //   0x6000  long mode: PML4, PDPT (0x7000), PD (0x8000): the first GiB identity-mapped with 2 MiB pages, U/S=1
 //   0x9000  long mode: CPL0 stack (top 0xC000, the TSS's RSP0; the second vCPU's below 0xA000); CPL3 stack
@@ -106,6 +106,10 @@ enum GuestLayout {
         return codeAddress + UInt64(Int(CGUEST_LONG64_IRQ_OFFSET) + slot * Int(CGUEST_LONG64_IRQ_STRIDE))
     }
 
+    /// An address long mode's page tables leave unmapped (PDPT entry 1 is not present): a load from it takes
+    /// #PF, which the guest itself handles (the CPL3 page-fault case).
+    static let unmappedAddress: UInt64 = 0x4000_0000
+
     /// The offset of exception stub `slot` from the payload's start.
     static func stubAddress(_ mode: GuestMode, slot: Int) -> UInt64 {
         let stride =
@@ -121,9 +125,12 @@ enum GuestLayout {
 enum Selector {
     static let kernelCode: UInt16 = 0x08
     static let kernelData: UInt16 = 0x10
-    static let userCode: UInt16 = 0x18 | 3
-    static let userData: UInt16 = 0x20 | 3
+    static let userCode = UInt16(CGUEST_SELECTOR_USER_CODE)
+    static let userData = UInt16(CGUEST_SELECTOR_USER_DATA)
     static let tss: UInt16 = 0x28
+    /// What 64-bit SYSRET loads (CGUEST_SYSRET_BASE + 8 and + 16, RPL 3).
+    static let sysretData: UInt16 = UInt16(CGUEST_SYSRET_BASE + 8) | 3
+    static let sysretCode: UInt16 = UInt16(CGUEST_SYSRET_BASE + 16) | 3
 }
 
 /// The ports and loop numbers the payloads use (CGuest.h).

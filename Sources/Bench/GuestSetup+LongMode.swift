@@ -23,7 +23,8 @@ enum LongModeTables {
         0xFFFF | UInt64(access) << 40 | UInt64(flags << 4 | 0xF) << 48
     }
 
-    /// The GDT: null, code64 DPL0, data DPL0, code64 DPL3, data DPL3, then the TSS descriptor (two slots).
+    /// The GDT: null, code64 DPL0, data DPL0, code64 DPL3, data DPL3, the TSS descriptor (two slots), then
+    /// data DPL3 and code64 DPL3 again, in the order 64-bit SYSRET loads them (SS = STAR[63:48] + 8, CS = + 16).
     static func gdt() -> [UInt8] {
         let limit = UInt64(tssSize - 1)
         let base = GuestLayout.tssAddress
@@ -38,12 +39,14 @@ enum LongModeTables {
             segmentDescriptor(access: 0xFB, flags: 0xA),  // code64, DPL3
             segmentDescriptor(access: 0xF3, flags: 0xC),  // data, DPL3
             tssLow, base >> 32,
+            segmentDescriptor(access: 0xF3, flags: 0xC),  // data, DPL3: SYSRET's SS
+            segmentDescriptor(access: 0xFB, flags: 0xA),  // code64, DPL3: SYSRET's CS
         ]
         return descriptors.flatMap(littleEndianBytes)
     }
 
     /// The GDT's limit (bytes − 1).
-    static let gdtLimit = UInt16(7 * 8 - 1)
+    static let gdtLimit = UInt16(9 * 8 - 1)
 
     /// The TSS's size: the 104-byte 64-bit TSS without an I/O permission bitmap.
     static let tssSize = 104
@@ -77,6 +80,7 @@ enum LongModeTables {
             if vector == Int(CGUEST_VECTOR_X2APIC) || vector == Int(CGUEST_VECTOR_XAPIC) {
                 return interruptGate(offset: GuestLayout.interruptHandlerAddress(vector: vector), dpl: 0)
             }
+
             return [UInt8](repeating: 0, count: 16)
         }
     }

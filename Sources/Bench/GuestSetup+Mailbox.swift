@@ -61,6 +61,8 @@ struct MailboxReport: Equatable, Sendable {
     var windowLost: UInt32 = 0
     /// 1 once the second vCPU (the cross-vCPU IPI cases) has its x2APIC on and waits for the IPI.
     var secondVCPUStage: UInt32 = 0
+    /// Page faults the #PF handler resumed (the CPL3 page-fault loop).
+    var faultsResumed: UInt32 = 0
 
     /// Reads the mailbox of `memory`.
     static func read(from memory: borrowing GuestMemory) throws(KVMError) -> MailboxReport {
@@ -77,7 +79,8 @@ struct MailboxReport: Equatable, Sendable {
             interrupts: try memory.load(UInt32.self, at: base + Int(CGUEST_MB_IRQ_COUNT)),
             windowMissed: try memory.load(UInt32.self, at: base + Int(CGUEST_MB_WINDOW_MISSED)),
             windowLost: try memory.load(UInt32.self, at: base + Int(CGUEST_MB_WINDOW_LOST)),
-            secondVCPUStage: try memory.load(UInt32.self, at: base + Int(CGUEST_MB_AP_STAGE)))
+            secondVCPUStage: try memory.load(UInt32.self, at: base + Int(CGUEST_MB_AP_STAGE)),
+            faultsResumed: try memory.load(UInt32.self, at: base + Int(CGUEST_MB_FAULTS_RESUMED)))
     }
 
     /// The stage in words, for failure reasons.

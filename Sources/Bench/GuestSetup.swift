@@ -32,6 +32,8 @@ struct GuestPlan: Sendable {
     /// A second vCPU at long64.S's AP entry (`GuestSetup.secondVCPU`), made once the first has run its
     /// baseline.
     var secondVCPU = false
+    /// RFLAGS.IOPL = 3 (port I/O allowed at CPL3).
+    var iopl3 = false
     /// The vCPU's CPUID table (the canary installed).
     var cpuid: [KVMCPUIDEntry]
 }
@@ -51,6 +53,9 @@ enum GuestSetup {
     /// KVM_MSR_EXIT_REASON_UNKNOWN | KVM_MSR_EXIT_REASON_FILTER (Documentation/virt/kvm/api.rst,
     /// KVM_CAP_X86_USER_SPACE_MSR): MSRs KVM does not know, or a filter denies, exit to user space.
     static let userSpaceMSRReasons = UInt64(KVM_MSR_EXIT_REASON_UNKNOWN | KVM_MSR_EXIT_REASON_FILTER)
+
+    /// RFLAGS.IOPL = 3 (bits 13:12; SDM vol. 1 §3.4.3.3).
+    static let iopl3: UInt64 = 3 << 12
 
     /// Makes the VM, its memory and its vCPU for `plan`, on `device`.
     static func build(_ plan: GuestPlan, device: borrowing KVMDevice) throws(KVMError) -> GuestMachine {
@@ -94,6 +99,11 @@ enum GuestSetup {
         switch plan.mode {
         case .real: try enterRealMode(cpu)
         case .long64, .svmInner, .svmHypervisor: try enterLongMode(cpu, cpl: plan.cpl, emptyIDT: plan.emptyIDT)
+        }
+        if plan.iopl3 {
+            var registers = try cpu.registers()
+            registers.rflags |= Self.iopl3
+            try cpu.setRegisters(registers)
         }
         if plan.cr4Bits != 0 {
             var sregs = try cpu.specialRegisters()

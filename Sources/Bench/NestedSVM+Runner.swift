@@ -44,6 +44,13 @@ extension CaseRunner {
             if case .success = result, let failure = Self.unhandled(facts, userExits: ending.userExits) {
                 result = .failure(failure)
             }
+            let interrupts = (counts.iterations + counts.warmup) * exitCase.body.interruptsPerIteration
+            if case .success = result, svmPlan.injectsSelfIPIs, svm.injected != interrupts {
+                result = .failure(
+                    CaseFailure(
+                        kind: .unexpected,
+                        reason: "the mini-hypervisor injected \(svm.injected) self-IPIs, not \(interrupts)"))
+            }
         }
         facts.stoppedBy = svm.stoppedBy
         return nestedRun(exitCase, result: result, facts: facts, svm: svm, report: report)
@@ -98,6 +105,10 @@ extension CaseRunner {
         let iterations = counts.iterations + counts.warmup
         var expected = exitCase.mode == .svmInner ? [SVMExitCode.cpuid.name: 1] : [:]
         if let code = exitCase.body.intercept?.code { expected[code.name, default: 0] += iterations }
+        if exitCase.mode == .svmInner, exitCase.body.interruptsPerIteration > 0 {
+            // X2APIC_INIT's rdmsr and three wrmsrs, then per iteration the ICR write and the handler's EOI.
+            expected[SVMExitCode.msr.name, default: 0] += 4 + 2 * iterations
+        }
         return expected
     }
 

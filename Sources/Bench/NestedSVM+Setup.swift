@@ -25,6 +25,8 @@ struct NestedSVMPlan: Equatable, Sendable {
     var breakConsistency = false
     /// The #VMEXIT the relayed loop causes (nil in the own role, and for loops that cause none).
     var interception: SVMInterception?
+    /// Answer the guest's guest's x2APIC self-IPIs by injecting their vector (the relayed interrupt cases).
+    var injectsSelfIPIs = false
 
     /// The plan for `exitCase` on a vCPU whose CPUID table is `table`.
     init(_ exitCase: ExitCase, table: [KVMCPUIDEntry]) {
@@ -33,6 +35,7 @@ struct NestedSVMPlan: Equatable, Sendable {
         guestRIP = exitCase.body == .svm(.vmrun) ? NestedSVM.bounceAddress : GuestLayout.codeAddress
         emptyGuestIDT = exitCase.body.needs.contains(.emptyIDT)
         interception = role == .relay ? exitCase.body.intercept : nil
+        injectsSelfIPIs = role == .relay && exitCase.body.interruptsPerIteration > 0
     }
 
     /// The guest's guest's VMCB.
@@ -62,8 +65,9 @@ enum NestedSVMSetup {
         try machine.memory.fill(
             at: mailbox + Int(CGUEST_SVM_MB_ROLE), count: Int(CGUEST_SVM_MB_END - CGUEST_SVM_MB_ROLE))
         try machine.memory.store(plan.role.rawValue, at: mailbox + Int(CGUEST_SVM_MB_ROLE))
-        try machine.memory.store(
-            UInt32(plan.resumeByNextRIP ? CGUEST_SVM_FLAG_NRIPS : 0), at: mailbox + Int(CGUEST_SVM_MB_FLAGS))
+        let flags =
+            (plan.resumeByNextRIP ? CGUEST_SVM_FLAG_NRIPS : 0) | (plan.injectsSelfIPIs ? CGUEST_SVM_FLAG_SELF_IPI : 0)
+        try machine.memory.store(UInt32(flags), at: mailbox + Int(CGUEST_SVM_MB_FLAGS))
         if let interception = plan.interception, interception.stepLength > 0 {
             try machine.memory.store(
                 UInt64(bitPattern: interception.code.rawValue), at: mailbox + Int(CGUEST_SVM_MB_STEP_CODE))
@@ -101,6 +105,8 @@ struct NestedSVMMailbox: Equatable, Sendable {
     /// The exit code of the case's own intercept (STEP_CODE), and how many it stepped over.
     var stepCode: Int64 = 0
     var stepped = 0
+    /// The self-IPIs it injected into the guest's guest.
+    var injected = 0
 
     /// Reads the mini-hypervisor's fields of the mailbox in `memory`.
     static func read(from memory: borrowing GuestMemory) throws(KVMError) -> NestedSVMMailbox {
@@ -118,7 +124,7 @@ struct NestedSVMMailbox: Equatable, Sendable {
             exitIntInfo: try u64(CGUEST_SVM_MB_EXIT_INT_INFO), exitRIP: try u64(CGUEST_SVM_MB_EXIT_RIP),
             exitNextRIP: try u64(CGUEST_SVM_MB_EXIT_NEXT_RIP),
             stepCode: Int64(bitPattern: try u64(CGUEST_SVM_MB_STEP_CODE)),
-            stepped: Int(try u32(CGUEST_SVM_MB_COUNT_STEP)))
+            stepped: Int(try u32(CGUEST_SVM_MB_COUNT_STEP)), injected: Int(try u32(CGUEST_SVM_MB_COUNT_INJECTED)))
     }
 
     /// The intercepts handled, by exit name, leaving out kinds it never saw.

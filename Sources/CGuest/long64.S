@@ -153,10 +153,101 @@ cguest_long64_start:
     hlt
     jmp 2b
 
+// MARK: the service call's handler
+
+// CPL0 work a CPL3 loop asks for with `int3`, EAX the service (CGUEST_SERVICE_*), reached from .Lexception
+// with the vector and error code popped; changes RAX, RCX, RDX, RDI.
+// Stack: RIP (after the int3), CS, RFLAGS, RSP, SS (an interrupt gate: interrupts off until iretq).
+.Lservice:
+    cmpl $CGUEST_SERVICE_SYSCALL, %eax
+    je .Lservice_syscall
+    cmpl $CGUEST_SERVICE_X2APIC, %eax
+    je .Lservice_x2apic
+    cmpl $CGUEST_SERVICE_XAPIC, %eax
+    je .Lservice_xapic
+    cmpl $CGUEST_SERVICE_DEADLINE, %eax
+    je .Lservice_deadline
+    ud2  // no such service: reported as #UD
+.Lservice_syscall:
+    movl $0xC0000080, %ecx  // EFER.SCE
+    rdmsr
+    orl $1, %eax
+    wrmsr
+    movl $0xC0000081, %ecx  // STAR: SYSRET's base, SYSCALL's CS; the 32-bit target unused
+    xorl %eax, %eax
+    movl $(CGUEST_SYSRET_BASE << 16 | CGUEST_SYSCALL_CS), %edx
+    wrmsr
+    movl $0xC0000082, %ecx  // LSTAR: the 64-bit entry, returning with sysretq (OPERAND_A 0) or iretq
+    leaq .Lsyscall_entry(%rip), %rax
+    cmpl $0, MB(OPERAND_A)
+    je 1f
+    leaq .Lsyscall_entry_iret(%rip), %rax
+1:
+    movq %rax, %rdx
+    shrq $32, %rdx
+    wrmsr
+    movl $0xC0000084, %ecx  // SFMASK
+    movl $CGUEST_SYSCALL_FLAGS_MASK, %eax
+    xorl %edx, %edx
+    wrmsr
+    iretq
+.Lservice_x2apic:
+    X2APIC_INIT
+    orq $0x200, 16(%rsp)  // IF in the RFLAGS iretq pops
+    iretq
+.Lservice_xapic:
+    XAPIC_INIT
+    orq $0x200, 16(%rsp)
+    iretq
+.Lservice_deadline:
+    movq %rdi, %rax
+    movq %rdi, %rdx
+    shrq $32, %rdx
+    movl $0x6E0, %ecx  // IA32_TSC_DEADLINE
+    wrmsr
+    iretq
+
+// SYSCALL's entries (LSTAR): back at once. RCX holds the return RIP and R11 RFLAGS, as SYSCALL left them, and
+// RSP is still the caller's (SYSCALL switches no stack). The second returns as a kernel does where SYSRET
+// will not serve, with iretq from a frame it builds (RAX is free: the loop's end reads the TSC into it).
+.Lsyscall_entry:
+    sysretq
+.Lsyscall_entry_iret:
+    movq %rsp, %rax
+    pushq $CGUEST_SELECTOR_USER_DATA
+    pushq %rax
+    pushq %r11
+    pushq $CGUEST_SELECTOR_USER_CODE
+    pushq %rcx
+    iretq
+
 // Stack: vector, error code, RIP, CS, RFLAGS, RSP, SS. Runs at CPL0 (from CPL3 on the TSS's RSP0).
+// A #PF while MB(FAULT_RESUME) is set (the CPL3 page-fault loop) resumes there, a #BP with a service in EAX
+// (and the loop not done) is a service call; anything else is reported.
 .Lexception:
+    cmpl $14, (%rsp)
+    jne 1f
+    cmpq $0, MB(FAULT_RESUME)
+    je 1f
+    pushq %rax
+    movq MB(FAULT_RESUME), %rax
+    movq %rax, 24(%rsp)  // the RIP, above RAX, the vector and the error code
+    popq %rax
+    addq $16, %rsp
+    incl MB(FAULTS_RESUMED)
+    iretq
+1:
     cmpl $0, MB(DONE)
     jne .Lreport_done
+    cmpl $3, (%rsp)
+    jne 2f
+    movl %eax, %ecx
+    andl $0xFFFF0000, %ecx
+    cmpl $CGUEST_SERVICE_TAG, %ecx
+    jne 2f
+    addq $16, %rsp
+    jmp .Lservice
+2:
     movq (%rsp), %rax
     movl %eax, MB(FAULT_VECTOR)
     movq 8(%rsp), %rax

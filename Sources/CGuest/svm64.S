@@ -233,14 +233,32 @@ cguest_svm64_start:
     addq %rax, VMCB(RIP)
     jmp .Lenter
 
-// MSR: EXITINFO1 is 0 for rdmsr (which reads 0 here), 1 for wrmsr (dropped).
+// MSR: EXITINFO1 is 0 for rdmsr (which reads 0 here), 1 for wrmsr (dropped). With CGUEST_SVM_FLAG_SELF_IPI,
+// a wrmsr to the x2APIC ICR (0x830) with the self shorthand (bits 19:18 = 01) is answered as an APIC would:
+// its vector injected with EVENTINJ (valid, type INTR) on the next VMRUN, after the wrmsr. The guest's guest
+// waits for it with interrupts on; its EOI (a wrmsr to 0x80B) is dropped like any other write.
 .Lmsr:
     incl SVM(COUNT_MSR)
     cmpl $0, VMCB(EXIT_INFO1)
     jne 1f
     movq $0, VMCB(RAX)
     movq $0, GREG(2)
+    jmp 2f
 1:
+    testb $CGUEST_SVM_FLAG_SELF_IPI, SVM(FLAGS)
+    jz 2f
+    cmpl $0x830, GREG(1)
+    jne 2f
+    movl VMCB(RAX), %eax
+    movl %eax, %edx
+    andl $0xC0000, %edx
+    cmpl $0x40000, %edx
+    jne 2f
+    movzbl %al, %eax
+    orl $0x80000000, %eax
+    movq %rax, VMCB(EVENT_INJECTION)
+    incl SVM(COUNT_INJECTED)
+2:
     RESUME_AFTER 2
 
 .Linner_done:

@@ -34,6 +34,10 @@ struct BenchSuiteRunTests {
                 #expect(report.status == .skipped && report.reason == NestedSVM.notOfferedReason, "\(report.id)")
                 continue
             }
+            // pio-out-user at CPL3 (IOPL 3) comes along by name too: skipped where the host faults the port
+            // access (kvm_pvm), with the reason its body gives.
+            let unavailable = ExitCase.catalogue.first { $0.id == report.id }?.body.faultMeansUnavailable
+            if report.status == .skipped, let unavailable, report.reason?.hasPrefix(unavailable) == true { continue }
             #expect(report.status == .ok, "\(report.id): \(report.reason ?? "")")
             #expect(report.netMedianCycles != nil, "\(report.id) has no net figure")
             #expect(report.sampleCount >= report.samplesCycles.count)

@@ -47,7 +47,7 @@ struct BenchSuiteTests {
         #expect(!optIn.isEmpty && optIn.allSatisfy { $0.optInSet == ExitCase.interruptSet })
         #expect(BenchSuite.select(["all"], from: catalogue).cases.count == catalogue.count)
         let interrupts = BenchSuite.select(["interrupts"], from: catalogue).cases.map(\.id)
-        let baselines: Set = ["rdtsc/real", "rdtsc/long64-cpl0", "rdtsc/long64-cpl3"]
+        let baselines: Set = ["rdtsc/real", "rdtsc/long64-cpl0", "rdtsc/long64-cpl3", "rdtsc/svm-inner"]
         #expect(Set(interrupts) == Set(optIn.map(\.id)).union(baselines))
         let single = BenchSuite.select(["ipi-self-x2apic/long64-cpl0"], from: catalogue).cases.map(\.id)
         #expect(single == ["rdtsc/long64-cpl0", "ipi-self-x2apic/long64-cpl0"])

@@ -52,7 +52,9 @@ struct ExitCaseCatalogueTests {
         #expect(
             long3 == [
                 "null", "rdtsc", "cpuid-0", "cpuid-hv", "page-fault-first-touch", "mmio-write-user", "mmio-read-user",
-                "mmio-write-ioeventfd", "pause", "rdpmc",
+                "mmio-write-ioeventfd", "pause", "rdpmc", "syscall", "syscall-iret", "page-fault-guest", "pio-out-user",
+                "pio-in-user",
+                "pio-kernel", "ipi-self-xapic", "eoi-xapic", "tsc-deadline",
             ])
         let required: Set = [
             "null", "rdtsc", "cpuid-0", "cpuid-hv", "hypercall", "pio-out-user", "pio-in-user", "pio-kernel",

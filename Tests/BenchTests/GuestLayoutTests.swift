@@ -65,6 +65,14 @@ struct GuestLayoutTests {
         #expect(low & 0xFFFF == 103)
         #expect((low >> 16 & 0xFF_FFFF) | (low >> 56) << 24 | high << 32 == GuestLayout.tssAddress)
         #expect(low >> 40 & 0xFF == 0x8B)
+        // After the TSS, data then code64 at DPL3, where 64-bit SYSRET's SS and CS point.
+        #expect(Selector.sysretData & ~3 == Selector.tss + 16 && Selector.sysretCode == Selector.sysretData + 8)
+        #expect(word(gdt, at: Int(Selector.sysretData & ~3)) == 0x00CF_F300_0000_FFFF)
+        #expect(word(gdt, at: Int(Selector.sysretCode & ~3)) == 0x00AF_FB00_0000_FFFF)
+        #expect(gdt.count <= Int(GuestLayout.tssAddress - GuestLayout.gdtAddress))
+        // The mailbox follows the GDT and TSS in their page, the three-level guest's fields included.
+        #expect(GuestLayout.tssAddress + UInt64(LongModeTables.tssSize) <= GuestLayout.mailboxAddress)
+        #expect(GuestLayout.mailboxAddress + UInt64(CGUEST_SVM_MB_END) <= GuestLayout.idtAddress)
     }
 
     @Test("the TSS gives CPL3 exceptions the CPL0 stack and allows no port")
@@ -179,7 +187,9 @@ struct GuestLayoutTests {
             #expect(GuestLayout.mmioAddress >= ram, "\(mode)")
         }
         #expect(GuestLayout.sampleCapacity(.real) == 16384)
-        #expect(GuestLayout.mailboxAddress + UInt64(CGUEST_MB_SIZE) <= GuestLayout.gdtAddress)
+        // The payload ends below the GDT; the mailbox follows the TSS in that page (checked with the GDT).
+        #expect(GuestLayout.codeAddress + UInt64(GuestLayout.codeLimit) <= GuestLayout.gdtAddress)
+        #expect(GuestLayout.mailboxAddress + UInt64(CGUEST_MB_SIZE) <= GuestLayout.idtAddress)
         #expect(GuestLayout.mmioAddress < 0x100000, "real mode must reach it")
     }
 

@@ -16,7 +16,7 @@ struct InterruptCatalogueTests {
         "interrupt-window", "ipi-self-sti-hlt", "ipi", "ipi-halt",
     ]
 
-    @Test("each interrupt case runs in long mode at CPL0 and says why not in real mode and at CPL3")
+    @Test("each interrupt case runs in long mode at CPL0, and at CPL3 where no privilege is needed; else says why")
     func rows() throws {
         let environment = ExitCaseCatalogueTests.environment(.kvmIntel)
         for name in Self.names {
@@ -27,9 +27,25 @@ struct InterruptCatalogueTests {
             let real = try ExitCaseCatalogueTests.exitCase("\(name)/real")
             #expect(real.gate(environment) == ExitCase.interruptsRealModeNote)
             let cpl3 = try ExitCaseCatalogueTests.exitCase("\(name)/long64-cpl3")
-            #expect(cpl3.gate(environment) == ExitCase.interruptsCPL3Note)
+            #expect(cpl3.optInSet == ExitCase.interruptSet)
+            if Self.atCPL3.contains(name) {
+                #expect(cpl3.gate(environment) == nil, "\(name)")
+                #expect(cpl3.body.needs.contains(.localAPIC) && cpl3.body.loop.hasSuffix("_user"), "\(name)")
+            } else {
+                let reason = try #require(cpl3.notInThisModeReason, "\(name)")
+                #expect(cpl3.gate(environment) == reason)
+                #expect(reason.contains("CPL3"))
+            }
         }
+        #expect(
+            try ExitCaseCatalogueTests.exitCase("ipi-self-sti-hlt/long64-cpl3").gate(environment)?.contains("sti")
+                == true)
+        #expect(
+            try ExitCaseCatalogueTests.exitCase("eoi-x2apic/long64-cpl3").gate(environment)?.contains("wrmsr") == true)
     }
+
+    /// The interrupt cases that run at CPL3 too.
+    static let atCPL3: Set = ["ipi-self-xapic", "eoi-xapic", "tsc-deadline"]
 
     @Test("without an in-kernel irqchip, or without the TSC-deadline timer, the cases that need it are skipped")
     func gates() throws {
@@ -163,8 +179,8 @@ struct InterruptGuestTests {
     /// once per iteration: the runner checks the count), or is skipped with its reason (the interrupt-window
     /// divergence, a missing capability), never fails or hangs.
     @Test(
-        "each interrupt case at CPL0 takes exactly its interrupts, or is skipped with its reason",
-        arguments: ExitCase.interrupts.filter { $0.mode == .long64 && $0.cpl == 0 })
+        "each interrupt case at CPL0 and CPL3 takes exactly its interrupts, or is skipped with its reason",
+        arguments: ExitCase.interrupts.filter { $0.mode == .long64 && $0.notInThisModeReason == nil })
     func boots(_ exitCase: ExitCase) throws {
         // Few iterations: under kvm_pvm at CPL0 each interrupt waits for the host's next tick.
         let outcome = withGuestSlot { GuestKVM.runner.run(exitCase, iterations: 40, warmup: 4) }

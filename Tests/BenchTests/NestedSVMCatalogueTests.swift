@@ -51,7 +51,22 @@ struct NestedSVMCatalogueTests {
             let without = Self.environment(module, svm: false)
             #expect(Self.nested.allSatisfy { $0.gate(without) == NestedSVM.notOfferedReason })
         }
-        #expect(Self.nested.allSatisfy { $0.gate(Self.environment(.kvmAMD, svm: true)) == nil })
+        // With SVM offered only the rows that say why they do not run (the interrupts) are gated, saying so.
+        for exitCase in Self.nested {
+            #expect(exitCase.gate(Self.environment(.kvmAMD, svm: true)) == exitCase.notInThisModeReason)
+        }
+        #expect(Self.nested.filter { $0.notInThisModeReason != nil }.map(\.id) == ["tsc-deadline/svm-inner"])
+        #expect(
+            ExitCase.nestedSVMInterrupts.map(\.id) == ["ipi-self-x2apic/svm-inner", "tsc-deadline/svm-inner"])
+        #expect(ExitCase.nestedSVMInterrupts.allSatisfy { $0.optInSet == ExitCase.interruptSet })
+        // The self-IPI's relay: the flag that makes the mini-hypervisor inject, and the MSR exits it must see.
+        let selfIPI = try Self.exitCase("ipi-self-x2apic/svm-inner")
+        #expect(NestedSVMPlan(selfIPI, table: []).injectsSelfIPIs)
+        #expect(!NestedSVMPlan(try Self.exitCase("msr-read/svm-inner"), table: []).injectsSelfIPIs)
+        #expect(
+            CaseRunner.expectedIntercepts(selfIPI, counts: (10, 2)) == [
+                SVMExitCode.cpuid.name: 1, SVMExitCode.msr.name: 4 + 2 * 12,
+            ])
         #expect(
             NestedSVM.notOfferedReason
                 == "SVM is not offered to guests (KVM_GET_SUPPORTED_CPUID 0x8000_0001 ECX[2] clear)")

@@ -175,7 +175,7 @@ struct NestedSVMVMCBTests {
         #expect(vmcb.value(UInt64.self, at: CGUEST_VMCB_DR7) == 0x400)
         #expect(vmcb.segment(at: CGUEST_VMCB_CS) == VMCBSegment(selector: 0x08, attributes: 0xA9B, limit: 0xFFFF_FFFF))
         #expect(vmcb.segment(at: CGUEST_VMCB_SS) == VMCBSegment(selector: 0x10, attributes: 0xC93, limit: 0xFFFF_FFFF))
-        #expect(vmcb.segment(at: CGUEST_VMCB_GDTR) == VMCBSegment(limit: 55, base: GuestLayout.gdtAddress))
+        #expect(vmcb.segment(at: CGUEST_VMCB_GDTR) == VMCBSegment(limit: 71, base: GuestLayout.gdtAddress))
         // The ordinary guest's IDT: 66 gates (the exceptions, then the two APIC vectors).
         #expect(vmcb.segment(at: CGUEST_VMCB_IDTR) == VMCBSegment(limit: 66 * 16 - 1, base: GuestLayout.idtAddress))
         #expect(VMCB.guestsGuest(rip: 0, rsp: 0, emptyIDT: true).segment(at: CGUEST_VMCB_IDTR).limit == 0)

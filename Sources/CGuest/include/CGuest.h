@@ -11,8 +11,8 @@
 
 /// Where the payload is loaded and where execution starts: CS:IP 0000:1000 in real mode, RIP in long mode.
 #define CGUEST_CODE_ADDRESS 0x1000
-/// The most bytes a payload may take (it must end below the mailbox).
-#define CGUEST_CODE_LIMIT 0x2000
+/// The most bytes a payload may take (it must end below long mode's GDT, and so below the mailbox).
+#define CGUEST_CODE_LIMIT 0x3000
 /// Offset, from the payload's start, of the first exception stub (the payload starts with a jump over them).
 #define CGUEST_STUBS_OFFSET 0x10
 /// Bytes between two real-mode exception stubs (the IVT points at stub min(vector, 32)).
@@ -23,8 +23,9 @@
 #define CGUEST_REAL16_STUB_COUNT 33
 /// Long-mode stubs: one per exception vector 0–31 (the IDT has 32 gates).
 #define CGUEST_LONG64_STUB_COUNT 32
-/// The shared page: parameters in, status and the canary CPUID result out.
-#define CGUEST_MAILBOX_ADDRESS 0x3000
+/// The shared area: parameters in, status and the canary CPUID result out. In the page of long mode's GDT and
+/// TSS (0x4000, 0x4100), after them, so that the payloads may take 12 KiB.
+#define CGUEST_MAILBOX_ADDRESS 0x4800
 /// Where the guest stores its samples, one 32-bit TSC delta each.
 #define CGUEST_SAMPLES_ADDRESS 0x10000
 /// The real-mode segment (ES) whose base is CGUEST_SAMPLES_ADDRESS: real mode holds 64 KiB of samples.
@@ -78,8 +79,13 @@
 /// u32, out: 1 once the second vCPU (the cross-vCPU IPI cases) has its x2APIC on and waits for the IPI; with
 /// ipi_halt, 2 just before each of its `hlt`s (the sender takes it back to 1 before it sends).
 #define CGUEST_MB_AP_STAGE 0x70
+/// u32, out: page faults long64.S's #PF handler resumed at MB(FAULT_RESUME).
+#define CGUEST_MB_FAULTS_RESUMED 0x74
+/// u64, in (written by the guest's own loop): where long64.S's #PF handler resumes a page fault it was told
+/// to expect (the CPL3 page-fault loop); 0: a #PF is reported as any other exception.
+#define CGUEST_MB_FAULT_RESUME 0x78
 /// Bytes of the mailbox the payloads use.
-#define CGUEST_MB_SIZE 0x74
+#define CGUEST_MB_SIZE 0x80
 
 // MARK: stages, flags, loops, ports
 
@@ -108,6 +114,31 @@
 #define CGUEST_VECTOR_XAPIC 0x41
 /// Gates in long mode's IDT: the 32 exception vectors, then nothing up to the two APIC vectors.
 #define CGUEST_LONG64_IDT_GATES 0x42
+/// The service call: a CPL3 loop's way to have CPL0 code of the guest itself do what CPL3 may not (wrmsr).
+/// It executes `int3` with EAX = CGUEST_SERVICE_* (this tag in the high half, the service in the low); the #BP
+/// gate (DPL3) enters long64.S's handler, which runs the service and returns after the int3 with iretq,
+/// having changed RAX, RCX, RDX and RDI. `int3`, not a gate of its own: kvm_pvm raised #UD for an `int 0x42`
+/// at CPL3 (through a DPL3 gate), where int3 reaches the guest's handler.
+#define CGUEST_SERVICE_TAG 0x5E4C0000
+/// The services: EFER.SCE, STAR, LSTAR and SFMASK for `syscall` to long64.S's entry, which returns at once
+/// with `sysretq` (MB(OPERAND_A) 0) or `iretq`.
+#define CGUEST_SERVICE_SYSCALL (CGUEST_SERVICE_TAG | 1)
+/// x2APIC on, as X2APIC_INIT, and interrupts on at the caller's CPL (RFLAGS.IF set in the frame iretq pops).
+#define CGUEST_SERVICE_X2APIC (CGUEST_SERVICE_TAG | 2)
+/// The xAPIC software-enabled (SVR), as XAPIC_INIT, and interrupts on at the caller's CPL.
+#define CGUEST_SERVICE_XAPIC (CGUEST_SERVICE_TAG | 3)
+/// IA32_TSC_DEADLINE = RDI.
+#define CGUEST_SERVICE_DEADLINE (CGUEST_SERVICE_TAG | 4)
+/// STAR[63:48]: SYSRET's selector base. 64-bit SYSRET loads SS = base + 8 and CS = base + 16 (RPL 3): the
+/// GDT's slots 7 (data, DPL3) and 8 (code64, DPL3), after the TSS descriptor.
+#define CGUEST_SYSRET_BASE 0x30
+/// Long mode's CPL3 selectors (RPL 3) as the host enters CPL3 with them (GuestLayout's Selector).
+#define CGUEST_SELECTOR_USER_CODE 0x1B
+#define CGUEST_SELECTOR_USER_DATA 0x23
+/// STAR[47:32]: SYSCALL's CS (the DPL0 code64 selector; SS is the next, the DPL0 data selector).
+#define CGUEST_SYSCALL_CS 0x08
+/// SFMASK: the RFLAGS bits SYSCALL clears (TF, IF, DF, AC), so the entry runs with interrupts off.
+#define CGUEST_SYSCALL_FLAGS_MASK 0x40700
 /// Offset, from the payload's start, of the x2APIC handler, right after the last exception stub
 /// (CGUEST_STUBS_OFFSET + 32 × CGUEST_LONG64_STUB_STRIDE; long64.S's .org fails should they overlap); the
 /// xAPIC handler follows one stride later.

@@ -65,7 +65,12 @@
     X(48, invlpg, NONE, NONE, INVLPG_BODY, NONE)                               \
     X(49, rdpmc, NONE, MSR_PREP, RDPMC_BODY, NONE)                             \
     X(50, wrmsr_value, NONE, MSR_PREP, WRMSR_VALUE_BODY, NONE)                 \
-    X(51, out_kernel, NONE, NONE, OUT_KERNEL_BODY, NONE)
+    X(51, out_kernel, NONE, NONE, OUT_KERNEL_BODY, NONE)                       \
+    X(52, syscall, SYSCALL_INIT, NONE, SYSCALL_BODY, NONE)                     \
+    X(53, user_fault, NONE, FAULT_RESUME_PREP, USER_FAULT_BODY, NONE)          \
+    X(54, xapic_self_ipi_user, XAPIC_USER_INIT, XAPIC_ICR_PREP, XAPIC_IPI_BODY, IRQ_ENTRY_NEXT) \
+    X(55, xapic_eoi_user, XAPIC_USER_INIT, XAPIC_EOI_PREP, XAPIC_EOI_BODY, NONE) \
+    X(56, tsc_deadline_user, X2APIC_USER_INIT, DEADLINE_PREP, DEADLINE_USER_BODY, DEADLINE_NEXT)
 
 /// The mini-hypervisor's own loops (svm64.S, role own), numbered after CGUEST_LOOPS. Its rdtsc is the same
 /// loop under the same number as CGUEST_LOOPS's, so the rdtsc case selects it in every payload.
@@ -536,6 +541,60 @@
     je 3b
 .endm
 
+// MARK: the CPL3 bodies (long64.S only)
+
+// A CPL3 loop has the guest's own CPL0 code do what CPL3 may not through a service call (`int3`, EAX the
+// service: CGuest.h): once in the init, and for the timer in each iteration, before the deadline it sets.
+// Interrupts are then on at CPL3 (RFLAGS.IF, IOPL 0: the loop cannot turn them off).
+.macro SERVICE number
+    movl $(\number), %eax
+    int3
+.endm
+
+// `syscall` to long64.S's entry at CPL0, which returns at once with `sysretq`: the round trip of a system
+// call of the guest's own, which VMX and SVM never intercept.
+.macro SYSCALL_INIT
+    SERVICE CGUEST_SERVICE_SYSCALL
+.endm
+.macro SYSCALL_BODY
+    syscall
+.endm
+
+// A load from an address long mode's page tables leave unmapped (MB(ADDRESS), in R11): #PF at CPL3, taken by
+// long64.S's handler at CPL0, which resumes at the label after the load (MB(FAULT_RESUME), set untimed).
+.macro FAULT_RESUME_PREP
+    leaq 4f(%rip), %rcx
+    movq %rcx, MB(FAULT_RESUME)
+.endm
+.macro USER_FAULT_BODY
+    movl (%r11), %eax
+4:
+.endm
+
+// The APIC set up by the service, interrupts on at CPL3: the xAPIC loops' bodies are stores to the APIC page
+// (a user page here) and run as at CPL0; the timer's deadline is set by the service.
+.macro XAPIC_USER_INIT
+    SERVICE CGUEST_SERVICE_XAPIC
+.endm
+.macro X2APIC_USER_INIT
+    SERVICE CGUEST_SERVICE_X2APIC
+.endm
+// As DEADLINE_BODY, the deadline (R15, RDI) set through the service call (untimed in the sample, which
+// starts at the deadline; the lead must cover the call's round trip).
+.macro DEADLINE_USER_BODY
+    rdtsc
+    shlq $32, %rdx
+    orq %rdx, %rax
+    movl OPERAND_A, %edi
+    addq %rdi, %rax
+    movq %rax, %r15
+    movq %rax, %rdi
+    SERVICE CGUEST_SERVICE_DEADLINE
+3:
+    cmpl MB(IRQ_COUNT), %esi
+    je 3b
+.endm
+
 #else
 // Every other payload (real16.S): no APIC handler, so the loops are a #UD the payload reports.
 .macro LONG_MODE_ONLY
@@ -563,6 +622,13 @@
 #define IPI_INIT LONG_MODE_ONLY
 #define IPI_BODY NONE
 #define IPI_HALT_PREP NONE
+#define SYSCALL_INIT LONG_MODE_ONLY
+#define SYSCALL_BODY NONE
+#define FAULT_RESUME_PREP LONG_MODE_ONLY
+#define USER_FAULT_BODY NONE
+#define XAPIC_USER_INIT LONG_MODE_ONLY
+#define X2APIC_USER_INIT LONG_MODE_ONLY
+#define DEADLINE_USER_BODY NONE
 #endif
 
 // MARK: the bodies of CGUEST_SVM_LOOPS (svm64.S only)

@@ -72,8 +72,10 @@
 #define CGUEST_SVM_MB_STEP_CODE 0x170
 #define CGUEST_SVM_MB_STEP_LENGTH 0x178
 #define CGUEST_SVM_MB_COUNT_STEP 0x17C
+/// u32, out: the self-IPIs it injected (with CGUEST_SVM_FLAG_SELF_IPI).
+#define CGUEST_SVM_MB_COUNT_INJECTED 0x180
 /// Bytes of the mailbox the three-level guest uses in all.
-#define CGUEST_SVM_MB_END 0x180
+#define CGUEST_SVM_MB_END 0x184
 
 /// Relay: run the guest's guest (long64.S at CPL0, loop MB LOOP) and answer its intercepts until it says done.
 #define CGUEST_SVM_ROLE_RELAY 0
@@ -82,6 +84,9 @@
 
 /// Resume the guest's guest at the VMCB's nRIP (CPUID Fn8000_000A EDX[3], NRIPS); else by instruction length.
 #define CGUEST_SVM_FLAG_NRIPS 1
+/// Answer the guest's guest's x2APIC self-IPI (a wrmsr to the ICR, 0x830, shorthand self) as an APIC would:
+/// inject its vector with EVENTINJ on the next VMRUN.
+#define CGUEST_SVM_FLAG_SELF_IPI 2
 
 // The mini-hypervisor's own loops are CGuestLoops.h's CGUEST_SVM_LOOPS.
 
