@@ -4,7 +4,7 @@
 # --test adds the SVM test bed (scripts/testbed.sh): QEMU, busybox-static and cpio through apt-get,
 # and Debian's kernel package, fetched with apt-get download into .bed/ (never installed); and promtool
 # (Debian's prometheus package) for the OpenMetrics check; Debian's postgresql server for the history tests;
-# Apache Otava's analysis module as the change-point oracle.
+# Apache Otava's analysis module as the change-point oracle; debootstrap for the static binary's clean roots.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +13,9 @@ bed=0
 need=()
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 pkg-config --exists libcpuid 2>/dev/null || need+=(libcpuid-dev)
+# GRDB compiles against SQLite's header; the static binary (scripts/dist.py) links libsqlite3.a and libcpuid.a.
+[ -e /usr/lib/x86_64-linux-gnu/libsqlite3.a ] || need+=(libsqlite3-dev)
+[ -e /usr/lib/x86_64-linux-gnu/libcpuid.a ] || need+=(libcpuid-dev)
 if ((bed)); then
     command -v qemu-system-x86_64 >/dev/null 2>&1 || need+=(qemu-system-x86)
     # The bed's initramfs has no C library: its busybox must be the static one.
@@ -26,6 +29,8 @@ if ((bed)); then
     command -v promtool >/dev/null 2>&1 || need+=(prometheus)
     # The history tests start a real PostgreSQL server on loopback (scripts/with-postgres.sh).
     ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+    # The static binary's tests (scripts/dist-tests.py) build clean Debian 11 and 12 roots with debootstrap.
+    command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
 fi
 if ((${#need[@]})); then
     sudo=""
