@@ -262,6 +262,8 @@ def main():
     if os.geteuid() != 0:
         sys.exit("dist-tests: needs root (debootstrap, unshare --mount and chroot)")
     binary = os.path.abspath(options.bin)
+    if not os.path.isfile(binary):
+        sys.exit("dist-tests: no binary at %s (python3 scripts/dist.py makes it)" % options.bin)
     elf = subprocess.run(["readelf", "-lW", binary], capture_output=True, text=True)
     check("the binary is static (no program interpreter, no dynamic section)",
           elf.returncode == 0 and "INTERP" not in elf.stdout and "DYNAMIC" not in elf.stdout,

@@ -98,7 +98,7 @@ PARTS = [
     ("FoundationEssentials", r"lib(FoundationEssentials|_FoundationCollections|_FoundationCShims)\.a"),
     ("Swift runtime and standard library", r"libswift\w+\.a|swiftrt\.o|lib(dispatch|BlocksRuntime)\.a"),
     ("C++ runtime (libstdc++, libgcc)", r"libstdc\+\+|libgcc|crtbegin|crtend"),
-    ("glibc", r"/lib(c|m|pthread|dl|rt|mvec|resolv)\.a|/crt[1in]\.o"),
+    ("glibc", r"/lib(c|m|pthread|dl|rt|mvec|resolv)(-[0-9.]+)?\.a|/crt[1in]\.o"),
     ("BoringSSL of swift-crypto (CCryptoBoringSSL)", r"/CCryptoBoringSSL(Shims)?\.build/"),
     ("BoringSSL of swift-nio-ssl (CNIOBoringSSL), for postgres-nio", r"/CNIOBoringSSL(Shims)?\.build/"),
     ("swift-crypto (Crypto, _CryptoExtras)", r"/(Crypto|_CryptoExtras|CryptoBoringWrapper)\.build/"),
