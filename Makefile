@@ -1,4 +1,4 @@
-# nestprobe: `make run` builds and runs the diagnosis; `make test` runs every test.
+# nestprobe: `make run` builds and runs the diagnosis; `make test` runs every test; `make dist` writes the static binary.
 # Both install what they need first (scripts/setup.sh: libcpuid-dev, jsonschema, numpy, scipy; for the tests also QEMU,
 # busybox-static, cpio and Debian's kernel for the SVM test bed). `make bed` runs the bed's tests alone.
 
@@ -6,8 +6,7 @@ SWIFT ?= swift
 export NESTPROBE_GIT_REVISION := $(shell git rev-parse --short HEAD 2>/dev/null)
 BIN := .build/release/nestprobe
 VERSION := $(shell sed -n 's/.*static let string = "\(.*\)"/\1/p' Sources/Documents/Version.swift)
-# The portable binary `make dist` writes (scripts/dist.py), and the one `make test` links from its own build.
-DIST := dist/nestprobe-$(VERSION)-linux-x86_64
+# The static binary `make test` links from its own build (`make dist` writes dist/nestprobe-VERSION-linux-x86_64).
 TEST_DIST := .build/dist/nestprobe-$(VERSION)-linux-x86_64
 # `make test` builds with every warning an error, so the build stays at 0 warnings.
 WERROR := -Xswiftc -warnings-as-errors
@@ -73,4 +72,4 @@ lint:
 	SWIFT=$(SWIFT) ./scripts/format-all.sh --check
 
 clean:
-	rm -rf .build
+	rm -rf .build dist
