@@ -268,6 +268,14 @@ def main():
     check("the binary is static (no program interpreter, no dynamic section)",
           elf.returncode == 0 and "INTERP" not in elf.stdout and "DYNAMIC" not in elf.stdout,
           "readelf exit %d" % elf.returncode)
+    # The checksum beside it (scripts/dist.py writes one), checked as the README's Install section does.
+    if os.path.isfile(binary + ".sha256"):
+        verified = subprocess.run(["sha256sum", "-c", os.path.basename(binary) + ".sha256"],
+                                  cwd=os.path.dirname(binary), capture_output=True, text=True)
+        check("sha256sum -c accepts its checksum file", verified.returncode == 0,
+              (verified.stdout + verified.stderr).strip())
+    else:
+        check("a checksum file beside the binary", False, "no %s.sha256" % options.bin)
     results = tempfile.mkdtemp(prefix="nestprobe-dist-")
     try:
         for suite, root in make_roots(os.path.abspath(options.roots), options.suite or sorted(SUITES)).items():
