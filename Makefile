@@ -1,17 +1,20 @@
-# nestprobe: `make run` builds and runs the diagnosis; `make test` runs every test.
+# nestprobe: `make run` builds and runs the diagnosis; `make test` runs every test; `make dist` writes the static binary.
 # Both install what they need first (scripts/setup.sh: libcpuid-dev, jsonschema, numpy, scipy; for the tests also QEMU,
 # busybox-static, cpio and Debian's kernel for the SVM test bed). `make bed` runs the bed's tests alone.
 
 SWIFT ?= swift
 export NESTPROBE_GIT_REVISION := $(shell git rev-parse --short HEAD 2>/dev/null)
 BIN := .build/release/nestprobe
+VERSION := $(shell sed -n 's/.*static let string = "\(.*\)"/\1/p' Sources/Documents/Version.swift)
+# The static binary `make test` links from its own build (`make dist` writes dist/nestprobe-VERSION-linux-x86_64).
+TEST_DIST := .build/dist/nestprobe-$(VERSION)-linux-x86_64
 # `make test` builds with every warning an error, so the build stays at 0 warnings.
 WERROR := -Xswiftc -warnings-as-errors
 # `make test` compiles the package once, in release: the binary the scripts run and the tests, which
 # `@testable import` the modules, so they are compiled for testing (`swift build` does not do that in release).
 TESTABLE := -Xswiftc -enable-testing
 
-.PHONY: run test bed setup build release validate clean fuzz-smoke lint docs policies
+.PHONY: run test bed setup build release validate clean fuzz-smoke lint docs policies dist
 
 run: release
 	$(BIN) $(ARGS)
@@ -25,15 +28,25 @@ build: setup
 release: setup
 	$(SWIFT) build -c release
 
+# The portable binary: one static, stripped executable with no shared library, and its SHA-256, in dist/
+# (README, "Install"). scripts/dist.py links it from the release build's objects; `--sizes` says what each part
+# of it costs.
+dist: setup
+	$(SWIFT) build -c release --product nestprobe
+	python3 scripts/dist.py
+
 # The lint first (seconds; a finding fails the run), then the schema checks and the SVM test bed, so the test
 # runner's summary stays the last line of the output. The fuzz smoke run (20 s a target from the kept corpus)
 # and the SciPy oracles come before them too, and so do the fleet tests: deploy/kubernetes/ validated offline,
 # ansible/qualify-fleet.yml run against namespace hosts on this machine (scripts/netns-hosts.sh, about 80 s
 # here). The history tests (scripts/history-tests.py and the Swift tests) run beside a throwaway PostgreSQL
 # server on loopback. The Swift tests run from the same release build as the binary, so CI compiles GRDB,
-# postgres-nio, SwiftNIO and BoringSSL once, not a second time in debug.
+# postgres-nio, SwiftNIO and BoringSSL once, not a second time in debug. The static binary is linked from that
+# same build (no second compile) and run in clean Debian 11 and 12 roots (scripts/dist-tests.py; the roots are
+# made once with debootstrap and kept in .cache/roots).
 test: setup lint
 	$(SWIFT) build -c release --build-tests $(TESTABLE) $(WERROR)
+	python3 scripts/dist.py --out .build/dist
 	./scripts/setup.sh --test
 	./scripts/validate-outputs.sh $(BIN)
 	python3 scripts/check-oracles.py
@@ -43,7 +56,8 @@ test: setup lint
 	python3 scripts/readme-workflows.py --bin $(BIN)
 	python3 scripts/testbed-tests.py --bin $(BIN)
 	python3 scripts/kubernetes-tests.py --bin $(BIN)
-	python3 scripts/ansible-tests.py --bin $(BIN)
+	python3 scripts/ansible-tests.py --bin $(TEST_DIST)
+	./scripts/with-postgres.sh python3 scripts/dist-tests.py --bin $(TEST_DIST)
 	./scripts/with-postgres.sh sh -c 'python3 scripts/history-tests.py --bin $(BIN) && $(SWIFT) test -c release --skip-build'
 
 # nestprobe inside a QEMU-emulated AMD host with kvm_amd (scripts/testbed.sh; README, "SVM test bed").
@@ -76,4 +90,4 @@ policies:
 	python3 scripts/embed-policies.py
 
 clean:
-	rm -rf .build
+	rm -rf .build dist

@@ -5,7 +5,7 @@
 # and Debian's kernel package, fetched with apt-get download into .bed/ (never installed); and promtool
 # (Debian's prometheus package) for the OpenMetrics check; Debian's postgresql server for the history tests;
 # Apache Otava's analysis module as the change-point oracle; openssh-server, ansible-core and
-# kubernetes-validate for the fleet tests.
+# kubernetes-validate for the fleet tests; debootstrap for the static binary's clean roots.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -14,6 +14,9 @@ bed=0
 need=()
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 pkg-config --exists libcpuid 2>/dev/null || need+=(libcpuid-dev)
+# GRDB compiles against SQLite's header; the static binary (scripts/dist.py) links libsqlite3.a and libcpuid.a.
+[ -e /usr/lib/x86_64-linux-gnu/libsqlite3.a ] || need+=(libsqlite3-dev)
+[ -e /usr/lib/x86_64-linux-gnu/libcpuid.a ] || need+=(libcpuid-dev)
 if ((bed)); then
     command -v qemu-system-x86_64 >/dev/null 2>&1 || need+=(qemu-system-x86)
     # The bed's initramfs has no C library: its busybox must be the static one.
@@ -31,6 +34,8 @@ if ((bed)); then
     command -v groff >/dev/null 2>&1 || need+=(groff-base)
     # The Ansible tests' namespace hosts each run Debian's sshd (scripts/netns-hosts.sh).
     [ -x /usr/sbin/sshd ] || need+=(openssh-server)
+    # The static binary's tests (scripts/dist-tests.py) build clean Debian 11 and 12 roots with debootstrap.
+    command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
 fi
 if ((${#need[@]})); then
     sudo=""
