@@ -54,7 +54,8 @@ public struct LiveCapture: Sendable {
         let leaves = LiveCPUID.readAll()
         snapshot.cpuid = .available(leaves)
         for path in Self.plainFiles { snapshot.files[path] = reader.readText(path) }
-        snapshot.files["/proc/cpuinfo"] = reader.readText("/proc/cpuinfo").map(Self.firstProcessor)
+        let cpuinfo = reader.readText("/proc/cpuinfo")
+        snapshot.files["/proc/cpuinfo"] = cpuinfo.map(Self.firstProcessor)
         snapshot.files["/proc/1/environ"] = reader.readText("/proc/1/environ").map(Self.containerVariables)
         snapshot.files["/proc/self/status"] = reader.readText("/proc/self/status").map(Self.contextLines)
         snapshot.files["/proc/modules"] = reader.readText("/proc/modules").map { text in
@@ -63,6 +64,7 @@ public struct LiveCapture: Sendable {
         for folder in Self.listedFolders { snapshot.directories[folder] = reader.list(folder) }
         captureDevices(into: &snapshot)
         captureTopologyAndSensors(into: &snapshot)
+        captureAPICIDs(into: &snapshot, cpus: snapshot.directory(Self.cpuFolder), cpuinfo: cpuinfo)
         let modules = reader.list("/sys/module").map { $0.filter(Self.isVirtualizationModule) }
         snapshot.directories["/sys/module"] = modules
         for module in modules.value ?? [] where module.hasPrefix("kvm") {

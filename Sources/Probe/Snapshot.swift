@@ -37,6 +37,9 @@ public struct Snapshot: Codable, Sendable, Equatable {
     public var hostTiming: Fact<HostTiming>
     /// The identity this process ran with.
     public var process: Fact<ProcessInfo>
+    /// Each online CPU's APIC IDs from CPUID executed on it and from /proc/cpuinfo (issue 16); nil in snapshots
+    /// taken before they were captured.
+    public var apicIDs: Fact<[CPUAPICIDs]>? = nil
 
     public init(
         tool: ToolInfo = .current, capturedAt: String? = nil, origin: Origin,
@@ -262,5 +265,32 @@ public struct ProcessInfo: Codable, Sendable, Equatable {
         self.euid = euid
         self.groups = groups
         self.effectiveCapabilities = effectiveCapabilities
+    }
+}
+
+/// One logical CPU's APIC IDs, from CPUID executed on that CPU and from the kernel's /proc/cpuinfo (issue 16).
+public struct CPUAPICIDs: Codable, Sendable, Equatable {
+    /// The kernel's number for the CPU (cpuN, /proc/cpuinfo's "processor").
+    public var cpu: Int
+    /// Leaf 1 and, where the maximum basic leaf reaches them, leaves 0xB and 0x1F (subleaf 0), as executed on this
+    /// CPU; or why they could not be.
+    public var cpuid: Fact<[CPUIDLeaf]>
+    /// How CPUID reached this CPU: "sched_setaffinity" (this thread moved there) or "/dev/cpu/N/cpuid" (the
+    /// cpuid driver ran it there); nil when it did not.
+    public var via: String?
+    /// /proc/cpuinfo's "apicid": the APIC ID the kernel uses for this CPU (from its APIC and the firmware's MADT).
+    public var cpuinfoAPICID: Int?
+    /// /proc/cpuinfo's "initial apicid": the ID the kernel read from CPUID on this CPU at boot.
+    public var cpuinfoInitialAPICID: Int?
+
+    public init(
+        cpu: Int, cpuid: Fact<[CPUIDLeaf]>, via: String? = nil, cpuinfoAPICID: Int? = nil,
+        cpuinfoInitialAPICID: Int? = nil
+    ) {
+        self.cpu = cpu
+        self.cpuid = cpuid
+        self.via = via
+        self.cpuinfoAPICID = cpuinfoAPICID
+        self.cpuinfoInitialAPICID = cpuinfoInitialAPICID
     }
 }

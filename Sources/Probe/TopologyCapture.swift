@@ -20,7 +20,9 @@ extension LiveCapture {
 
     /// Reads the kernel's CPU topology and the sensor names into `snapshot`.
     func captureTopologyAndSensors(into snapshot: inout Snapshot) {
-        snapshot.files["\(Self.cpuFolder)/online"] = reader.readText("\(Self.cpuFolder)/online", limit: 4096)
+        for list in ["online", "present"] {
+            snapshot.files["\(Self.cpuFolder)/\(list)"] = reader.readText("\(Self.cpuFolder)/\(list)", limit: 4096)
+        }
         let cpus = reader.list(Self.cpuFolder).map { names in
             Array(names.compactMap(Self.cpuNumber).sorted().prefix(Self.maxTopologyCPUs).map { "cpu\($0)" })
         }

@@ -6,8 +6,9 @@
 //
 // Proof of a guest: SEV_STATUS (MSR 0xC001_0131, APM vol. 2 §15.34.10, root only), the TDX leaf 0x21
 // signature "IntelTDX    " (answered only inside a TD), the kernel's cpuinfo flag tdx_guest, the guest
-// drivers' /dev/sev-guest and /dev/tdx_guest, and the kernel's boot line "Memory Encryption Features
-// active: AMD SEV …" / "Intel TDX". CPUID 0x8000_001F and the cpuinfo flags sev, sev_es, sev_snp say only
+// drivers' /dev/sev-guest and /dev/tdx_guest, the kernel's boot line "Memory Encryption Features
+// active: AMD SEV …" / "Intel TDX", and Hyper-V's isolation type (an Azure confidential VM, whose paravisor
+// may hide the SEV and TDX leaves from the guest's kernel). CPUID 0x8000_001F and the cpuinfo flags sev, sev_es, sev_snp say only
 // that the CPU can do it: a host shows them as well.
 
 /// What shows a confidential guest, or a host able to run them.
@@ -34,6 +35,7 @@ public enum ConfidentialAnalysis {
         if let leaf = cpuid[0x21], CPUIDLeaf.text([leaf.ebx, leaf.edx, leaf.ecx]).trimmed == "IntelTDX" {
             claim("Intel TDX", "CPUID 0x21 reads \"IntelTDX    \" (only the TDX module answers it, inside a TD)")
         }
+        if let isolation = hyperVIsolation(cpuid) { claim(isolation.guest, isolation.text) }
         if let msr = snapshot.msrs.value?.first(where: { $0.index == 0xC001_0131 }), let value = msr.value.value?.value
         {
             if value & 0b100 != 0 {
@@ -79,6 +81,24 @@ public enum ConfidentialAnalysis {
         if devices.contains("sev") { capability.append("/dev/sev exists (the PSP driver of an SEV host)") }
         guard guest != nil || !capability.isEmpty else { return nil }
         return ConfidentialFindings(guest: guest, proof: proof, capability: capability)
+    }
+
+    /// Hyper-V's isolated VMs, as systemd-detect-virt --cvm and Linux's ms_hyperv_init_platform read them
+    /// (Hyper-V TLFS; Linux hyperv-tlfs.h): 0x4000_0003 EBX[22] "isolation", and 0x4000_000C, EBX[3:0] the
+    /// isolation type (1 VBS, 2 SNP, 3 TDX), EAX[0] a paravisor present. An SNP or TDX isolated VM is a confidential
+    /// guest whose own kernel may not see the SEV or TDX leaves (the paravisor handles them); VBS (type 1) is
+    /// Hyper-V's software isolation, not a hardware-encrypted guest, and is not counted here.
+    static func hyperVIsolation(_ cpuid: CPUIDTable) -> (guest: String, text: String)? {
+        guard let head = cpuid[0x4000_0000], head.signatureEBXECXEDX == "Microsoft Hv", head.eax >= 0x4000_000C,
+            let privileges = cpuid[0x4000_0003], privileges.ebx & (1 << 22) != 0, let config = cpuid[0x4000_000C]
+        else { return nil }
+        let paravisor =
+            config.eax & 1 != 0 ? ", a paravisor present (0x4000000C EAX[0]: one more level inside this VM)" : ""
+        switch config.ebx & 0xF {
+        case 2: return ("AMD SEV-SNP", "Hyper-V isolation type SNP (0x4000000C EBX[3:0] = 2)\(paravisor)")
+        case 3: return ("Intel TDX", "Hyper-V isolation type TDX (0x4000000C EBX[3:0] = 3)\(paravisor)")
+        default: return nil
+        }
     }
 
     /// The flags of /proc/cpuinfo's first processor.

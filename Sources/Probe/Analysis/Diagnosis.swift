@@ -108,6 +108,9 @@ public enum Analyzer {
             missing: missing, firmware: machine.firmware, devices: machine.devices, confidential: machine.confidential)
         var disagreements = SourceDisagreement.find(
             hypervisors: hypervisors, platform: platform, emulation: emulation, machine: machine)
+        disagreements += SourceDisagreement.kernelAgainstCPUID(
+            snapshot, cpuid: table, hypervisors: hypervisors, platform: platform, emulation: emulation)
+        disagreements += machine.topology?.apic?.disagreements ?? []
         if !LevelAnalysis.cpuidTimingDiscounted(hypervisors: hypervisors, platform: platform, emulation: emulation),
             let clocks = LevelAnalysis.clockDisagreement(cost)
         {

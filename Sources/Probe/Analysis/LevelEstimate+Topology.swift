@@ -43,6 +43,8 @@ extension LevelAnalysis {
                             "discounted: a consistent topology is what real CPUs show, but also what a careful VMM "
                             + "(every cloud's) writes"))
             }
+            if let apic = t.apic { evidence.append(apicEvidence(apic)) }
+            if let model = t.modelThreads { evidence.append(modelThreadEvidence(model)) }
         }
         if let s = machine.sensors {
             let source = "/sys/class/thermal, /sys/class/hwmon"
@@ -142,5 +144,70 @@ extension LevelAnalysis {
                 + "(trapped or emulated), so neither figure is a clean exit cost"
         }
         return nil
+    }
+
+    /// The per-CPU APIC IDs: CPUID's leaves on each CPU against each other and against the kernel's IDs.
+    static func apicEvidence(_ apic: APICFindings) -> Evidence {
+        let source = "CPUID 1, 0xB/0x1F on each CPU; /proc/cpuinfo apicid"
+        let via = apic.via.isEmpty ? "" : " via \(apic.via.joined(separator: ", "))"
+        let seen =
+            "\(apic.cpusRead) of \(apic.cpusListed) CPU(s) read\(via), x2APIC leaf \(apic.x2apicLeaf ?? "none"), "
+            + "\(apic.cpuinfoRead) apicid(s) from /proc/cpuinfo"
+        if !apic.disagreements.isEmpty {
+            return Evidence(
+                "apic.inconsistent", source: source,
+                observation: seen + " — \(apic.disagreements.count) disagreement(s), each under \"Sources disagree\"",
+                l0: -1, l1: 0.4, l2: 0.3,
+                note:
+                    "real CPUs give each logical processor one APIC ID that every leaf and the local APIC agree on; a "
+                    + "disagreement is a masked or synthetic topology (a VMM's template, an emulator answering CPUID); "
+                    + "a firmware bug can cause it too, so weak")
+        }
+        if apic.cpusRead == 0 {
+            return Evidence(
+                "apic.unknown", source: source, observation: seen, l0: 0, l1: 0, l2: 0,
+                note: apic.unknown ?? "unknown: no CPU's CPUID was read on that CPU")
+        }
+        return Evidence(
+            "apic.consistent", source: source, observation: seen + (apic.unknown.map { "; \($0)" } ?? ""),
+            l0: 0, l1: 0, l2: 0,
+            note: "discounted: agreeing IDs are what real CPUs show, and what KVM, Hyper-V and VMware write as well")
+    }
+
+    /// The CPU model's documented thread count against what the OS and the topology leaves count.
+    static func modelThreadEvidence(_ model: ModelThreadFindings) -> Evidence {
+        let source = "CPU model table (brand string, family/model); /sys/devices/system/cpu; CPUID 0xB/0x1F"
+        switch model.verdict {
+        case .more:
+            return Evidence(
+                "model-threads.more", source: source, observation: model.detail, l0: -1.5, l1: 0.5, l2: 0.3,
+                note:
+                    "more logical processors per package than this model has cannot happen on its bare metal: a VMM "
+                    + "gave its guest more vCPUs per socket than the part has threads, or the brand is a template's; "
+                    + "weak, since a table can miss a variant")
+        case .fewer, .between:
+            return Evidence(
+                "model-threads.mismatch", source: source, observation: model.detail, l0: -0.5, l1: 0.3, l2: 0.2,
+                note:
+                    "a count this model does not ship with: what a VM with fewer vCPUs than its host's CPU looks like "
+                    + "(VMAware's THREAD_MISMATCH calls it a VM); bare metal with cores disabled in firmware or "
+                    + "`maxcpus=` looks the same, and a VM of any level does, so weak and no level of its own")
+        case .matches:
+            return Evidence(
+                "model-threads.matches", source: source, observation: model.detail, l0: 0, l1: 0, l2: 0,
+                note:
+                    "discounted: the model's own count, as on bare metal, but also in a VM given whole sockets "
+                    + "(metal-sized cloud instances, pinned VMs)")
+        case .withinMaximum:
+            return Evidence(
+                "model-threads.within-maximum", source: source, observation: model.detail, l0: 0, l1: 0, l2: 0,
+                note: "discounted: within the die's largest SKU, and the SKU itself is not in the table")
+        case .unknown:
+            return Evidence(
+                "model-threads.unknown", source: source, observation: model.detail, l0: 0, l1: 0, l2: 0,
+                note: model.model == nil
+                    ? "unknown: model not in table, so nothing was compared"
+                    : "unknown: the OS's count per package was not read")
+        }
     }
 }

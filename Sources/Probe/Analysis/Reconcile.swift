@@ -57,8 +57,40 @@ public struct HypervisorIdentity: Codable, Sendable, Equatable {
         return table.first { lower.contains($0.0) }?.1 ?? "unknown"
     }
 
-    /// Settles the name from everything the analysis found.
+    /// Settles the name from everything the analysis found; Intel KGT's leaf-3 signature, when seen, is named in
+    /// the result whichever source named the hypervisor.
     static func reconcile(
+        hypervisors: HypervisorFindings, platform: PlatformFindings, emulation: EmulationFinding?,
+        cpuidCaptured: Bool
+    ) -> HypervisorIdentity {
+        let settled = settle(
+            hypervisors: hypervisors, platform: platform, emulation: emulation, cpuidCaptured: cpuidCaptured)
+        guard emulation == nil, hypervisors.intelKGTLeaf3 == true else { return settled }
+        return namingKGT(settled)
+    }
+
+    /// The signature Intel KGT's evmm writes at basic leaf 3, in words.
+    static let kgtLeaf3Basis = "CPUID leaf 3 ECX, EDX \"EVMM\" \"INTC\""
+
+    /// Names Intel KGT in an identity settled without it. KGT's evmm answers leaf 3 with its signature and, in
+    /// ikgt-core, no 0x4000_0000 range: with nothing else named (or only its own "EVMMEVMMEVMM" range, or an
+    /// unrecognised one) it is the hypervisor; under another's name, KGT signed leaf 3 too, so the line says both.
+    static func namingKGT(_ settled: HypervisorIdentity) -> HypervisorIdentity {
+        let kgt = "Intel KGT (evmm)"
+        if ["none", "unknown", "evmm"].contains(settled.word) {
+            let basis = settled.word == "evmm" ? "\(kgtLeaf3Basis); \(settled.basis)" : kgtLeaf3Basis
+            return HypervisorIdentity(word: "evmm", name: kgt, basis: basis, reconciliation: settled.reconciliation)
+        }
+        let note =
+            "\(settled.basis) names \(settled.name), but \(kgtLeaf3Basis) is Intel KGT's evmm: KGT runs below "
+            + "\(settled.name) (or hosts it), which passes leaf 3 through"
+        return HypervisorIdentity(
+            word: settled.word, name: "\(settled.name), with \(kgt)", basis: "\(settled.basis); \(kgtLeaf3Basis)",
+            reconciliation: settled.reconciliation.map { "\($0); \(note)" } ?? note)
+    }
+
+    /// The name from the signatures, DMI, Xen and the kernel, before Intel KGT's leaf 3 is considered.
+    static func settle(
         hypervisors: HypervisorFindings, platform: PlatformFindings, emulation: EmulationFinding?,
         cpuidCaptured: Bool
     ) -> HypervisorIdentity {

@@ -41,6 +41,10 @@ public struct TopologyFindings: Codable, Sendable, Equatable {
     public var kernelUnknown: String?
     /// What does not fit, one sentence each; empty when everything read agrees.
     public var inconsistencies: [String]
+    /// Each CPU's APIC IDs from CPUID on that CPU and from /proc/cpuinfo; nil when the snapshot has none.
+    public var apic: APICFindings?
+    /// The CPU model's documented thread count against the kernel's and the leaves'.
+    public var modelThreads: ModelThreadFindings?
 }
 
 /// The temperature sensors the kernel offers.
@@ -60,7 +64,7 @@ public enum TopologyAnalysis {
     /// Whether the snapshot holds any of the kernel's topology (so a dump without it gives no findings).
     static func captured(_ snapshot: Snapshot) -> Bool {
         snapshot.directory(LiveCapture.cpuFolder).isCaptured
-            || snapshot.file("\(LiveCapture.cpuFolder)/online").isCaptured
+            || snapshot.file("\(LiveCapture.cpuFolder)/online").isCaptured || snapshot.apicIDs != nil
     }
 
     public static func analyse(_ snapshot: Snapshot, cpuid: CPUIDTable) -> TopologyFindings {
@@ -72,6 +76,13 @@ public enum TopologyAnalysis {
         readX2APIC(cpuid, into: &findings)
         readKernel(snapshot, into: &findings)
         findings.inconsistencies = inconsistencies(findings, vendor: CPUVendor(cpuid), cpuid: cpuid)
+        findings.apic = APICAnalysis.analyse(snapshot)
+        if cpuid.hasLeaf1 {
+            let brand = CPUIDTable.brand(cpuid)
+            findings.modelThreads = ModelThreads.analyse(
+                findings, cpuid: cpuid, brand: brand.isEmpty ? KernelCPUView(snapshot)?.modelName ?? "" : brand,
+                present: snapshot.text("\(LiveCapture.cpuFolder)/present").flatMap(cpuListCount))
+        }
         return findings
     }
 

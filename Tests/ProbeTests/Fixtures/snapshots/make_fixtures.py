@@ -369,6 +369,42 @@ def firmware_fixtures():
     snap["process"] = available({"euid": 1000, "groups": [1000]})
     snap["msrs"] = unavailable("permission-denied", "open /dev/cpu/0/msr: EACCES (Permission denied); reading MSRs needs root (CAP_SYS_RAWIO)")
     out["tdx-guest-unprivileged"] = snap
+    out.update(topology_fixtures())
+    return out
+
+
+def cpu_topology(cpus, packages):
+    """The kernel's /sys/devices/system/cpu for `cpus` online CPUs in `packages` packages, one thread per core."""
+    per_package = cpus // packages
+    files = {"/sys/devices/system/cpu/online": available("0-%d\n" % (cpus - 1)),
+             "/sys/devices/system/cpu/present": available("0-%d\n" % (cpus - 1))}
+    for cpu in range(cpus):
+        folder = "/sys/devices/system/cpu/cpu%d/topology/" % cpu
+        files[folder + "physical_package_id"] = available("%d\n" % (cpu // per_package))
+        files[folder + "core_id"] = available("%d\n" % (cpu % per_package))
+        files[folder + "thread_siblings_list"] = available("%d\n" % cpu)
+    return files, {"/sys/devices/system/cpu": available(["cpu%d" % cpu for cpu in range(cpus)])}
+
+
+def topology_fixtures():
+    out = {}
+    # 16. A KVM guest of 4 vCPUs in one socket on a Xeon Platinum 8259CL (24 cores, 48 threads: AWS's m5), whose
+    # VMM copied one CPUID template to every vCPU: leaf 1 and leaf 0xB answer APIC ID 0 on each of them, while the
+    # local APICs (and so /proc/cpuinfo's apicid) are 0-3. Per-CPU CPUID read through sched_setaffinity.
+    brand = "Intel(R) Xeon(R) Platinum 8259CL CPU @ 2.50GHz"
+    cpu = intel_cpu(0x55, 7, brand, vmx=False, hypervisor=True) + kvm_leaves()
+    cpu += [leaf(0xB, 0, 1, 0x100, 0), leaf(0xB, 2, 4, 0x201, 0, sub=1), leaf(0xB, 0, 0, 2, 0, sub=2)]
+    files, dirs = cpu_topology(4, 1)
+    files["/proc/cpuinfo"] = available("processor\t: 0\nvendor_id\t: GenuineIntel\ncpu family\t: 6\nmodel\t\t: 85\n"
+                                       "model name\t: %s\napicid\t\t: 0\ninitial apicid\t: 0\n"
+                                       "flags\t\t: fpu tsc msr hypervisor\n" % brand)
+    template = [leaf(1, signature_eax(6, 0x55, 7), 0x00040800, SSE3_ETC | HYPERVISOR, LEAF1_EDX),
+                leaf(0xB, 0, 1, 0x100, 0)]
+    snap = snapshot("KVM guest with one CPUID template for every vCPU", cpu, files, dirs, dict(NO_KVM), None, None,
+                    ["Hypervisor detected: KVM"], timing(1500, 120))
+    snap["apicIDs"] = available([{"cpu": n, "cpuid": available(template), "via": "sched_setaffinity",
+                                  "cpuinfoAPICID": n, "cpuinfoInitialAPICID": n} for n in range(4)])
+    out["kvm-apic-template"] = snap
     return out
 
 
