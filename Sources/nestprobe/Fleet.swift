@@ -1,0 +1,226 @@
+// `nestprobe fleet`: one matrix over many hosts' bench, diagnosis and qualification reports, grouped by
+// machine fingerprint, with outliers flagged (Report's Fleet*.swift). The reports are read one at a time
+// and each is let go once its FleetEntry is made, so memory grows with the hosts, not the reports.
+//
+// Where the host and label come from (the reports themselves name neither):
+// - a folder argument DIR: a report at DIR/<host>/…/file.json belongs to <host>; its label is, first,
+//   DIR/fleet-labels.json's entry for <host> ({"host": "label", …}); else the first line of
+//   DIR/<host>/label; else, for DIR/<host>/<label>/…/file.json, the folder below the host. A report
+//   directly in DIR is its own host, named by its file name without ".json". Only *.json files are read
+//   in folders (fleet-labels.json excepted), recursively, in name order.
+// - a file argument: its folder's name is the host (the file name without ".json" when it has no folder),
+//   and a `label` file beside it gives the label.
+
+import ArgumentParser
+import Bench
+import Foundation
+import Probe
+import Report
+
+extension Nestprobe {
+    /// One report for a fleet.
+    struct Fleet: ParsableCommand {
+        static let configuration = CommandConfiguration(
+            abstract: "One matrix over many hosts' bench, diagnosis and qualification reports, with outliers flagged.",
+            discussion: """
+                Reads every report named, and every *.json under each folder named (recursively), and prints one \
+                row per host and label: level, hypervisor, KVM module, verdict (the qualifications' outcome, \
+                else diagnose's can-host and nested verdicts) and the net medians of four key exits, grouped by \
+                machine fingerprint (the key `nestprobe history` uses). A host is an outlier when one of its \
+                exits departs from its group's median by more than 3.5 scaled MADs of the group's log figures \
+                and by at least 20 % (groups of 5 hosts or more). Hosts come from the paths: DIR/<host>/…, with \
+                the label from DIR/fleet-labels.json, a DIR/<host>/label file, or DIR/<host>/<label>/…. \
+                Snapshots, comparisons and other nestprobe documents are left out; any other file that is not a \
+                valid report is listed with its reason.
+
+                Exit codes: 0 every file read and no host not qualified (outliers are flagged, they do not \
+                change the code); 3 a host's qualification failed; 65 a file could not be read as a report \
+                (the matrix is still written) or fleet-labels.json is malformed; 66 a path is missing or no \
+                report was found; 73 the output file cannot be written.
+                """)
+
+        @Argument(help: ArgumentHelp("Reports, or folders to search for them.", valueName: "report-or-dir"))
+        var paths: [String]
+
+        @Option(name: .shortAndLong, help: "Output format: text, markdown, csv, html, junit or json.")
+        var format: FleetFormat = .text
+
+        @Flag(help: "The same as --format json (schema Reports/schema/fleet-v1.schema.json).")
+        var json = false
+
+        @Option(name: .shortAndLong, help: "Write the output to this file (atomically) instead of standard output.")
+        var output: String?
+
+        func validate() throws {
+            guard !paths.isEmpty else { throw ValidationError("expected at least one report or folder") }
+        }
+
+        func run() throws {
+            var accumulator = FleetAccumulator()
+            do {
+                for path in paths { try FleetReader.read(path, into: &accumulator) }
+            } catch { throw ExitStatus.fail(error) }
+            guard accumulator.reportCount > 0 || !accumulator.errors.isEmpty else {
+                throw ExitStatus.fail(
+                    InputError(.noInput, "no bench, diagnosis or qualification report in \(paths.joined(separator: ", "))"))
+            }
+            let matrix = FleetMatrix(accumulator)
+            let text: String
+            do { text = try (json ? .json : format).render(matrix) } catch {
+                throw ExitStatus.fail(InputError(.badData, "the fleet matrix cannot be written as JSON: \(error)"))
+            }
+            do { try FileOutput.emit(Data(text.utf8), to: output) } catch { throw ExitStatus.fail(error, writing: true) }
+            if !matrix.errors.isEmpty {
+                let n = matrix.errors.count
+                printError("\(n) file\(n == 1 ? "" : "s") could not be read as a report (listed in the output)")
+                throw ExitCode(ExitStatus.badInput)
+            }
+            if matrix.notQualifiedCount > 0 { throw ExitCode(ExitStatus.notQualified) }
+        }
+    }
+}
+
+extension FleetFormat: ExpressibleByArgument {}
+
+/// Walks the paths, decodes each report with its own decoder and folds it into the accumulator.
+enum FleetReader {
+    /// The sidecar that maps host names to labels, in a folder argument.
+    static let labelsFile = "fleet-labels.json"
+
+    /// Reads `path` (a report or a folder); throws only for a missing path or a malformed labels file.
+    static func read(_ path: String, into accumulator: inout FleetAccumulator) throws(InputError) {
+        var isFolder: ObjCBool = false
+        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
+            throw InputError(.noInput, "\(path): no such file or folder")
+        }
+        guard isFolder.boolValue else {
+            let url = URL(fileURLWithPath: path)
+            let parent = (path as NSString).deletingLastPathComponent
+            let host = parent.isEmpty ? stem(url.lastPathComponent) : (parent as NSString).lastPathComponent
+            let label = labelFile(parent.isEmpty ? "." : parent) ?? ""
+            readReport(path, host: host, label: label, into: &accumulator)
+            return
+        }
+        let labels = try labelMap((path as NSString).appendingPathComponent(labelsFile))
+        var folderLabels: [String: String?] = [:]
+        for relative in files(under: path) {
+            let parts = relative.split(separator: "/").map(String.init)
+            let file = (path as NSString).appendingPathComponent(relative)
+            guard parts.count > 1 else {
+                let host = stem(parts[0])
+                readReport(file, host: host, label: labels[host] ?? "", into: &accumulator)
+                continue
+            }
+            let host = parts[0]
+            if folderLabels[host] == nil {
+                folderLabels[host] = .some(labelFile((path as NSString).appendingPathComponent(host)))
+            }
+            let label = labels[host] ?? folderLabels[host]! ?? (parts.count > 2 ? parts[1] : "")
+            readReport(file, host: host, label: label, into: &accumulator)
+        }
+    }
+
+    /// Every *.json file under `folder` but the labels file, relative to it, in name order.
+    static func files(under folder: String) -> [String] {
+        guard let walker = FileManager.default.enumerator(atPath: folder) else { return [] }
+        var found: [String] = []
+        while let relative = walker.nextObject() as? String {
+            guard relative.hasSuffix(".json"), relative != labelsFile else { continue }
+            var isFolder: ObjCBool = false
+            let full = (folder as NSString).appendingPathComponent(relative)
+            if FileManager.default.fileExists(atPath: full, isDirectory: &isFolder), !isFolder.boolValue {
+                found.append(relative)
+            }
+        }
+        return found.sorted()
+    }
+
+    /// The file name without ".json".
+    static func stem(_ name: String) -> String {
+        name.hasSuffix(".json") ? String(name.dropLast(5)) : name
+    }
+
+    /// The first line of `folder/label`, trimmed; nil when there is no such file or it is empty.
+    static func labelFile(_ folder: String) -> String? {
+        let path = (folder as NSString).appendingPathComponent("label")
+        guard FileManager.default.fileExists(atPath: path), let bytes = try? DocumentFile.readInput(path) else {
+            return nil
+        }
+        let first = String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isNewline).first
+        let label = first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        return label.isEmpty ? nil : label
+    }
+
+    /// The labels file's host → label map; empty when there is none, bad input when it is not one.
+    static func labelMap(_ path: String) throws(InputError) -> [String: String] {
+        guard FileManager.default.fileExists(atPath: path) else { return [:] }
+        let bytes = try DocumentFile.readInput(path)
+        do {
+            try DocumentFile.refuseDuplicateKeys(bytes, name: path)
+            return try JSONDecoder().decode([String: String].self, from: Data(bytes))
+        } catch let error as InputError {
+            throw error
+        } catch {
+            throw InputError(
+                .badData, "\(path): expected one JSON object of host names to labels: \(DocumentFile.describe(error))")
+        }
+    }
+
+    /// Decodes one report by its schema and folds it in; a file that is not one becomes an error row.
+    static func readReport(_ path: String, host: String, label: String, into accumulator: inout FleetAccumulator) {
+        do throws(InputError) {
+            let bytes = try DocumentFile.readInput(path)
+            let header: Header
+            do { header = try JSONDecoder().decode(Header.self, from: Data(bytes)) } catch {
+                throw InputError(.badData, "\(path): not valid JSON: \(DocumentFile.describe(error))")
+            }
+            switch header.schema {
+            case BenchReport.schemaID:
+                let report = try ReportFile.parse(bytes, name: path)
+                if let delay = report.context.injectedExitDelay {
+                    throw InputError(
+                        .badData, "\(path): made with --inject-exit-delay \(delay.requested): not a measurement of the machine")
+                }
+                accumulator.add(FleetEntry(bench: report, host: host, label: label))
+            case Qualification.schemaID:
+                let qualification = try DocumentFile.decodeJSON(
+                    Qualification.self, bytes, name: path, schema: Qualification.schemaID,
+                    version: Qualification.currentVersion)
+                accumulator.add(FleetEntry(qualification: qualification, host: host, label: label))
+            case Diagnosis.schemaID:
+                let diagnosis = try DocumentFile.decodeJSON(
+                    Diagnosis.self, bytes, name: path, schema: Diagnosis.schemaID, version: Diagnosis.currentVersion)
+                accumulator.add(entry(diagnosis, host: host, label: label))
+            case let schema? where schema.hasPrefix("nestprobe."):
+                accumulator.ignore()
+            case let schema:
+                throw InputError(
+                    .badData,
+                    "\(path): schema is \(schema.map { "\"\($0)\"" } ?? "missing"), "
+                        + "expected a nestprobe bench, diagnosis or qualification report")
+            }
+        } catch {
+            // The row names the file; the reason is the message without its "path: " prefix.
+            let reason = error.message.hasPrefix("\(path): ") ? String(error.message.dropFirst(path.count + 2)) : error.message
+            accumulator.add(FleetFileError(file: path, message: MessageText.oneLine(reason)))
+        }
+    }
+
+    /// A diagnosis's entry: the machine as a bench report on it would name it, and the hosting verdicts.
+    static func entry(_ diagnosis: Diagnosis, host: String, label: String) -> FleetEntry {
+        let kinds = diagnosis.hypervisors.kinds
+        let fingerprint = MachineFingerprint(
+            cpu: BenchContext.cpuName(diagnosis), kernel: diagnosis.platform.kernelRelease,
+            kvmModule: diagnosis.hosting.kvmModule, kvmParameters: BenchContext.kvmParameters(diagnosis),
+            level: diagnosis.level.level.rawValue, guestLevel: BenchContext.guestLevel(diagnosis.level.level),
+            hypervisors: kinds.map(\.rawValue), emulatedHost: kinds.contains(.qemuTCG))
+        return FleetEntry(
+            host: host, label: label, kind: .diagnosis, fingerprint: fingerprint,
+            canHost: diagnosis.hosting.canHost.rawValue, guestsCanHost: diagnosis.hosting.guestsCanHost.rawValue)
+    }
+
+    /// The two fields every nestprobe document starts with.
+    struct Header: Decodable {
+        var schema: String?
+    }
+}
