@@ -165,7 +165,8 @@ extension BenchContext {
         }
         let level = diagnosis.level.level
         return BenchContext(
-            kernelRelease: diagnosis.platform.kernelRelease, cpu: cpuName(diagnosis), kvmModule: diagnosis.hosting.kvmModule,
+            kernelRelease: diagnosis.platform.kernelRelease, cpu: cpuName(diagnosis),
+            kvmModule: diagnosis.hosting.kvmModule,
             kvmParameters: kvmParameters(diagnosis), level: level.rawValue, levelConfidence: diagnosis.level.confidence,
             levelLowerBound: diagnosis.level.lowerBound.rawValue,
             hypervisor: diagnosis.hypervisors.ranges.first.map { "\($0.kind.rawValue) (\"\($0.signature)\")" },

@@ -16,7 +16,8 @@ public enum FleetMarkup {
         html += "<p>Exits: net median cycles per exit (µs below), each host's median over its bench reports; "
         html += "outliers are marked. \(Markup.html(FleetCells.ruleText)).</p>\n"
         for group in matrix.groups {
-            html += "<section id=\"m-\(Markup.slug(group.key))\"><h2>Machine <code>\(Markup.html(group.key))</code></h2>"
+            html +=
+                "<section id=\"m-\(Markup.slug(group.key))\"><h2>Machine <code>\(Markup.html(group.key))</code></h2>"
             html += "<p class=\"sub\">\(Markup.html(group.fingerprint.summary))</p>\n<table><thead><tr>"
             html += FleetCells.headers.map { "<th>\(Markup.html($0))</th>" }.joined()
             html += FleetExits.ids.map { "<th class=\"n\">\(Markup.html($0))</th>" }.joined()
@@ -70,13 +71,15 @@ public enum FleetMarkup {
             xml += "</properties>\n"
             for row in group.rows {
                 let name = row.host.label.isEmpty ? row.host.host : "\(row.host.host) [\(row.host.label)]"
-                xml += "    <testcase classname=\"nestprobe.fleet.\(attribute(group.key))\" name=\"\(attribute(name))\">\n"
+                xml +=
+                    "    <testcase classname=\"nestprobe.fleet.\(attribute(group.key))\" name=\"\(attribute(name))\">\n"
                 var problems: [String] = []
                 for policy in row.host.policies where !policy.qualified {
                     problems.append("not qualified under \(policy.policy)")
                 }
                 for id in row.outlierExits {
-                    problems.append("outlier on \(id): \(FleetCells.departure(row.judgements[id]!.logRatio)) from the group median")
+                    problems.append(
+                        "outlier on \(id): \(FleetCells.departure(row.judgements[id]!.logRatio)) from the group median")
                 }
                 if !problems.isEmpty {
                     let type = row.host.qualificationFailed ? "not-qualified" : "outlier"

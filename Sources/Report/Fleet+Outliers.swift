@@ -116,7 +116,8 @@ public struct FleetMatrix: Sendable {
         var rows = hosts.map { host in
             FleetRow(
                 host: host,
-                figures: Dictionary(uniqueKeysWithValues: FleetExits.ids.compactMap { id in host.median(id).map { (id, $0) } }),
+                figures: Dictionary(
+                    uniqueKeysWithValues: FleetExits.ids.compactMap { id in host.median(id).map { (id, $0) } }),
                 judgements: [:])
         }
         var medians: [String: FleetFigure] = [:]

@@ -52,7 +52,8 @@ enum FleetCells {
         return "\(hosts) host\(hosts == 1 ? "" : "s") in \(matrix.groups.count) machine group"
             + "\(matrix.groups.count == 1 ? "" : "s") from \(matrix.reportCount) report"
             + "\(matrix.reportCount == 1 ? "" : "s")"
-            + (matrix.ignored > 0 ? " (\(matrix.ignored) other nestprobe file\(matrix.ignored == 1 ? "" : "s") left out)" : "")
+            + (matrix.ignored > 0
+                ? " (\(matrix.ignored) other nestprobe file\(matrix.ignored == 1 ? "" : "s") left out)" : "")
     }
 }
 
@@ -65,7 +66,8 @@ public enum FleetText {
         out += FleetCells.ruleText + "\n"
         for group in matrix.groups {
             let n = group.rows.count
-            out += "\nmachine \(group.key): \(MessageText.oneLine(group.fingerprint.summary)) (\(n) host\(n == 1 ? "" : "s")"
+            out +=
+                "\nmachine \(group.key): \(MessageText.oneLine(group.fingerprint.summary)) (\(n) host\(n == 1 ? "" : "s")"
             out += group.judged.isEmpty ? ", too few to judge)\n" : ")\n"
             var table = [FleetCells.headers + FleetExits.ids]
             for row in group.rows {
@@ -124,20 +126,25 @@ public enum FleetText {
             for row in group.rows {
                 let exits = FleetExits.ids.map { id -> String in
                     guard let figure = row.figures[id] else { return "–" }
-                    let cell = "\(RenderNumber.cycles(figure.cycles)) (\(RenderNumber.microseconds(figure.nanoseconds)))"
+                    let cell =
+                        "\(RenderNumber.cycles(figure.cycles)) (\(RenderNumber.microseconds(figure.nanoseconds)))"
                     return row.judgements[id]?.outlier == true ? "**\(cell)**" : cell
                 }
                 out += "| " + (FleetCells.leading(row).map(Markup.markdown) + exits).joined(separator: " | ") + " |\n"
             }
             let medians = FleetExits.ids.map { id in
-                group.medians[id].map { "\(RenderNumber.cycles($0.cycles)) (\(RenderNumber.microseconds($0.nanoseconds)))" }
+                group.medians[id].map {
+                    "\(RenderNumber.cycles($0.cycles)) (\(RenderNumber.microseconds($0.nanoseconds)))"
+                }
                     ?? "–"
             }
             out += "| *group median* | | | | | | " + medians.joined(separator: " | ") + " |\n"
         }
         if !matrix.errors.isEmpty {
             out += "\n## Not read\n\n"
-            for error in matrix.errors { out += "- \(Markup.markdown(error.file)): \(Markup.markdown(error.message))\n" }
+            for error in matrix.errors {
+                out += "- \(Markup.markdown(error.file)): \(Markup.markdown(error.message))\n"
+            }
         }
         return out + "\n**Result:** \(FleetCells.outcome(matrix)).\n"
     }

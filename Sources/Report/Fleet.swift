@@ -12,7 +12,9 @@ import Documents
 /// exit are what a fleet differs in: exit mitigations, microcode, the hypervisor below.
 public enum FleetExits {
     /// The case ids, in column order.
-    public static let ids = ["cpuid-0/host", "cpuid-0/long64-cpl0", "pio-kernel/long64-cpl0", "pio-out-user/long64-cpl0"]
+    public static let ids = [
+        "cpuid-0/host", "cpuid-0/long64-cpl0", "pio-kernel/long64-cpl0", "pio-out-user/long64-cpl0",
+    ]
 }
 
 /// One exit's net median per exit, in both units.

@@ -62,14 +62,17 @@ extension Nestprobe {
             } catch { throw ExitStatus.fail(error) }
             guard accumulator.reportCount > 0 || !accumulator.errors.isEmpty else {
                 throw ExitStatus.fail(
-                    InputError(.noInput, "no bench, diagnosis or qualification report in \(paths.joined(separator: ", "))"))
+                    InputError(
+                        .noInput, "no bench, diagnosis or qualification report in \(paths.joined(separator: ", "))"))
             }
             let matrix = FleetMatrix(accumulator)
             let text: String
             do { text = try (json ? .json : format).render(matrix) } catch {
                 throw ExitStatus.fail(InputError(.badData, "the fleet matrix cannot be written as JSON: \(error)"))
             }
-            do { try FileOutput.emit(Data(text.utf8), to: output) } catch { throw ExitStatus.fail(error, writing: true) }
+            do { try FileOutput.emit(Data(text.utf8), to: output) } catch {
+                throw ExitStatus.fail(error, writing: true)
+            }
             if !matrix.errors.isEmpty {
                 let n = matrix.errors.count
                 printError("\(n) file\(n == 1 ? "" : "s") could not be read as a report (listed in the output)")
@@ -179,7 +182,8 @@ enum FleetReader {
                 let report = try ReportFile.parse(bytes, name: path)
                 if let delay = report.context.injectedExitDelay {
                     throw InputError(
-                        .badData, "\(path): made with --inject-exit-delay \(delay.requested): not a measurement of the machine")
+                        .badData,
+                        "\(path): made with --inject-exit-delay \(delay.requested): not a measurement of the machine")
                 }
                 accumulator.add(FleetEntry(bench: report, host: host, label: label))
             case Qualification.schemaID:
@@ -201,7 +205,8 @@ enum FleetReader {
             }
         } catch {
             // The row names the file; the reason is the message without its "path: " prefix.
-            let reason = error.message.hasPrefix("\(path): ") ? String(error.message.dropFirst(path.count + 2)) : error.message
+            let reason =
+                error.message.hasPrefix("\(path): ") ? String(error.message.dropFirst(path.count + 2)) : error.message
             accumulator.add(FleetFileError(file: path, message: MessageText.oneLine(reason)))
         }
     }

@@ -24,10 +24,11 @@ struct FleetCLITests {
         #expect(document.reports == 10 && document.ignored == 1 && document.hosts == 7)
         #expect(document.groups.count == 2)
         let genoa = try #require(document.groups.first { $0.fingerprint.kvmModule == "kvm_pvm" })
-        #expect(genoa.hosts.map { "\($0.host)/\($0.label)" } == [
-            "genoa-a/pvm.metal", "genoa-b/pvm.metal", "genoa-c/pvm.metal", "genoa-d/pvm.metal", "genoa-e/pvm.metal",
-            "genoa-f/pvm.spot",
-        ])
+        #expect(
+            genoa.hosts.map { "\($0.host)/\($0.label)" } == [
+                "genoa-a/pvm.metal", "genoa-b/pvm.metal", "genoa-c/pvm.metal", "genoa-d/pvm.metal", "genoa-e/pvm.metal",
+                "genoa-f/pvm.spot",
+            ])
         #expect(genoa.judged == FleetExits.ids)
         #expect(genoa.hosts.filter(\.outlier).map(\.host) == ["genoa-e"])
         #expect(genoa.hosts.first { $0.host == "genoa-e" }?.judgements["pio-out-user/long64-cpl0"]?.outlier == true)
@@ -37,7 +38,10 @@ struct FleetCLITests {
         let intel = try #require(document.groups.first { $0.key != genoa.key })
         #expect(intel.hosts.map(\.host) == ["intel-x"])
         #expect(intel.hosts[0].reports == ["diagnosis": 1] && intel.hosts[0].canHost != nil)
-        #expect(document.errors.map { URL(fileURLWithPath: $0.file).lastPathComponent } == ["no-schema.json", "truncated.json"])
+        #expect(
+            document.errors.map { URL(fileURLWithPath: $0.file).lastPathComponent } == [
+                "no-schema.json", "truncated.json",
+            ])
         #expect(document.errors.allSatisfy { !$0.message.contains("\n") })
     }
 

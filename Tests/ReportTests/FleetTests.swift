@@ -92,7 +92,8 @@ struct FleetTests {
     @Test("the outlier rule agrees with NumPy's computation of it, group by group and host by host")
     func outlierOracle() throws {
         let input = try JSONDecoder().decode(
-            OracleInput.self, from: Data(contentsOf: URL(fileURLWithPath: CompareFixtures.path("fleet-outliers/input.json"))))
+            OracleInput.self,
+            from: Data(contentsOf: URL(fileURLWithPath: CompareFixtures.path("fleet-outliers/input.json"))))
         let expected = try JSONDecoder().decode(
             OracleExpected.self,
             from: Data(contentsOf: URL(fileURLWithPath: CompareFixtures.path("fleet-outliers/expected.json"))))
@@ -188,7 +189,10 @@ struct FleetTests {
         #expect(checker.wellFormed)
         #expect(checker.testcases == 7)
         #expect(checker.failures == 2)
-        #expect(junit.contains(#"<failure type="outlier" message="outlier on pio-out-user/long64-cpl0: +57 % from the group median"/>"#))
+        #expect(
+            junit.contains(
+                #"<failure type="outlier" message="outlier on pio-out-user/long64-cpl0: +57 % from the group median"/>"#
+            ))
         #expect(junit.contains(#"<failure type="not-qualified" message="not qualified under nested-ready"/>"#))
         #expect(junit.contains(#"<error type="bad-input" message="bad .json: not valid JSON"/>"#))
     }
