@@ -16,6 +16,7 @@ import Bench
 import Foundation
 import Probe
 import Report
+import Synchronization
 
 extension Nestprobe {
     /// One report for a fleet.
@@ -90,28 +91,70 @@ enum FleetReader {
     /// The sidecar that maps host names to labels, in a folder argument.
     static let labelsFile = "fleet-labels.json"
 
+    /// One file to read, with the host and label its path gives it.
+    struct Job: Sendable {
+        var path: String
+        var host: String
+        var label: String
+    }
+
+    /// What reading one file gave.
+    enum Outcome: Sendable {
+        case entry(FleetEntry)
+        case error(FleetFileError)
+        case ignored
+    }
+
+    /// How many files are decoded at once: the decoders run on every core, and at most one report per
+    /// core is alive at a time (each is let go once its entry is made); the entries of a batch are folded
+    /// in in path order, so the output does not depend on the scheduling.
+    static let batchSize = 256
+
     /// Reads `path` (a report or a folder); throws only for a missing path or a malformed labels file.
     static func read(_ path: String, into accumulator: inout FleetAccumulator) throws(InputError) {
-        var isFolder: ObjCBool = false
-        guard FileManager.default.fileExists(atPath: path, isDirectory: &isFolder) else {
+        let found = try jobs(path)
+        var start = 0
+        while start < found.count {
+            let batch = Array(found[start..<min(start + batchSize, found.count)])
+            let outcomes = Mutex<[Outcome]>(Array(repeating: .ignored, count: batch.count))
+            DispatchQueue.concurrentPerform(iterations: batch.count) { index in
+                let outcome = readReport(batch[index])
+                outcomes.withLock { $0[index] = outcome }
+            }
+            for outcome in outcomes.withLock({ $0 }) {
+                switch outcome {
+                case .entry(let entry): accumulator.add(entry)
+                case .error(let error): accumulator.add(error)
+                case .ignored: accumulator.ignore()
+                }
+            }
+            start += batchSize
+        }
+    }
+
+    /// The files `path` names, with their hosts and labels (see the top of this file).
+    static func jobs(_ path: String) throws(InputError) -> [Job] {
+        guard FileManager.default.fileExists(atPath: path) else {
             throw InputError(.noInput, "\(path): no such file or folder")
         }
-        guard isFolder.boolValue else {
+        // A link to a folder is a folder (fileExists follows links; attributesOfItem does not).
+        let resolved = (path as NSString).resolvingSymlinksInPath
+        let type = (try? FileManager.default.attributesOfItem(atPath: resolved))?[.type] as? FileAttributeType
+        guard type == .typeDirectory else {
             let url = URL(fileURLWithPath: path)
             let parent = (path as NSString).deletingLastPathComponent
             let host = parent.isEmpty ? stem(url.lastPathComponent) : (parent as NSString).lastPathComponent
-            let label = labelFile(parent.isEmpty ? "." : parent) ?? ""
-            readReport(path, host: host, label: label, into: &accumulator)
-            return
+            return [Job(path: path, host: host, label: labelFile(parent.isEmpty ? "." : parent) ?? "")]
         }
         let labels = try labelMap((path as NSString).appendingPathComponent(labelsFile))
         var folderLabels: [String: String?] = [:]
+        var found: [Job] = []
         for relative in files(under: path) {
             let parts = relative.split(separator: "/").map(String.init)
             let file = (path as NSString).appendingPathComponent(relative)
             guard parts.count > 1 else {
                 let host = stem(parts[0])
-                readReport(file, host: host, label: labels[host] ?? "", into: &accumulator)
+                found.append(Job(path: file, host: host, label: labels[host] ?? ""))
                 continue
             }
             let host = parts[0]
@@ -119,8 +162,9 @@ enum FleetReader {
                 folderLabels[host] = .some(labelFile((path as NSString).appendingPathComponent(host)))
             }
             let label = labels[host] ?? folderLabels[host]! ?? (parts.count > 2 ? parts[1] : "")
-            readReport(file, host: host, label: label, into: &accumulator)
+            found.append(Job(path: file, host: host, label: label))
         }
+        return found
     }
 
     /// Every *.json file under `folder` but the labels file, relative to it, in name order.
@@ -129,11 +173,10 @@ enum FleetReader {
         var found: [String] = []
         while let relative = walker.nextObject() as? String {
             guard relative.hasSuffix(".json"), relative != labelsFile else { continue }
-            var isFolder: ObjCBool = false
-            let full = (folder as NSString).appendingPathComponent(relative)
-            if FileManager.default.fileExists(atPath: full, isDirectory: &isFolder), !isFolder.boolValue {
-                found.append(relative)
-            }
+            // Files and links (the reader refuses a link to anything but a regular file, as an error row);
+            // a folder named *.json is walked into.
+            let type = walker.fileAttributes?[.type] as? FileAttributeType
+            if type == .typeRegular || type == .typeSymbolicLink { found.append(relative) }
         }
         return found.sorted()
     }
@@ -169,15 +212,12 @@ enum FleetReader {
         }
     }
 
-    /// Decodes one report by its schema and folds it in; a file that is not one becomes an error row.
-    static func readReport(_ path: String, host: String, label: String, into accumulator: inout FleetAccumulator) {
+    /// Decodes one report by its schema; a file that is not one becomes an error row.
+    static func readReport(_ job: Job) -> Outcome {
+        let (path, host, label) = (job.path, job.host, job.label)
         do throws(InputError) {
             let bytes = try DocumentFile.readInput(path)
-            let header: Header
-            do { header = try JSONDecoder().decode(Header.self, from: Data(bytes)) } catch {
-                throw InputError(.badData, "\(path): not valid JSON: \(DocumentFile.describe(error))")
-            }
-            switch header.schema {
+            switch try schema(bytes, name: path) {
             case BenchReport.schemaID:
                 let report = try ReportFile.parse(bytes, name: path)
                 if let delay = report.context.injectedExitDelay {
@@ -185,18 +225,18 @@ enum FleetReader {
                         .badData,
                         "\(path): made with --inject-exit-delay \(delay.requested): not a measurement of the machine")
                 }
-                accumulator.add(FleetEntry(bench: report, host: host, label: label))
+                return .entry(FleetEntry(bench: report, host: host, label: label))
             case Qualification.schemaID:
                 let qualification = try DocumentFile.decodeJSON(
                     Qualification.self, bytes, name: path, schema: Qualification.schemaID,
                     version: Qualification.currentVersion)
-                accumulator.add(FleetEntry(qualification: qualification, host: host, label: label))
+                return .entry(FleetEntry(qualification: qualification, host: host, label: label))
             case Diagnosis.schemaID:
                 let diagnosis = try DocumentFile.decodeJSON(
                     Diagnosis.self, bytes, name: path, schema: Diagnosis.schemaID, version: Diagnosis.currentVersion)
-                accumulator.add(entry(diagnosis, host: host, label: label))
+                return .entry(entry(diagnosis, host: host, label: label))
             case let schema? where schema.hasPrefix("nestprobe."):
-                accumulator.ignore()
+                return .ignored
             case let schema:
                 throw InputError(
                     .badData,
@@ -207,8 +247,50 @@ enum FleetReader {
             // The row names the file; the reason is the message without its "path: " prefix.
             let reason =
                 error.message.hasPrefix("\(path): ") ? String(error.message.dropFirst(path.count + 2)) : error.message
-            accumulator.add(FleetFileError(file: path, message: MessageText.oneLine(reason)))
+            return .error(FleetFileError(file: path, message: MessageText.oneLine(reason)))
         }
+    }
+
+    /// The document's schema: read from its first `"schema": "nestprobe.…"` pair when that names a report
+    /// fleet reads (the report's own decoder checks the header again, so a nested key that misleads this
+    /// costs a clear error, never a wrong row), else from the whole document's top level.
+    static func schema(_ bytes: [UInt8], name: String) throws(InputError) -> String? {
+        if let quick = sniffSchema(bytes), [BenchReport.schemaID, Qualification.schemaID, Diagnosis.schemaID].contains(quick) {
+            return quick
+        }
+        do { return try JSONDecoder().decode(Header.self, from: Data(bytes)).schema } catch {
+            throw InputError(.badData, "\(name): not valid JSON: \(DocumentFile.describe(error))")
+        }
+    }
+
+    /// The string after the first `"schema"` key, without decoding the document; nil when there is none
+    /// or it holds an escape. Inside a JSON string a quote is escaped, so `"schema"` followed by a colon
+    /// is always a key.
+    static func sniffSchema(_ bytes: [UInt8]) -> String? {
+        let key = Array(#""schema""#.utf8)
+        let quote = UInt8(ascii: "\""), colon = UInt8(ascii: ":"), backslash = UInt8(ascii: "\\")
+        var index = 0
+        while index + key.count <= bytes.count {
+            guard bytes[index] == quote, bytes[index..<index + key.count].elementsEqual(key) else {
+                index += 1
+                continue
+            }
+            var cursor = index + key.count
+            func skipSpace() {
+                while cursor < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[cursor]) { cursor += 1 }
+            }
+            skipSpace()
+            guard cursor < bytes.count, bytes[cursor] == colon else { return nil }
+            cursor += 1
+            skipSpace()
+            guard cursor < bytes.count, bytes[cursor] == quote else { return nil }
+            let start = cursor + 1
+            guard let end = bytes[start...].firstIndex(of: quote), !bytes[start..<end].contains(backslash) else {
+                return nil
+            }
+            return String(decoding: bytes[start..<end], as: UTF8.self)
+        }
+        return nil
     }
 
     /// A diagnosis's entry: the machine as a bench report on it would name it, and the hosting verdicts.
