@@ -8,7 +8,7 @@ Ansible role fetches them: OUT/<host>/bench-<n>.json, with OUT/<host>/label.
 
   scripts/make-fleet-reports.py OUT [--hosts N] [--reports-per-host M] [--groups G] [--outliers K] [--seed S]
 
-Groups differ in kernel release (a fingerprint part); the first K hosts of each group are made 60 % slower
+Groups differ in kernel release (a fingerprint part); the first K hosts of each group are made twice as slow
 on pio-out-user/long64-cpl0, so the matrix has K outliers per judged group.
 """
 import argparse
@@ -85,7 +85,7 @@ def main():
             f.write("pool-%02d\n" % group)
         host_factor = {key: math.exp(rng.gauss(0, 0.02)) for key in KEYS}
         if index_in_group < args.outliers:
-            host_factor["pio-out-user/long64-cpl0"] *= 1.6
+            host_factor["pio-out-user/long64-cpl0"] *= 2.0
         for n in range(args.reports_per_host):
             factors = {key: host_factor[key] * math.exp(rng.gauss(0, 0.01)) for key in KEYS}
             created = "2026-12-%02dT%02d:00:00Z" % (1 + n % 28, h % 24)

@@ -2,7 +2,7 @@
 """Speed and memory of `nestprobe fleet`: the goal is 10,000 reports in ≤ 10 s and ≤ 500 MB peak RSS.
 
 Makes a fleet with scripts/make-fleet-reports.py (default 2,000 hosts × 5 bench reports = 10,000 reports,
-about 15 kB each, in 20 machine groups with one 60 %-slower host each), then runs `nestprobe fleet DIR` as
+about 15 kB each, in 20 machine groups with one host twice as slow in each), then runs `nestprobe fleet DIR` as
 many times as asked (text to a file) under GNU time (`/usr/bin/time -v`), and prints each run's wall
 seconds and maximum resident set size, then the median and the spread (min–max) of both, and whether the
 goal was met. The fleet's own verdict is checked too: exit 0 and one outlier per group.

@@ -14,7 +14,7 @@ public enum FleetMarkup {
         html += "<title>\(title)</title><style>\(RenderHTML.style)</style></head>\n<body><main>\n"
         html += "<header><h1>\(title)</h1><p class=\"sub\">\(Markup.html(FleetCells.headline(matrix)))</p></header>\n"
         html += "<p>Exits: net median cycles per exit (µs below), each host's median over its bench reports; "
-        html += "outliers are marked. \(Markup.html(FleetCells.ruleText)).</p>\n"
+        html += "outliers are marked. \(Markup.html(FleetCells.ruleText(matrix.rule))).</p>\n"
         for group in matrix.groups {
             html +=
                 "<section id=\"m-\(Markup.slug(group.key))\"><h2>Machine <code>\(Markup.html(group.key))</code></h2>"

@@ -41,9 +41,8 @@ enum FleetCells {
         return parts.joined(separator: ", ")
     }
 
-    static var ruleText: String {
-        let r = FleetOutlierRule.standard
-        return "outlier: |ln(host / group median)| > \(RenderNumber.fixed(r.k, 1)) × 1.4826 × MAD and > "
+    static func ruleText(_ r: FleetOutlierRule) -> String {
+        "outlier: |ln(host / group median)| > \(RenderNumber.fixed(r.k, 1)) × 1.4826 × MAD and > "
             + "ln \(RenderNumber.fixed(r.minimumRatio, 2)), in groups of ≥ \(r.minimumGroup) hosts"
     }
 
@@ -63,7 +62,7 @@ public enum FleetText {
     public static func text(_ matrix: FleetMatrix) -> String {
         var out = "nestprobe fleet: \(FleetCells.headline(matrix))\n"
         out += "exits: net median cycles per exit (each host's median over its bench reports); ! an outlier\n"
-        out += FleetCells.ruleText + "\n"
+        out += FleetCells.ruleText(matrix.rule) + "\n"
         for group in matrix.groups {
             let n = group.rows.count
             out +=
@@ -117,7 +116,8 @@ public enum FleetText {
     /// The matrix as Markdown: one table per machine group, outliers in bold.
     public static func markdown(_ matrix: FleetMatrix) -> String {
         var out = "# nestprobe fleet\n\n\(FleetCells.headline(matrix)). Exits: net median cycles per exit "
-        out += "(µs), each host's median over its bench reports; **bold**: an outlier. \(FleetCells.ruleText).\n"
+        out +=
+            "(µs), each host's median over its bench reports; **bold**: an outlier. \(FleetCells.ruleText(matrix.rule)).\n"
         for group in matrix.groups {
             out += "\n## Machine `\(group.key)`\n\n\(Markup.markdown(group.fingerprint.summary))\n\n"
             let headers = FleetCells.headers + FleetExits.ids

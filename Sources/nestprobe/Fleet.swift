@@ -29,7 +29,8 @@ extension Nestprobe {
                 else diagnose's can-host and nested verdicts) and the net medians of four key exits, grouped by \
                 machine fingerprint (the key `nestprobe history` uses). A host is an outlier when one of its \
                 exits departs from its group's median by more than 3.5 scaled MADs of the group's log figures \
-                and by at least 20 % (groups of 5 hosts or more). Hosts come from the paths: DIR/<host>/…, with \
+                and by a ratio of at least --min-ratio (1.6: 60 % slower or 1.6 times faster; one cloud VM's \
+                own runs drift by up to 1.57×), in groups of 5 hosts or more. Hosts come from the paths: DIR/<host>/…, with \
                 the label from DIR/fleet-labels.json, a DIR/<host>/label file, or DIR/<host>/<label>/…. \
                 Snapshots, comparisons and other nestprobe documents are left out; any other file that is not a \
                 valid report is listed with its reason.
@@ -46,6 +47,12 @@ extension Nestprobe {
         @Option(name: .shortAndLong, help: "Output format: text, markdown, csv, html, junit or json.")
         var format: FleetFormat = .text
 
+        @Option(
+            help: ArgumentHelp(
+                "The smallest departure from the group's median that makes an outlier, as a ratio (> 1).",
+                valueName: "ratio"))
+        var minRatio: Double = FleetOutlierRule.standard.minimumRatio
+
         @Flag(help: "The same as --format json (schema Reports/schema/fleet-v1.schema.json).")
         var json = false
 
@@ -54,6 +61,9 @@ extension Nestprobe {
 
         func validate() throws {
             guard !paths.isEmpty else { throw ValidationError("expected at least one report or folder") }
+            guard minRatio > 1, minRatio.isFinite else {
+                throw ValidationError("--min-ratio: expected a ratio above 1, got \(minRatio)")
+            }
         }
 
         func run() throws {
@@ -66,7 +76,9 @@ extension Nestprobe {
                     InputError(
                         .noInput, "no bench, diagnosis or qualification report in \(paths.joined(separator: ", "))"))
             }
-            let matrix = FleetMatrix(accumulator)
+            var rule = FleetOutlierRule.standard
+            rule.minimumRatio = minRatio
+            let matrix = FleetMatrix(accumulator, rule: rule)
             let text: String
             do { text = try (json ? .json : format).render(matrix) } catch {
                 throw ExitStatus.fail(InputError(.badData, "the fleet matrix cannot be written as JSON: \(error)"))
@@ -255,7 +267,9 @@ enum FleetReader {
     /// fleet reads (the report's own decoder checks the header again, so a nested key that misleads this
     /// costs a clear error, never a wrong row), else from the whole document's top level.
     static func schema(_ bytes: [UInt8], name: String) throws(InputError) -> String? {
-        if let quick = sniffSchema(bytes), [BenchReport.schemaID, Qualification.schemaID, Diagnosis.schemaID].contains(quick) {
+        if let quick = sniffSchema(bytes),
+            [BenchReport.schemaID, Qualification.schemaID, Diagnosis.schemaID].contains(quick)
+        {
             return quick
         }
         do { return try JSONDecoder().decode(Header.self, from: Data(bytes)).schema } catch {

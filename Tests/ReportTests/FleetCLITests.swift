@@ -43,6 +43,9 @@ struct FleetCLITests {
                 "no-schema.json", "truncated.json",
             ])
         #expect(document.errors.allSatisfy { !$0.message.contains("\n") })
+        let lenient = try NestprobeRunner.run(["fleet", fixture, "--json", "--min-ratio", "2.5"])
+        let relaxed = try JSONDecoder().decode(FleetDocument.self, from: Data(lenient.out.utf8))
+        #expect(relaxed.outliers == 0 && relaxed.rule.minimumRatio == 2.5)
     }
 
     @Test("reports named one by one: the folder names the host, a label file beside it the label; exit 3")
@@ -95,5 +98,8 @@ struct FleetCLITests {
         #expect(labels.err.split(separator: "\n").count == 1)
         let usage = try NestprobeRunner.run(["fleet"])
         #expect(usage.status == 64)
+        let ratio = try NestprobeRunner.run(["fleet", fixture, "--min-ratio", "1"])
+        #expect(ratio.status == 64)
+        #expect(ratio.err.contains("--min-ratio: expected a ratio above 1, got 1.0"))
     }
 }

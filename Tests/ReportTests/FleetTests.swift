@@ -120,7 +120,7 @@ struct FleetTests {
         #expect(outliers == 4)
     }
 
-    @Test("reports of one machine (A/A) give no outlier: identical figures, and 2 % noise")
+    @Test("reports of one machine (A/A) give no outlier: identical figures, and 2 % noise; twice as slow is one")
     func sameMachine() {
         var accumulator = FleetAccumulator()
         for (index, noise) in [1.0, 1.02, 0.98, 1.01, 0.99, 1.0, 1.015, 0.985].enumerated() {
@@ -130,7 +130,7 @@ struct FleetTests {
         #expect(matrix.groups.count == 1)
         #expect(matrix.groups[0].judged == ["cpuid-0/long64-cpl0", "pio-out-user/long64-cpl0"])
         #expect(matrix.outlierCount == 0)
-        accumulator.add(Self.bench("slow", pio: 6000 * 1.5))
+        accumulator.add(Self.bench("slow", pio: 6000 * 2))
         let flagged = FleetMatrix(accumulator)
         #expect(flagged.rows.filter(\.outlier).map(\.host.host) == ["slow"])
         #expect(flagged.rows.first { $0.host.host == "slow" }?.outlierExits == ["pio-out-user/long64-cpl0"])
@@ -138,7 +138,7 @@ struct FleetTests {
 
     static func sample() -> FleetMatrix {
         var accumulator = FleetAccumulator()
-        for (index, pio) in [6000.0, 6100, 5900, 6050, 9500].enumerated() {
+        for (index, pio) in [6000.0, 6100, 5900, 6050, 11000].enumerated() {
             accumulator.add(Self.bench("h\(index)", label: index == 0 ? "a|b<c>&\"d\"" : "", pio: pio))
         }
         accumulator.add(
@@ -154,12 +154,12 @@ struct FleetTests {
         let matrix = Self.sample()
         let text = try FleetFormat.text.render(matrix)
         #expect(text.contains("6 hosts in 2 machine groups from 6 reports"))
-        #expect(text.contains("9,500 !"))
-        #expect(text.contains("OUTLIER h4: pio-out-user/long64-cpl0 +57 %"))
+        #expect(text.contains("11,000 !"))
+        #expect(text.contains("OUTLIER h4: pio-out-user/long64-cpl0 +82 %"))
         #expect(text.contains("bad\\n.json: bad .json: not valid JSON"))
         #expect(text.hasSuffix("result: 1 outlier, 1 host not qualified, 1 file not read\n"))
         let markdown = try FleetFormat.markdown.render(matrix)
-        #expect(markdown.contains("**9,500 (3.80)**"))
+        #expect(markdown.contains("**11,000 (4.40)**"))
         #expect(markdown.contains("a\\|b\\<c\\>\\&\"d\""))
         #expect(markdown.contains("| *group median* |"))
     }
@@ -191,7 +191,7 @@ struct FleetTests {
         #expect(checker.failures == 2)
         #expect(
             junit.contains(
-                #"<failure type="outlier" message="outlier on pio-out-user/long64-cpl0: +57 % from the group median"/>"#
+                #"<failure type="outlier" message="outlier on pio-out-user/long64-cpl0: +82 % from the group median"/>"#
             ))
         #expect(junit.contains(#"<failure type="not-qualified" message="not qualified under nested-ready"/>"#))
         #expect(junit.contains(#"<error type="bad-input" message="bad .json: not valid JSON"/>"#))

@@ -16,7 +16,7 @@ import random
 
 import numpy as np
 
-K, MINIMUM_RATIO, MINIMUM_GROUP = 3.5, 1.2, 5
+K, MINIMUM_RATIO, MINIMUM_GROUP = 3.5, 1.6, 5
 here = os.path.dirname(os.path.abspath(__file__))
 rng = random.Random(20261206)
 
@@ -28,12 +28,12 @@ def noisy(base, n, sigma):
 groups = [
     noisy(3100, 3, 0.03),                      # too small to judge
     noisy(3100, 5, 0.03),                      # the smallest judged group, no planted outlier
-    noisy(9200, 6, 0.02) + [9200 * 1.45],      # one host 45 % slower
-    noisy(1700, 8, 0.04) + [1700 * 0.6],       # one host 40 % faster
-    noisy(18000, 12, 0.03) + [18000 * 1.12],   # 12 % slower: beyond k MADs perhaps, never beyond 20 %
-    noisy(2200, 20, 0.08) + [2200 * 1.3, 2200 * 2.5],  # a wide group: 30 % may pass, 150 % does not
-    [5000.0] * 6 + [5000.0 * 1.25],            # no spread: any departure beyond 20 % counts
-    [5000.0] * 6 + [5000.0 * 1.1],             # no spread, but only 10 %
+    noisy(9200, 6, 0.02) + [9200 * 1.8],       # one host 80 % slower
+    noisy(1700, 8, 0.04) + [1700 * 0.55],      # one host 1.8 times faster
+    noisy(18000, 12, 0.03) + [18000 * 1.4],    # 40 % slower: beyond k MADs, not beyond the floor
+    noisy(2200, 20, 0.08) + [2200 * 1.3, 2200 * 2.5],  # a wide group: 30 % passes, 150 % does not
+    [5000.0] * 6 + [5000.0 * 1.7],             # no spread: any departure beyond the floor counts
+    [5000.0] * 6 + [5000.0 * 1.5],             # no spread, but only 50 %
     noisy(800, 40, 0.01),                      # A/A-like: tight, no outlier expected
 ]
 groups = [[round(v, 3) for v in g] for g in groups]
