@@ -27,9 +27,11 @@ release: setup
 
 # The lint first (seconds; a finding fails the run), then the schema checks and the SVM test bed, so the test
 # runner's summary stays the last line of the output. The fuzz smoke run (20 s a target from the kept corpus)
-# and the SciPy oracles come before them too. The history tests (scripts/history-tests.py and the Swift tests)
-# run beside a throwaway PostgreSQL server on loopback. The Swift tests run from the same release build as the
-# binary, so CI compiles GRDB, postgres-nio, SwiftNIO and BoringSSL once, not a second time in debug.
+# and the SciPy oracles come before them too, and so do the fleet tests: deploy/kubernetes/ validated offline,
+# ansible/qualify-fleet.yml run against namespace hosts on this machine (scripts/netns-hosts.sh, about 80 s
+# here). The history tests (scripts/history-tests.py and the Swift tests) run beside a throwaway PostgreSQL
+# server on loopback. The Swift tests run from the same release build as the binary, so CI compiles GRDB,
+# postgres-nio, SwiftNIO and BoringSSL once, not a second time in debug.
 test: setup lint
 	$(SWIFT) build -c release --build-tests $(TESTABLE) $(WERROR)
 	./scripts/setup.sh --test
@@ -38,6 +40,8 @@ test: setup lint
 	Fuzz/run.sh 20
 	./scripts/golden-outputs.sh $(BIN) --check
 	python3 scripts/testbed-tests.py --bin $(BIN)
+	python3 scripts/kubernetes-tests.py --bin $(BIN)
+	python3 scripts/ansible-tests.py --bin $(BIN)
 	./scripts/with-postgres.sh sh -c 'python3 scripts/history-tests.py --bin $(BIN) && $(SWIFT) test -c release --skip-build'
 
 # nestprobe inside a QEMU-emulated AMD host with kvm_amd (scripts/testbed.sh; README, "SVM test bed").

@@ -4,7 +4,8 @@
 # --test adds the SVM test bed (scripts/testbed.sh): QEMU, busybox-static and cpio through apt-get,
 # and Debian's kernel package, fetched with apt-get download into .bed/ (never installed); and promtool
 # (Debian's prometheus package) for the OpenMetrics check; Debian's postgresql server for the history tests;
-# Apache Otava's analysis module as the change-point oracle.
+# Apache Otava's analysis module as the change-point oracle; openssh-server, ansible-core and
+# kubernetes-validate for the fleet tests.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -26,6 +27,8 @@ if ((bed)); then
     command -v promtool >/dev/null 2>&1 || need+=(prometheus)
     # The history tests start a real PostgreSQL server on loopback (scripts/with-postgres.sh).
     ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
+    # The Ansible tests' namespace hosts each run Debian's sshd (scripts/netns-hosts.sh).
+    [ -x /usr/sbin/sshd ] || need+=(openssh-server)
 fi
 if ((${#need[@]})); then
     sudo=""
@@ -54,6 +57,16 @@ if [ "${1:-}" = "--test" ]; then
     if ! python3 -c 'import otava.analysis' 2>/dev/null; then
         echo "setup: installing apache-otava (without its service clients) with pip" >&2
         python3 -m pip install -q --no-deps apache-otava==0.8.0
+    fi
+    # The fleet tests: the playbook in ansible/ (scripts/ansible-tests.py) and the offline validation of the
+    # Kubernetes manifests in deploy/kubernetes/ against the schemas kubernetes-validate ships.
+    if ! python3 -c 'import ansible, sys; sys.exit(ansible.__version__ != "2.19.14")' 2>/dev/null; then
+        echo "setup: installing ansible-core with pip" >&2
+        python3 -m pip install -q ansible-core==2.19.14
+    fi
+    if ! python3 -c 'import kubernetes_validate' 2>/dev/null; then
+        echo "setup: installing kubernetes-validate with pip" >&2
+        python3 -m pip install -q kubernetes-validate==1.37.0
     fi
     ./scripts/testbed.sh fetch
 fi
