@@ -4,7 +4,8 @@
 //
 // Where the host and label come from (the reports themselves name neither):
 // - a folder argument DIR: a report at DIR/<host>/…/file.json belongs to <host>; its label is, first,
-//   DIR/fleet-labels.json's entry for <host> ({"host": "label", …}); else the first line of
+//   DIR/fleet-labels.json's entry for <host> ({"host": "label", …}); else the label of DIR/<host>/host.json
+//   (fleet-host-v1, written by the Ansible playbook and the Kubernetes Job); else the first line of
 //   DIR/<host>/label; else, for DIR/<host>/<label>/…/file.json, the folder below the host. A report
 //   directly in DIR is its own host, named by its file name without ".json". Only *.json files are read
 //   in folders (fleet-labels.json excepted), recursively, in name order.
@@ -31,7 +32,8 @@ extension Nestprobe {
                 exits departs from its group's median by more than 3.5 scaled MADs of the group's log figures \
                 and by a ratio of at least --min-ratio (1.6: 60 % slower or 1.6 times faster; one cloud VM's \
                 own runs drift by up to 1.57×), in groups of 5 hosts or more. Hosts come from the paths: DIR/<host>/…, with \
-                the label from DIR/fleet-labels.json, a DIR/<host>/label file, or DIR/<host>/<label>/…. \
+                the label from DIR/fleet-labels.json, DIR/<host>/host.json (the Ansible playbook's), a DIR/<host>/label \
+                file, or DIR/<host>/<label>/…. \
                 Snapshots, comparisons and other nestprobe documents are left out; any other file that is not a \
                 valid report is listed with its reason.
 
@@ -198,8 +200,18 @@ enum FleetReader {
         name.hasSuffix(".json") ? String(name.dropLast(5)) : name
     }
 
-    /// The first line of `folder/label`, trimmed; nil when there is no such file or it is empty.
+    /// The host's label from its folder: `host.json`'s label (the Ansible playbook and the Kubernetes Job
+    /// write it, schema fleet-host-v1), else the first line of a `label` file, trimmed; nil when neither
+    /// holds one.
     static func labelFile(_ folder: String) -> String? {
+        let hostFile = (folder as NSString).appendingPathComponent("host.json")
+        if FileManager.default.fileExists(atPath: hostFile), let bytes = try? DocumentFile.readInput(hostFile),
+            let host = try? JSONDecoder().decode(HostFile.self, from: Data(bytes)),
+            host.schema == "nestprobe.fleet-host",
+            let label = host.label, !label.isEmpty
+        {
+            return label
+        }
         let path = (folder as NSString).appendingPathComponent("label")
         guard FileManager.default.fileExists(atPath: path), let bytes = try? DocumentFile.readInput(path) else {
             return nil
@@ -318,6 +330,12 @@ enum FleetReader {
         return FleetEntry(
             host: host, label: label, kind: .diagnosis, fingerprint: fingerprint,
             canHost: diagnosis.hosting.canHost.rawValue, guestsCanHost: diagnosis.hosting.guestsCanHost.rawValue)
+    }
+
+    /// The fields of a host.json that fleet reads.
+    struct HostFile: Decodable {
+        var schema: String?
+        var label: String?
     }
 
     /// The two fields every nestprobe document starts with.

@@ -2,7 +2,7 @@
 """Writes the fleet fixture the tests and the golden outputs read (rerun it to regenerate; it is seeded).
 
 Six kvm_pvm hosts of one machine (genoa-a … genoa-f, from scripts/make-fleet-reports.py's report) with
-labels from `label` files and from fleet-labels.json; genoa-e is twice as slow on pio-out-user/long64-cpl0
+labels from `label` files, from the Ansible playbook's host.json (genoa-d) and from fleet-labels.json; genoa-e is twice as slow on pio-out-user/long64-cpl0
 (the outlier); genoa-a has two bench reports and a qualification that qualified, genoa-b one that did not;
 intel-x has a diagnosis only (its own machine group) and a comparison (left out); broken/ holds a
 truncated report and a JSON file with no schema (the two error rows).
@@ -46,7 +46,10 @@ for index, host in enumerate(["genoa-a", "genoa-b", "genoa-c", "genoa-d", "genoa
     for n in range(2 if host == "genoa-a" else 1):
         report = fleet.report_for(base, "6.18.44-fc-v669", factors, "2026-12-0%dT10:00:00Z" % (n + 1))
         write(os.path.join(HERE, host, "bench-%d.json" % n), report, pretty=False)
-    if host != "genoa-f":
+    if host == "genoa-d":
+        write(os.path.join(HERE, host, "host.json"), {"schema": "nestprobe.fleet-host", "version": 1, "host": host,
+                                                      "label": "pvm.metal-24xl", "status": "qualified"})
+    elif host != "genoa-f":
         write(os.path.join(HERE, host, "label"), "pvm.metal\n")
 write(os.path.join(HERE, "fleet-labels.json"), {"genoa-f": "pvm.spot"})
 
