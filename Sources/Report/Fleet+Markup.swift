@@ -77,6 +77,9 @@ public enum FleetMarkup {
                 for policy in row.host.policies where !policy.qualified {
                     problems.append("not qualified under \(policy.policy)")
                 }
+                if let status = row.host.status, ["down", "failed", "not-qualified"].contains(status) {
+                    problems.append(row.host.detail.map { "\(status): \($0)" } ?? status)
+                }
                 for id in row.outlierExits {
                     problems.append(
                         "outlier on \(id): \(FleetCells.departure(row.judgements[id]!.logRatio)) from the group median")

@@ -19,7 +19,9 @@ enum FleetCells {
         let f = row.host.fingerprint
         return [
             row.host.host, row.host.label.isEmpty ? "-" : row.host.label, f.level,
-            f.hypervisors.isEmpty ? "none" : f.hypervisors, f.kvmModule, row.host.verdict,
+            // A host known only from its host.json has no facts: unknown, not "none".
+            f.hypervisors.isEmpty ? (f.level == "unknown" ? "unknown" : "none") : f.hypervisors, f.kvmModule,
+            row.host.verdict,
         ]
     }
 

@@ -36,7 +36,8 @@ public struct FleetFigure: Codable, Sendable, Equatable {
 public struct FleetEntry: Sendable {
     /// Which kind of document the entry came from.
     public enum Kind: String, Codable, Sendable, CaseIterable {
-        case bench, diagnosis, qualification
+        /// `host` is the playbook's or the Job's host.json (fleet-host-v1): the host's outcome, no figures.
+        case bench, diagnosis, qualification, host
     }
 
     /// The host, as the path names it (see FleetSource).
@@ -55,6 +56,9 @@ public struct FleetEntry: Sendable {
     public var qualified: Bool?
     /// A bench report's key exits (FleetExits.ids) that it measured.
     public var exits: [String: FleetFigure]
+    /// host.json's outcome (qualified, not-qualified, no-kvm, down, failed) and why.
+    public var status: String? = nil
+    public var detail: String? = nil
 
     /// An entry from its parts (a diagnosis's entry is made this way by the CLI, which can decode one).
     public init(
@@ -131,19 +135,34 @@ public struct FleetHost: Sendable {
     public var policies: [FleetPolicyVerdict] = []
     /// Per key exit, the net figure of each bench report, in reading order.
     public var figures: [String: [FleetFigure]] = [:]
+    /// host.json's outcome and why, when the host's folder has one.
+    public var status: String?
+    public var detail: String?
     private var hostingFromDiagnosis = false
     private var fingerprintFromBench = false
+    /// Whether the fingerprint came from a report (host.json knows nothing of the machine).
+    private var fingerprintFromReport: Bool
 
     /// A host seen first in `entry`.
     public init(_ entry: FleetEntry) {
         host = entry.host
         label = entry.label
         fingerprint = entry.fingerprint
+        fingerprintFromReport = entry.kind != .host
     }
 
     /// Folds one more report of this host in.
     public mutating func add(_ entry: FleetEntry) {
         reports[entry.kind, default: 0] += 1
+        if entry.kind == .host {
+            status = entry.status
+            detail = entry.detail
+            return
+        }
+        if !fingerprintFromReport {
+            fingerprint = entry.fingerprint
+            fingerprintFromReport = true
+        }
         if entry.kind == .bench {
             if !fingerprintFromBench {
                 fingerprint = entry.fingerprint
@@ -176,11 +195,17 @@ public struct FleetHost: Sendable {
             nanoseconds: SampleStatistics.median(all.map(\.nanoseconds).sorted()))
     }
 
-    /// True when a qualification of this host failed.
-    public var qualificationFailed: Bool { policies.contains { !$0.qualified } }
+    /// True when a qualification of this host failed, or host.json says it could not be qualified (down,
+    /// failed) or did not qualify.
+    public var qualificationFailed: Bool {
+        policies.contains { !$0.qualified } || ["down", "failed", "not-qualified"].contains(status ?? "")
+    }
 
     /// The verdict in a few words: the policies' outcomes, else the hosting verdict, else "unknown".
     public var verdict: String {
+        if let status, ["down", "failed", "no-kvm"].contains(status) {
+            return status + (detail.map { ": \($0)" } ?? "")
+        }
         if !policies.isEmpty {
             return policies.map { "\($0.policy): \($0.qualified ? "qualified" : "NOT qualified")" }
                 .joined(separator: "; ")
@@ -220,7 +245,7 @@ public struct FleetAccumulator: Sendable {
     public mutating func add(_ entry: FleetEntry) {
         let key = FleetHostKey(host: entry.host, label: entry.label)
         hosts[key, default: FleetHost(entry)].add(entry)
-        reportCount += 1
+        if entry.kind != .host { reportCount += 1 }
     }
 
     /// Records a file that could not be read.

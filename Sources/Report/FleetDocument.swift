@@ -50,6 +50,9 @@ public struct FleetDocument: Codable, Sendable {
         public var guestsCanHost: String?
         public var policies: [FleetPolicyVerdict]
         public var verdict: String
+        /// host.json's outcome and why.
+        public var status: String?
+        public var detail: String?
         public var qualified: Bool?
         public var outlier: Bool
         public var fingerprintsDiffer: Bool
@@ -84,7 +87,9 @@ public struct FleetDocument: Codable, Sendable {
                         host: h.host, label: h.label,
                         reports: Dictionary(uniqueKeysWithValues: h.reports.map { ($0.key.rawValue, $0.value) }),
                         canHost: h.canHost, guestsCanHost: h.guestsCanHost, policies: h.policies, verdict: h.verdict,
-                        qualified: h.policies.isEmpty ? nil : !h.qualificationFailed, outlier: row.outlier,
+                        status: h.status, detail: h.detail,
+                        qualified: h.policies.isEmpty && h.status == nil ? nil : !h.qualificationFailed,
+                        outlier: row.outlier,
                         fingerprintsDiffer: h.fingerprintsDiffer, exits: row.figures, judgements: row.judgements)
                 })
         }

@@ -207,7 +207,7 @@ enum FleetReader {
         let hostFile = (folder as NSString).appendingPathComponent("host.json")
         if FileManager.default.fileExists(atPath: hostFile), let bytes = try? DocumentFile.readInput(hostFile),
             let host = try? JSONDecoder().decode(HostFile.self, from: Data(bytes)),
-            host.schema == "nestprobe.fleet-host",
+            host.schema == hostSchema,
             let label = host.label, !label.isEmpty
         {
             return label
@@ -259,6 +259,19 @@ enum FleetReader {
                 let diagnosis = try DocumentFile.decodeJSON(
                     Diagnosis.self, bytes, name: path, schema: Diagnosis.schemaID, version: Diagnosis.currentVersion)
                 return .entry(entry(diagnosis, host: host, label: label))
+            case hostSchema:
+                // The playbook's or the Job's host.json: the host's outcome (down, no-kvm, …), no machine facts.
+                let file: HostFile
+                do { file = try JSONDecoder().decode(HostFile.self, from: Data(bytes)) } catch {
+                    throw InputError(.badData, "\(path): \(DocumentFile.describe(error))")
+                }
+                let unknown = MachineFingerprint(
+                    cpu: "unknown", kernel: nil, kvmModule: nil, kvmParameters: nil, level: "unknown",
+                    guestLevel: "unknown", hypervisors: [], emulatedHost: false)
+                var entry = FleetEntry(host: host, label: label, kind: .host, fingerprint: unknown)
+                entry.status = file.status
+                entry.detail = file.detail
+                return .entry(entry)
             case let schema? where schema.hasPrefix("nestprobe."):
                 return .ignored
             case let schema:
@@ -280,7 +293,7 @@ enum FleetReader {
     /// costs a clear error, never a wrong row), else from the whole document's top level.
     static func schema(_ bytes: [UInt8], name: String) throws(InputError) -> String? {
         if let quick = sniffSchema(bytes),
-            [BenchReport.schemaID, Qualification.schemaID, Diagnosis.schemaID].contains(quick)
+            quick == hostSchema || [BenchReport.schemaID, Qualification.schemaID, Diagnosis.schemaID].contains(quick)
         {
             return quick
         }
@@ -332,10 +345,15 @@ enum FleetReader {
             canHost: diagnosis.hosting.canHost.rawValue, guestsCanHost: diagnosis.hosting.guestsCanHost.rawValue)
     }
 
+    /// The schema of host.json (Reports/schema/fleet-host-v1.schema.json).
+    static let hostSchema = "nestprobe.fleet-host"
+
     /// The fields of a host.json that fleet reads.
     struct HostFile: Decodable {
         var schema: String?
         var label: String?
+        var status: String?
+        var detail: String?
     }
 
     /// The two fields every nestprobe document starts with.

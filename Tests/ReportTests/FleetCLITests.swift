@@ -15,14 +15,18 @@ struct FleetCLITests {
         fixture = try CompareFixtures.path("fleet")
     }
 
-    @Test("the fixture folder: six hosts of one machine and a diagnosed one, one outlier, two files not read")
+    @Test("the fixture folder: six hosts of one machine, a diagnosed one, one down; one outlier, two files not read")
     func folder() throws {
         let (status, out, err) = try NestprobeRunner.run(["fleet", fixture, "--json"]).parts
         #expect(status == 65, "\(err)")
         #expect(err == "nestprobe: 2 files could not be read as a report (listed in the output)\n")
         let document = try JSONDecoder().decode(FleetDocument.self, from: Data(out.utf8))
-        #expect(document.reports == 10 && document.ignored == 2 && document.hosts == 7)
-        #expect(document.groups.count == 2)
+        #expect(document.reports == 10 && document.ignored == 1 && document.hosts == 8)
+        #expect(document.groups.count == 3)
+        let down = try #require(document.groups.flatMap(\.hosts).first { $0.host == "down-z" })
+        #expect(down.status == "down" && down.qualified == false && down.label == "pvm.metal")
+        #expect(down.verdict == "down: ssh: connect to host 10.215.3.4 port 22: Connection refused")
+        #expect(document.notQualified == 2)
         let genoa = try #require(document.groups.first { $0.fingerprint.kvmModule == "kvm_pvm" })
         #expect(
             genoa.hosts.map { "\($0.host)/\($0.label)" } == [
@@ -36,7 +40,7 @@ struct FleetCLITests {
         #expect(genoa.hosts.first { $0.host == "genoa-a" }?.reports == ["bench": 2, "qualification": 1])
         #expect(genoa.hosts.first { $0.host == "genoa-a" }?.qualified == true)
         #expect(genoa.hosts.first { $0.host == "genoa-b" }?.qualified == false)
-        let intel = try #require(document.groups.first { $0.key != genoa.key })
+        let intel = try #require(document.groups.first { $0.fingerprint.kvmModule == "kvm_intel" })
         #expect(intel.hosts.map(\.host) == ["intel-x"])
         #expect(intel.hosts[0].reports == ["diagnosis": 1] && intel.hosts[0].canHost != nil)
         #expect(
@@ -73,9 +77,9 @@ struct FleetCLITests {
             switch format {
             case .text: #expect(text.contains("OUTLIER genoa-e: pio-out-user/long64-cpl0 +"))
             case .markdown: #expect(text.hasPrefix("# nestprobe fleet\n"))
-            case .csv: #expect(text.components(separatedBy: "\r\n").filter { !$0.isEmpty }.count == 1 + 7 + 2)
+            case .csv: #expect(text.components(separatedBy: "\r\n").filter { !$0.isEmpty }.count == 1 + 8 + 2)
             case .html: #expect(text.hasPrefix("<!DOCTYPE html>") && text.contains("genoa-e"))
-            case .junit: #expect(QualifyJUnitChecker(Data(text.utf8)).failures == 2)
+            case .junit: #expect(QualifyJUnitChecker(Data(text.utf8)).failures == 3)
             case .json: #expect(text.contains("\"schema\" : \"nestprobe.fleet\""))
             }
         }

@@ -4,7 +4,7 @@
 Six kvm_pvm hosts of one machine (genoa-a … genoa-f, from scripts/make-fleet-reports.py's report) with
 labels from `label` files, from the Ansible playbook's host.json (genoa-d) and from fleet-labels.json; genoa-e is twice as slow on pio-out-user/long64-cpl0
 (the outlier); genoa-a has two bench reports and a qualification that qualified, genoa-b one that did not;
-intel-x has a diagnosis only (its own machine group) and a comparison (left out); broken/ holds a
+down-z has only the playbook's host.json saying it was down; intel-x has a diagnosis only (its own machine group) and a comparison (left out); broken/ holds a
 truncated report and a JSON file with no schema (the two error rows).
 """
 import importlib.util
@@ -52,6 +52,9 @@ for index, host in enumerate(["genoa-a", "genoa-b", "genoa-c", "genoa-d", "genoa
     elif host != "genoa-f":
         write(os.path.join(HERE, host, "label"), "pvm.metal\n")
 write(os.path.join(HERE, "fleet-labels.json"), {"genoa-f": "pvm.spot"})
+write(os.path.join(HERE, "down-z", "host.json"), {
+    "schema": "nestprobe.fleet-host", "version": 1, "host": "down-z", "label": "pvm.metal", "status": "down",
+    "detail": "ssh: connect to host 10.215.3.4 port 22: Connection refused"})
 
 with open(os.path.join(ROOT, "Tests", "Golden", "qualify.Fuzz_seeds_report_small.pvm-host.json")) as f:
     failed = json.load(f)
