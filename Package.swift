@@ -6,8 +6,8 @@
 //   KVM → CKVM (every ioctl and mmap)
 //   Probe → Documents, KVM, CKVM, CLibCPUID (readers of this machine, snapshot, analysis)
 //   Bench → Documents, Probe, KVM, CKVM, CGuest (exit cases, tiny guests, runner, suite)
-//   Report → Documents (compare, qualify, render; never KVM)
-//   History → Documents, Report, GRDB, PostgresNIO, Crypto (the report history and its change points)
+//   Report → Documents, Crypto (compare, qualify, render, fleet; never KVM)
+//   History → Documents, Report, GRDB, PostgresNIO (the report history and its change points)
 //   nestprobe (CLI) → all of them
 
 import PackageDescription
@@ -52,7 +52,10 @@ let package = Package(
         .target(name: "CGuest"),
         .target(name: "Bench", dependencies: ["Documents", "KVM", "CKVM", "CGuest", "Probe"], swiftSettings: strict),
         // Compare, qualify, render: pure data over the reports; never touches /dev/kvm.
-        .target(name: "Report", dependencies: ["Documents"], swiftSettings: strict),
+        // Crypto: the machine fingerprint's key (SHA-256), shared by the history and the fleet matrix.
+        .target(
+            name: "Report", dependencies: ["Documents", .product(name: "Crypto", package: "swift-crypto")],
+            swiftSettings: strict),
         // Regression tracking over time: the report store (SQLite or PostgreSQL), series, change points.
         .target(
             name: "History",
@@ -60,7 +63,6 @@ let package = Package(
                 "Documents", "Report",
                 .product(name: "GRDB", package: "GRDB.swift"),
                 .product(name: "PostgresNIO", package: "postgres-nio"),
-                .product(name: "Crypto", package: "swift-crypto"),
             ],
             swiftSettings: strict),
         .executableTarget(

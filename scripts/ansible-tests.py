@@ -294,9 +294,30 @@ def main():
               entry.get("detail", ""), "a failing step is reported with the step and the binary's line",
               json.dumps(hosts))
 
-        # FLEET (merger): once `nestprobe fleet` exists, render the gathered reports here and check that
-        # its matrix lists every good host with its label, and the no-kvm and down hosts as such:
-        #   subprocess.run([binary, "fleet", outdir], ...)
+        # One report for the fleet: `nestprobe fleet` over the folder the play fetched into lists every host
+        # with its label, the no-kvm and down hosts with their outcome, and exits 3 (not every host qualified).
+        fleet = subprocess.run([binary, "fleet", outdir, "--json"], capture_output=True, text=True, timeout=120)
+        check(fleet.returncode == 3, "fleet over the fetched reports exits 3 (the down host is not qualified)",
+              "exit %d: %s" % (fleet.returncode, fleet.stderr[-800:]))
+        try:
+            matrix = json.loads(fleet.stdout)
+        except ValueError:
+            matrix = {}
+        errors = schema_errors(matrix, "fleet-v1.schema.json")
+        check(not errors, "fleet's JSON is valid against fleet-v1", errors)
+        rows = {h.get("host"): h for g in matrix.get("groups", []) for h in g.get("hosts", [])}
+        check(sorted(rows) == sorted(good + [nokvm, down]), "fleet has one row per host", str(sorted(rows)))
+        for host in good:
+            row = rows.get(host, {})
+            check(row.get("label") == "namespace-good" and row.get("reports", {}).get("bench", 0) >= 1
+                  and row.get("policies", [{}])[0].get("policy") == "nested-ready",
+                  "fleet: %s with its label, its bench and its qualification" % host, json.dumps(row)[:600])
+        check(rows.get(nokvm, {}).get("label") == "namespace-no-kvm", "fleet: %s with its label" % nokvm)
+        check(rows.get(down, {}).get("status") == "down" and rows.get(down, {}).get("qualified") is False,
+              "fleet: %s is down and not qualified" % down, json.dumps(rows.get(down, {})))
+        shown = subprocess.run([binary, "fleet", outdir], capture_output=True, text=True, timeout=120).stdout
+        check(all(host in shown for host in good + [nokvm, down]), "fleet's text matrix names every host",
+              shown[-1500:])
     finally:
         Play.end()
         stop_hosts()

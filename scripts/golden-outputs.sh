@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # Writes every output nestprobe makes from fixed inputs (no live machine): each render format of the
-# committed reports, compare and qualify in every format, diagnose of every snapshot fixture. The files
-# under Tests/Golden were written by it; `scripts/golden-outputs.sh BIN --check` writes them again into a
-# scratch folder and fails on any byte that differs, so a move or a refactor cannot change an output
-# unnoticed. Regenerate with `scripts/golden-outputs.sh BIN Tests/Golden` when a change of output is meant.
+# committed reports, compare and qualify in every format, fleet over its fixture in every format, diagnose
+# of every snapshot fixture. The files under Tests/Golden were written by it; `scripts/golden-outputs.sh
+# BIN --check` writes them again into a scratch folder and fails on any byte that differs, so a move or a
+# refactor cannot change an output unnoticed. Regenerate with `scripts/golden-outputs.sh BIN Tests/Golden` when a change of output is meant.
 #
 #   scripts/golden-outputs.sh [BIN] [OUT | --check]
 set -euo pipefail
@@ -52,6 +52,10 @@ done
 for format in text markdown junit json; do
     run "compare.self.$format" compare Fuzz/seeds/report/small.json Fuzz/seeds/report/small.json --format "$format"
     run "compare.genoa.$format" compare Reports/pvm-host-genoa/bench.json Tests/ReportTests/Fixtures/pvm-host-genoa.bench.json --format "$format"
+done
+# fleet over its fixture (made by Tests/ReportTests/Fixtures/fleet/make_fleet.py): exit 65, two files unreadable.
+for format in text markdown csv html junit json; do
+    run "fleet.fixture.$format" fleet Tests/ReportTests/Fixtures/fleet --format "$format"
 done
 for snapshot in Tests/ProbeTests/Fixtures/snapshots/*.json Tests/ProbeTests/Fixtures/dumps/*; do
     name=$(basename "$snapshot")

@@ -5,7 +5,7 @@ set -euo pipefail
 bin=${1:-.build/release/nestprobe}
 cd "$(dirname "$0")/.."
 out=$(mktemp -d)
-trap 'rm -rf "$out"' EXIT
+trap 'rm -rf "$out" "$out.fleet"' EXIT
 
 "$bin" capture -o "$out/live.snapshot.json"
 "$bin" diagnose --json -o "$out/live.diagnosis.json"
@@ -37,6 +37,11 @@ for p in Reports/policies/*.json; do cp "$p" "$out/$(basename "$p" .json).policy
 status=0
 "$bin" history check --db "$out/history.sqlite" --window 1 --format json -o "$out/series.history-check.json" || status=$?
 case $status in 2) ;; *) echo "history check failed with exit $status (2 expected)" >&2; exit 1 ;; esac
+# fleet over everything above (each file directly in the folder is its own host), written beside it afterwards:
+# 0, or 3 when the live report does not qualify under the pvm-host policy.
+status=0
+"$bin" fleet "$out" --json -o "$out.fleet" || status=$?
+case $status in 0|3) mv "$out.fleet" "$out/all.fleet.json" ;; *) echo "fleet failed with exit $status" >&2; exit 1 ;; esac
 python3 scripts/validate.py Reports/schema "$out"
 # The bench report as OpenMetrics, checked by Prometheus's own linter.
 "$bin" render "$out/live.bench.json" --format openmetrics -o "$out/live.prom"

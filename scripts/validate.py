@@ -1,6 +1,6 @@
 #!/usr/bin/env python3
 """Validates every *.snapshot.json, *.diagnosis.json, *.bench.json, *.compare.json, *.qualification.json,
-*.history-check.json and *.policy.json under a folder against Reports/schema."""
+*.history-check.json, *.policy.json and *.fleet.json under a folder against Reports/schema."""
 import glob
 import json
 import os
@@ -22,7 +22,8 @@ for path in glob.glob(os.path.join(schema_dir, "*.schema.json")):
 
 checked = failed = 0
 for path in sorted(glob.glob(os.path.join(folder, "*.json"))):
-    kind = next((k for k in ("snapshot", "diagnosis", "bench", "compare", "qualification", "history-check", "policy")
+    kind = next((k for k in ("snapshot", "diagnosis", "bench", "compare", "qualification", "history-check", "policy",
+                                "fleet")
                  if path.endswith(".%s.json" % k)), None)
     if kind is None:
         continue

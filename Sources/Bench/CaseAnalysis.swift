@@ -155,7 +155,6 @@ extension BenchContext {
         snapshot: Snapshot, diagnosis: Diagnosis, guestTSCkHz: UInt32?, pinnedCPU: Int?, budget: Double,
         kvmError: KVMErrorDescription?, execution: [GuestExecution]
     ) -> BenchContext {
-        let parameters = diagnosis.hosting.parameters.filter { $0.module == diagnosis.hosting.kvmModule }
         var notes: [String] = []
         if let kvmError { notes.append("no guest cases: \(kvmError)") }
         for mode in execution where mode.emulated { notes.append("\(mode.mode) CPL\(mode.cpl): \(mode.note)") }
@@ -165,29 +164,43 @@ extension BenchContext {
                 "QEMU TCG is below this level: every figure here is software emulation and says nothing about hardware")
         }
         let level = diagnosis.level.level
-        let guestLevel: String
-        switch level {
-        case .l0: guestLevel = "L1"
-        case .l1: guestLevel = "L2"
-        case .l2OrDeeper: guestLevel = "L3+"
-        }
-        let cpu =
-            diagnosis.cpu.value.map {
-                "\($0.brand) (family \(String($0.family, radix: 16))h model \(String($0.model, radix: 16))h, \($0.codename))"
-            }
-            ?? "unidentified"
         return BenchContext(
-            kernelRelease: diagnosis.platform.kernelRelease, cpu: cpu, kvmModule: diagnosis.hosting.kvmModule,
-            kvmParameters: Dictionary(parameters.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a }),
-            level: level.rawValue, levelConfidence: diagnosis.level.confidence,
+            kernelRelease: diagnosis.platform.kernelRelease, cpu: cpuName(diagnosis),
+            kvmModule: diagnosis.hosting.kvmModule,
+            kvmParameters: kvmParameters(diagnosis), level: level.rawValue, levelConfidence: diagnosis.level.confidence,
             levelLowerBound: diagnosis.level.lowerBound.rawValue,
             hypervisor: diagnosis.hypervisors.ranges.first.map { "\($0.kind.rawValue) (\"\($0.signature)\")" },
-            guestLevel: guestLevel,
+            guestLevel: guestLevel(level),
             tsc: snapshot.hostTiming.value?.tsc ?? TSCFrequency(hz: 0, source: .calibration, detail: "not measured"),
             guestTSCkHz: guestTSCkHz, pinnedCPU: pinnedCPU, emulatedHost: emulatedHost, budgetSeconds: budget,
             notes: notes, canHost: diagnosis.hosting.canHost.rawValue,
             guestsCanHost: diagnosis.hosting.guestsCanHost.rawValue, mechanism: diagnosis.hosting.mechanism.rawValue,
             hypervisors: diagnosis.hypervisors.kinds.map(\.rawValue))
+    }
+}
+
+extension BenchContext {
+    /// The CPU as a report's context names it: brand, family and model in hex, codename; "unidentified"
+    /// without CPUID. `nestprobe fleet` names a diagnosis's machine the same way.
+    public static func cpuName(_ diagnosis: Diagnosis) -> String {
+        diagnosis.cpu.value.map {
+            "\($0.brand) (family \(String($0.family, radix: 16))h model \(String($0.model, radix: 16))h, \($0.codename))"
+        } ?? "unidentified"
+    }
+
+    /// The guests' level: this level + 1.
+    public static func guestLevel(_ level: Level) -> String {
+        switch level {
+        case .l0: "L1"
+        case .l1: "L2"
+        case .l2OrDeeper: "L3+"
+        }
+    }
+
+    /// The loaded KVM vendor module's parameters, name → value.
+    public static func kvmParameters(_ diagnosis: Diagnosis) -> [String: String] {
+        let parameters = diagnosis.hosting.parameters.filter { $0.module == diagnosis.hosting.kvmModule }
+        return Dictionary(parameters.map { ($0.name, $0.value) }, uniquingKeysWith: { a, _ in a })
     }
 }
 

@@ -7,57 +7,11 @@
 // so the same report is stored once), the machine's fingerprint and the user's label, and per case its
 // runs' figures as compare judges them (RunExtraction), with the machine's level in each run (Report's
 // MachineLevel.runLevels, the correction compare makes before it takes a report's figure) kept beside the
-// raw figures.
+// raw figures. The fingerprint is Documents' MachineFingerprint, shared with `nestprobe fleet`.
 
-import Crypto
 import Documents
 import Foundation
 import Report
-
-/// The machine a report was taken on, as far as its exits are concerned: what compare refuses to compare
-/// across (CPU, kernel, KVM module, level, hypervisors, emulation) plus the KVM parameters.
-public struct MachineFingerprint: Sendable, Equatable, Hashable {
-    public var cpu: String
-    public var kernel: String
-    public var kvmModule: String
-    /// The KVM module's parameters as `key=value`, sorted, comma-separated.
-    public var kvmParameters: String
-    public var level: String
-    public var guestLevel: String
-    public var hypervisors: String
-    public var emulatedHost: Bool
-
-    /// The fingerprint of the machine `context` describes; facts the report lacks read "unknown".
-    public init(_ context: BenchContext) {
-        cpu = context.cpu
-        kernel = context.kernelRelease ?? "unknown"
-        kvmModule = context.kvmModule ?? "unknown"
-        kvmParameters = context.kvmParameters.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }
-            .joined(separator: ",")
-        level = context.level
-        guestLevel = context.guestLevel
-        hypervisors = context.hypervisors.joined(separator: ",")
-        emulatedHost = context.emulatedHost
-    }
-
-    /// Every part, in a fixed order, one `name=value` a line: what the fingerprint's key is made of.
-    public var canonical: String {
-        [
-            "cpu=\(cpu)", "kernel=\(kernel)", "kvmModule=\(kvmModule)", "kvmParameters=\(kvmParameters)",
-            "level=\(level)", "guestLevel=\(guestLevel)", "hypervisors=\(hypervisors)",
-            "emulatedHost=\(emulatedHost)",
-        ].joined(separator: "\n")
-    }
-
-    /// The first 16 hex digits of the SHA-256 of `canonical`: the short name the CLI prints and accepts.
-    public var key: String { String(HistoryRecord.sha256(Array(canonical.utf8)).prefix(16)) }
-
-    /// One line for people: "Intel … · 6.1.0 · kvm_pvm · L1→L2".
-    public var summary: String {
-        "\(cpu) · \(kernel) · \(kvmModule) · \(level)→\(guestLevel)"
-            + (hypervisors.isEmpty ? "" : " · under \(hypervisors)")
-    }
-}
 
 /// One case of one report: its runs, as compare reads them.
 public struct CaseRecord: Sendable, Equatable {
@@ -146,9 +100,6 @@ public struct HistoryRecord: Sendable {
 
     /// Lower-case hex SHA-256 of `bytes`.
     static func sha256(_ bytes: [UInt8]) -> String {
-        SHA256.hash(data: bytes).map { byte in
-            let text = String(byte, radix: 16)
-            return byte < 16 ? "0" + text : text
-        }.joined()
+        MachineFingerprint.sha256Hex(bytes)
     }
 }

@@ -9,7 +9,7 @@ enum ExitStatus {
     static let failure: Int32 = 1
     /// compare: at least one case regressed.
     static let regression: Int32 = 2
-    /// qualify: a rule of the policy failed.
+    /// qualify: a rule of the policy failed; fleet: a host's qualification failed.
     static let notQualified: Int32 = 3
     /// compare: some cases improved and none regressed.
     static let improvementOnly: Int32 = 4
@@ -30,7 +30,7 @@ enum ExitStatus {
     static let permissionDenied: Int32 = 77
 
     static let documentation = """
-        Exit codes: 0 ok; 1 failure; 2 regression (compare); 3 not qualified (qualify); 4 improvements only
+        Exit codes: 0 ok; 1 failure; 2 regression (compare); 3 not qualified (qualify, fleet); 4 improvements only
         (compare); 5 inconclusive (compare: too few runs, a change not established, or cases missing);
         diagnose --check: 0 yes, 8 no, 9 unknown; 64 usage error; 65 bad input data (malformed snapshot or dump);
         66 input file missing or unreadable; 69 /dev/kvm unavailable or not KVM (bench); 70 guest cases failed

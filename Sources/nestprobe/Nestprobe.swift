@@ -16,7 +16,7 @@ struct Nestprobe: ParsableCommand {
         version: "nestprobe \(NestprobeVersionText.value)",
         subcommands: [
             Diagnose.self, Capture.self, BenchCommand.self, Compare.self, Qualify.self, Render.self,
-            HistoryCommand.self,
+            HistoryCommand.self, Fleet.self,
         ],
         defaultSubcommand: Diagnose.self
     )
