@@ -310,7 +310,7 @@ def main():
         for host in good:
             row = rows.get(host, {})
             check(row.get("label") == "namespace-good" and row.get("reports", {}).get("bench", 0) >= 1
-                  and row.get("policies", [{}])[0].get("policy") == "nested-ready",
+                  and (row.get("policies") or [{}])[0].get("policy") == "nested-ready",
                   "fleet: %s with its label, its bench and its qualification" % host, json.dumps(row)[:600])
         check(rows.get(nokvm, {}).get("label") == "namespace-no-kvm", "fleet: %s with its label" % nokvm)
         check(rows.get(down, {}).get("status") == "down" and rows.get(down, {}).get("qualified") is False,
