@@ -36,7 +36,7 @@ struct CommandSuggestionCLITests {
         #expect(far.status == 64)
         #expect(
             far.err
-                == "nestprobe: 'zzzzzz' is not a nestprobe command (commands: diagnose, capture, bench, compare, qualify, render, history)\n"
+                == "nestprobe: 'zzzzzz' is not a nestprobe command (commands: diagnose, capture, bench, compare, qualify, render, history, fleet)\n"
         )
         // A missing argument of a known command keeps ArgumentParser's own message.
         let missing = try NestprobeRunner.run(["render"]).parts
