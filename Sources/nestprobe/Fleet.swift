@@ -43,7 +43,9 @@ extension Nestprobe {
                 report was found; 73 the output file cannot be written.
                 """)
 
-        @Argument(help: ArgumentHelp("Reports, or folders to search for them.", valueName: "report-or-dir"))
+        @Argument(
+            help: ArgumentHelp("Reports, or folders to search for them.", valueName: "report-or-dir"),
+            completion: .file())
         var paths: [String]
 
         @Option(name: .shortAndLong, help: "Output format: text, markdown, csv, html, junit or json.")
@@ -58,7 +60,9 @@ extension Nestprobe {
         @Flag(help: "The same as --format json (schema Reports/schema/fleet-v1.schema.json).")
         var json = false
 
-        @Option(name: .shortAndLong, help: "Write the output to this file (atomically) instead of standard output.")
+        @Option(
+            name: .shortAndLong, help: "Write the output to this file (atomically) instead of standard output.",
+            completion: .file())
         var output: String?
 
         func validate() throws {
