@@ -32,8 +32,8 @@ case $status in 0|3) ;; *) echo "qualify failed with exit $status" >&2; exit 1 ;
 for p in Reports/policies/*.json; do cp "$p" "$out/$(basename "$p" .json).policy.json"; done
 # history check --format json over the real series of Reports/history (30 reports, then one with an injected
 # user-space delay): exit 2, a regression in the newest window.
-"$bin" history add --db "$out/history.sqlite" Reports/history/series/r[0-9][0-9].json \
-    Reports/history/series/r31-inject.json >/dev/null
+"$bin" history add --db "$out/history.sqlite" Reports/history/series-2026-12-06/r[0-9][0-9].json \
+    Reports/history/series-2026-12-06/r31-inject.json >/dev/null
 status=0
 "$bin" history check --db "$out/history.sqlite" --window 1 --format json -o "$out/series.history-check.json" || status=$?
 case $status in 2) ;; *) echo "history check failed with exit $status (2 expected)" >&2; exit 1 ;; esac

@@ -39,13 +39,18 @@ public struct HistoryCheckDocument: Codable, Sendable, Equatable {
 
     /// How the newest report is tested on its own.
     public struct NewestReport: Codable, Sendable, Equatable {
-        /// "energy-permutation": the two-sample energy statistic against the segment before it.
+        /// "pooled-robust-z": the newest report's robust z-score ranked among the earlier reports' of every
+        /// judged case (NewestReportTest); "energy-permutation" in documents of earlier versions, which
+        /// permuted the runs.
         public var test: String
         /// "benjamini-hochberg": the adjustment across the judged cases.
         public var correction: String
         /// The false discovery rate an adjusted p-value must reach.
         public var alpha: Double
-        public var permutations: Int
+        /// The permutations of the earlier test; absent for pooled-robust-z.
+        public var permutations: Int?
+        /// The fewest earlier reports a newest-report test needs.
+        public var minimumReports: Int?
     }
 
     /// One reported change point.
@@ -115,8 +120,8 @@ public struct HistoryCheckDocument: Codable, Sendable, Equatable {
             figure: options.figure.rawValue, machineShiftRemoved: options.normalize,
             runLevelsRemoved: options.runLevels, series: options.seriesDescription,
             newestReport: NewestReport(
-                test: "energy-permutation", correction: "benjamini-hochberg", alpha: options.newestAlpha,
-                permutations: options.newestPermutations))
+                test: "pooled-robust-z", correction: "benjamini-hochberg", alpha: options.newestAlpha,
+                permutations: nil, minimumReports: options.newestMinimumReports))
         machines = results.map(Self.machine)
         exitCode = HistoryCheck.combinedExitCode(results.map(\.exitCode))
     }

@@ -256,10 +256,12 @@ extension Nestprobe.HistoryCommand {
         static let configuration = CommandConfiguration(
             abstract: "Find change points in every case's series; exit 2 for a regression in the newest reports.",
             discussion: """
-                E-divisive means (Matteson & James 2014) over each case's run figures, splits only between \
-                reports, each kept by a permutation test; a kept split whose medians differ by less than \
-                --threshold is not reported. The newest report is also tested on its own against the segment \
-                before it, and those tests are adjusted across the cases (Benjamini–Hochberg at --alpha). \
+                E-divisive means (Matteson & James 2014) over each case's report medians (a report is one \
+                point, however many runs it has), each split kept by a permutation test; a kept split whose \
+                medians differ by less than --threshold is not reported. The newest report is also tested on \
+                its own: its robust z-score against the reports of the segment before it, ranked among the \
+                earlier reports' scores of every judged case, adjusted across the cases (Benjamini–Hochberg \
+                at --alpha). \
                 Exit 2 when a slower change point falls in the newest --window reports, 4 when only faster \
                 ones do, else 0.
                 """)
