@@ -20,16 +20,21 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 # The interrupt cases the bed runs through kvm_amd's in-kernel LAPIC (one run each: a few seconds of the boot).
 # The runner fails a run whose handler did not run exactly once per iteration (none for the EOI), so "ok"
 # means the counts were right.
-# The guest's guest's self-IPI is injected by the mini-hypervisor (EVENTINJ), its intercepts counted too.
+# The guest's guest's self-IPI is injected by the mini-hypervisor (EVENTINJ), its intercepts counted too; so is
+# the guest's guest's timer, the mini-hypervisor's own routed to it (#VMEXIT INTR, its own IDT, EVENTINJ).
 INTERRUPT_CASES = ["ipi-self-x2apic/long64-cpl0", "eoi-x2apic/long64-cpl0", "tsc-deadline/long64-cpl0",
-                   "ipi-self-x2apic/svm-inner"]
+                   "ipi-self-x2apic/svm-inner", "tsc-deadline/svm-inner"]
 # The CPL3 cases: syscall and the guest's own page fault (no exit under SVM with NPT), port I/O with IOPL 3 (to
 # user space: SVM honours the guest's IOPL, unlike kvm_pvm), and the interrupts arriving at CPL3.
+# The IPI from CPL3 (the xAPIC ICR on the user-mapped APIC page) to a halted second vCPU; the spinning one is
+# left out, as at CPL0: the bed's L1 has one CPU, so each IPI to a spinning vCPU waits for the scheduler.
 CPL3_CASES = ["syscall/long64-cpl3", "syscall-iret/long64-cpl3", "page-fault-guest/long64-cpl3",
-              "pio-out-user/long64-cpl3", "ipi-self-xapic/long64-cpl3", "tsc-deadline/long64-cpl3"]
+              "pio-out-user/long64-cpl3", "ipi-self-xapic/long64-cpl3", "tsc-deadline/long64-cpl3",
+              "ipi-halt/long64-cpl3"]
 CPL3_EXITS_TO = {"syscall/long64-cpl3": "none", "syscall-iret/long64-cpl3": "none",
                  "page-fault-guest/long64-cpl3": "none", "pio-out-user/long64-cpl3": "user-space",
-                 "ipi-self-xapic/long64-cpl3": "kernel", "tsc-deadline/long64-cpl3": "kernel"}
+                 "ipi-self-xapic/long64-cpl3": "kernel", "tsc-deadline/long64-cpl3": "kernel",
+                 "ipi-halt/long64-cpl3": "kernel"}
 BOOTS = {
     "svm": {
         "cpu": "EPYC,+svm,+npt",
@@ -245,6 +250,25 @@ def check_interrupts(checks, boot):
                  ", ".join("%s ok, %s samples, %.0f net cycles" % (i, cases[i]["sampleCount"], cases[i].get("netMedianCycles") or 0)
                            for i in INTERRUPT_CASES) if not missing and not not_ok
                  else "missing %s; not ok: %s" % (missing, not_ok))
+    check_timer_route(checks, cases.get("tsc-deadline/svm-inner"))
+
+
+def check_timer_route(checks, case):
+    """The guest's guest's timer: one #VMEXIT INTR per iteration (warm-up included, one run), besides its canary
+    CPUID and the MSR exits (X2APIC_INIT's 4, then the deadline write and the EOI per iteration), every one handled
+    by the mini-hypervisor, and its handler's count right (the runner fails the case otherwise)."""
+    gh = (case or {}).get("guestHypervisor") or {}
+    intercepts = gh.get("intercepts") or {}
+    intr = intercepts.get("VMEXIT_INTR", 0)
+    ok = (case is not None and case["status"] == "ok" and gh.get("innerSignature") == "NestprobeSVM"
+          and intercepts == gh.get("expectedIntercepts") and intr > 0
+          and set(intercepts) == {"VMEXIT_CPUID", "VMEXIT_MSR", "VMEXIT_INTR"}
+          and intercepts.get("VMEXIT_CPUID") == 1 and intercepts.get("VMEXIT_MSR") == 4 + 2 * intr)
+    checks.check("svm/timer in the guest's guest", ok,
+                 "%d VMEXIT_INTR (one per iteration), %d VMEXIT_MSR, 1 VMEXIT_CPUID, all the mini-hypervisor's"
+                 % (intr, intercepts.get("VMEXIT_MSR", 0)) if ok
+                 else "status %s, %s; intercepts %s, expected %s"
+                 % ((case or {}).get("status"), (case or {}).get("reason"), intercepts, gh.get("expectedIntercepts")))
 
 
 def check_cpl3(checks, boot):

@@ -1,9 +1,10 @@
 // The interrupt cases: the local APIC as a real VMM sets it up (KVM_CREATE_IRQCHIP, the guest enabling its
 // APIC and taking interrupts through an IDT gate whose handler takes the TSC and EOIs), timed in the guest
 // from the event — the IPI's send, the timer's deadline — to the handler's first instruction. They run in
-// long mode at CPL0; at CPL3 those that need no privilege once set up (the xAPIC's self-IPI and EOI, stores to
-// its page, and the timer, armed through a service call to the guest's CPL0: int3 with the service in EAX)
-// run with the interrupt arriving at CPL3, handled at CPL0 (IDT, the TSS's RSP0); every other row says why not.
+// long mode at CPL0; at CPL3 those that need no privilege once set up (the xAPIC's self-IPI, EOI and the IPI to
+// the second vCPU, stores to its page, and the timer, armed through a service call to the guest's CPL0: int3
+// with the service in EAX) run with the interrupt arriving at CPL3, handled at CPL0 (IDT, the TSS's RSP0); every
+// other row says why not.
 //
 // The handler counts itself in the mailbox; the runner checks that count against the iterations run, so a
 // case that succeeds took exactly one interrupt per iteration (or none, for the EOI and arm cases).
@@ -11,7 +12,9 @@
 // `ipi` and `ipi-halt` send the IPI to a second vCPU (APIC ID 1, started at long64.S's AP entry with
 // KVM_SET_MP_STATE runnable, KVM_RUN on a thread of its own: SecondVCPURun), whose x2APIC handler counts it;
 // they are timed as a round trip on the sending vCPU (send → the other's handler → its count seen here), so
-// no sample compares two vCPUs' TSCs. Where the host never runs vCPU 1, or never delivers the IPI, they are
+// no sample compares two vCPUs' TSCs. At CPL3 the sender writes the xAPIC ICR on its page (a user page), and
+// vCPU 1, its xAPIC on, spins at CPL3 (its own TSS) or halts at CPL0: under kvm_pvm, which runs CPL3 natively,
+// this is where its own IPI path shows. Where the host never runs vCPU 1, or never delivers the IPI, they are
 // skipped with that reason.
 //
 // They are an opt-in set (`--cases interrupts`), not in the default suite: where interrupts reach a guest
@@ -68,6 +71,24 @@ extension ExitCase.Body {
     static func tscDeadlineAtCPL3(lead: UInt32) -> Self {
         Self(loop: "tsc_deadline_user", operandA: lead, needs: [.localAPIC], interruptsPerIteration: 1)
     }
+
+    /// Why a fault in a CPL3 cross-vCPU IPI loop means the host does not offer it, not a broken case: the two
+    /// ICR stores are the loop's only accesses a host could refuse a user mode (the xAPIC page mapped user).
+    static let apicPageAtCPL3Unavailable =
+        "a store to the xAPIC's ICR (0xfee00310, 0xfee00300) through the APIC page mapped user faulted at CPL3: "
+        + "this host does not let the guest's user mode reach its local APIC's page"
+
+    /// Cross-vCPU IPI from CPL3: the xAPIC ICR written through the APIC page (a user page), high half
+    /// (destination APIC ID 1) then low half (fixed, physical, the xAPIC vector); the second vCPU, its xAPIC
+    /// on, spins at CPL3 with interrupts on. The sample is the round trip to its handler's count.
+    static let ipiAtCPL3 = Self(
+        loop: "ipi_user", needs: [.localAPIC, .secondVCPU], interruptsPerIteration: 1,
+        faultMeansUnavailable: apicPageAtCPL3Unavailable)
+
+    /// The same with the second vCPU halted at CPL0 (`hlt` faults at CPL3): the IPI wakes it.
+    static let ipiHaltAtCPL3 = Self(
+        loop: "ipi_halt_user", needs: [.localAPIC, .secondVCPU], interruptsPerIteration: 1,
+        faultMeansUnavailable: apicPageAtCPL3Unavailable)
 }
 
 extension ExitCase {
@@ -85,12 +106,17 @@ extension ExitCase {
     static let x2APICAtCPL3Note =
         "the x2APIC's registers are MSRs and wrmsr faults at CPL3: the xAPIC rows at CPL3 time the same through "
         + "the APIC page"
+    // Arming at CPL3 has no row that runs, by decision: WRMSR is privileged (#GP at CPL3, SDM vol. 2B WRMSR),
+    // so a CPL3 program arms its timer only through its kernel. Timed through the service call, the sample
+    // would be int3, the handler's dispatch, the wrmsr and iretq: the first, second and fourth are the
+    // user/kernel round trip that `syscall-iret` and `page-fault-guest` at CPL3 already time, and the wrmsr
+    // runs at CPL0, where `tsc-deadline-arm/long64-cpl0` times it alone. Under kvm_pvm, the module where CPL3
+    // differs, the handler runs in its emulator (~1,000 cycles an instruction), so the call's cost would be
+    // mostly the emulated dispatch, which says nothing of the timer. The sum adds no exit of its own.
     static let deadlineArmAtCPL3Note =
-        "arming is a wrmsr, which faults at CPL3; through a service call to the guest's CPL0 it would time the "
-        + "call, not the arming: run in long mode at CPL0"
-    static let ipiAtCPL3Note =
-        "the IPI is a wrmsr to the x2APIC ICR, which faults at CPL3, and the second vCPU waits at CPL0: run in "
-        + "long mode at CPL0"
+        "arming is a wrmsr, privileged at CPL3 (#GP); through a service call to the guest's CPL0 the sample would "
+        + "be that call's round trip (timed by syscall-iret and page-fault-guest at CPL3) plus the wrmsr at "
+        + "CPL0 (timed by tsc-deadline-arm/long64-cpl0): run in long mode at CPL0"
 
     /// How far ahead the CPL3 timer case sets its deadline: the service call's round trip (`int3`, wrmsr,
     /// `iretq`) comes before it, which under kvm_pvm runs in its emulator (~1,000 cycles an instruction).
@@ -109,8 +135,9 @@ extension ExitCase {
             return row
         }
 
-    /// The interrupt cases at CPL3: the xAPIC self-IPI and EOI and the timer run, the interrupt arriving at
-    /// CPL3; the other rows say why not.
+    /// The interrupt cases at CPL3: the xAPIC self-IPI and EOI, the timer and the cross-vCPU IPIs (over the
+    /// xAPIC's ICR) run, the interrupt arriving at CPL3 (or at the halted second vCPU's CPL0); the other rows
+    /// say why not.
     static func interruptRowsAtCPL3() -> [ExitCase] {
         let apic: [Requirement] = [.capability(.irqchip)]
         let setUp =
@@ -130,10 +157,24 @@ extension ExitCase {
                     + "guest's CPL0 (x2APIC on, interrupts on at CPL3), the wait at CPL3, timed from the deadline to "
                     + "the handler's entry at CPL0 (a call slower than the lead shows as a late entry)",
                 requires: apic + [.capability(.tscDeadlineTimer)]),
+            ExitCase(
+                "ipi", .long64, cpl: 3, body: .ipiAtCPL3, exitsTo: .kernel,
+                mechanism: "mov [0xfee00310], 1 << 24 then mov [0xfee00300], 0x41 (xAPIC ICR: destination APIC ID "
+                    + "1, then fixed, physical) at CPL3, the APIC page a user page, to a second vCPU spinning at CPL3 "
+                    + "with interrupts on (its xAPIC on, its own TSS's RSP0 for the handler; its thread kept off this "
+                    + "vCPU's CPU), timed as a round trip: until this vCPU sees the other's handler count it; \(setUp)",
+                requires: apic),
+            ExitCase(
+                "ipi-halt", .long64, cpl: 3, body: .ipiHaltAtCPL3, exitsTo: .kernel,
+                mechanism: "mov [0xfee00310], 1 << 24 then mov [0xfee00300], 0x41 (xAPIC ICR: destination APIC ID "
+                    + "1, then fixed, physical) at CPL3, the APIC page a user page, to a second vCPU halted at CPL0 "
+                    + "(hlt faults at CPL3) with interrupts on, timed as a round trip: the wake-up, its handler's "
+                    + "count seen here; \(setUp)",
+                requires: apic),
         ]
         let reasons = [
             "ipi-self-x2apic": x2APICAtCPL3Note, "eoi-x2apic": x2APICAtCPL3Note,
-            "tsc-deadline-arm": deadlineArmAtCPL3Note, "ipi": ipiAtCPL3Note, "ipi-halt": ipiAtCPL3Note,
+            "tsc-deadline-arm": deadlineArmAtCPL3Note,
         ]
         return interruptRows(.long64, cpl: 3, requires: []).map { row in
             if let running = runs.first(where: { $0.name == row.name }) { return running }
@@ -253,11 +294,14 @@ extension CaseRunner {
                     + "\(second.description))")
         }
         guard timedOut else { return nil }
+        // vCPU 0 did not fault (it timed out), so an exception in the mailbox is vCPU 1's (the CPL3 spin, say).
+        let fault =
+            report.faultRIP != 0 ? "; \(exceptionFailure(report).reason.replacing("the guest", with: "vCPU 1"))" : ""
         return CaseFailure(
             kind: .skipped,
             reason: "the IPIs to the second vCPU did not all arrive in time: its handler ran \(report.interrupts) of "
                 + "\(expected) times before the watchdog stopped vCPU 0, which waited for the next (lost, or slow: "
                 + "where both vCPUs share one host CPU each IPI waits for the scheduler; vCPU 1: "
-                + "\(second.description))")
+                + "\(second.description)\(fault))")
     }
 }

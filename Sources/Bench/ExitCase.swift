@@ -60,7 +60,13 @@ public struct ExitCase: Sendable, Hashable, Identifiable {
 
     /// Where the body's exits go in `environment`.
     public func exitsTo(in environment: ExitCaseEnvironment) -> ExitTarget {
-        environment.module == .kvmPVM ? exitsToUnderPVM ?? exitsTo : exitsTo
+        exitsTo(under: environment.module)
+    }
+
+    /// Where the body's exits go under `module`: `exitsToUnderPVM` under kvm_pvm where set, else `exitsTo`
+    /// (also for an unknown module).
+    public func exitsTo(under module: ExitCaseEnvironment.Module) -> ExitTarget {
+        module == .kvmPVM ? exitsToUnderPVM ?? exitsTo : exitsTo
     }
 
     /// Why this case cannot run in `environment` (the first unmet requirement), or nil when it can.

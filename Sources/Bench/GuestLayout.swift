@@ -37,6 +37,8 @@ enum GuestLayout {
     static let gdtAddress: UInt64 = 0x4000
     /// Long mode's 64-bit TSS (only RSP0 matters: the stack a CPL3 exception switches to).
     static let tssAddress: UInt64 = 0x4100
+    /// The second vCPU's TSS (the cross-vCPU IPI cases), its RSP0 the second vCPU's CPL0 stack.
+    static let secondTSSAddress: UInt64 = 0x4180
     /// Long mode's IDT.
     static let idtAddress: UInt64 = 0x5000
     /// The page-table root (CR3).
@@ -128,6 +130,8 @@ enum Selector {
     static let userCode = UInt16(CGUEST_SELECTOR_USER_CODE)
     static let userData = UInt16(CGUEST_SELECTOR_USER_DATA)
     static let tss: UInt16 = 0x28
+    /// The second vCPU's TSS, after SYSRET's two selectors.
+    static let secondTSS: UInt16 = 0x48
     /// What 64-bit SYSRET loads (CGUEST_SYSRET_BASE + 8 and + 16, RPL 3).
     static let sysretData: UInt16 = UInt16(CGUEST_SYSRET_BASE + 8) | 3
     static let sysretCode: UInt16 = UInt16(CGUEST_SYSRET_BASE + 16) | 3

@@ -24,38 +24,45 @@ enum LongModeTables {
     }
 
     /// The GDT: null, code64 DPL0, data DPL0, code64 DPL3, data DPL3, the TSS descriptor (two slots), then
-    /// data DPL3 and code64 DPL3 again, in the order 64-bit SYSRET loads them (SS = STAR[63:48] + 8, CS = + 16).
+    /// data DPL3 and code64 DPL3 again, in the order 64-bit SYSRET loads them (SS = STAR[63:48] + 8, CS = + 16),
+    /// then the second vCPU's TSS descriptor (two slots).
     static func gdt() -> [UInt8] {
-        let limit = UInt64(tssSize - 1)
-        let base = GuestLayout.tssAddress
-        // A busy 64-bit TSS (type 0xB), present, DPL0 (SDM vol. 3A §8.2.3).
-        let tssLow =
-            limit & 0xFFFF | (base & 0xFF_FFFF) << 16 | UInt64(0x8B) << 40 | (limit >> 16 & 0xF) << 48
-            | (base >> 24 & 0xFF) << 56
-        let descriptors: [UInt64] = [
-            0,
-            segmentDescriptor(access: 0x9B, flags: 0xA),  // code64, DPL0: G, L
-            segmentDescriptor(access: 0x93, flags: 0xC),  // data, DPL0: G, D/B
-            segmentDescriptor(access: 0xFB, flags: 0xA),  // code64, DPL3
-            segmentDescriptor(access: 0xF3, flags: 0xC),  // data, DPL3
-            tssLow, base >> 32,
-            segmentDescriptor(access: 0xF3, flags: 0xC),  // data, DPL3: SYSRET's SS
-            segmentDescriptor(access: 0xFB, flags: 0xA),  // code64, DPL3: SYSRET's CS
-        ]
+        let descriptors: [UInt64] =
+            [
+                0,
+                segmentDescriptor(access: 0x9B, flags: 0xA),  // code64, DPL0: G, L
+                segmentDescriptor(access: 0x93, flags: 0xC),  // data, DPL0: G, D/B
+                segmentDescriptor(access: 0xFB, flags: 0xA),  // code64, DPL3
+                segmentDescriptor(access: 0xF3, flags: 0xC),  // data, DPL3
+            ] + tssDescriptor(base: GuestLayout.tssAddress)
+            + [
+                segmentDescriptor(access: 0xF3, flags: 0xC),  // data, DPL3: SYSRET's SS
+                segmentDescriptor(access: 0xFB, flags: 0xA),  // code64, DPL3: SYSRET's CS
+            ] + tssDescriptor(base: GuestLayout.secondTSSAddress)
         return descriptors.flatMap(littleEndianBytes)
     }
 
+    /// The two slots of a busy 64-bit TSS's descriptor (type 0xB), present, DPL0 (SDM vol. 3A §8.2.3).
+    static func tssDescriptor(base: UInt64) -> [UInt64] {
+        let limit = UInt64(tssSize - 1)
+        let low =
+            limit & 0xFFFF | (base & 0xFF_FFFF) << 16 | UInt64(0x8B) << 40 | (limit >> 16 & 0xF) << 48
+            | (base >> 24 & 0xFF) << 56
+        return [low, base >> 32]
+    }
+
     /// The GDT's limit (bytes − 1).
-    static let gdtLimit = UInt16(9 * 8 - 1)
+    static let gdtLimit = UInt16(11 * 8 - 1)
 
     /// The TSS's size: the 104-byte 64-bit TSS without an I/O permission bitmap.
     static let tssSize = 104
 
-    /// The 64-bit TSS: RSP0 (offset 4) is the stack a CPL3 exception switches to; the I/O map base (offset
-    /// 0x66) points past the end, so no port is allowed at CPL3.
-    static func tss() -> [UInt8] {
+    /// A 64-bit TSS: RSP0 (offset 4) is the stack a CPL3 exception or interrupt switches to (`rsp0`; the first
+    /// vCPU's is the CPL0 stack); the I/O map base (offset 0x66) points past the end, so no port is allowed at
+    /// CPL3.
+    static func tss(rsp0: UInt64 = GuestLayout.kernelStackTop) -> [UInt8] {
         var bytes = [UInt8](repeating: 0, count: tssSize)
-        bytes.replaceSubrange(4..<12, with: littleEndianBytes(GuestLayout.kernelStackTop))
+        bytes.replaceSubrange(4..<12, with: littleEndianBytes(rsp0))
         bytes[0x66] = UInt8(tssSize)
         return bytes
     }
@@ -118,6 +125,7 @@ enum LongModeTables {
     static func write(to memory: borrowing GuestMemory) throws(KVMError) {
         try memory.write(gdt(), at: Int(GuestLayout.gdtAddress))
         try memory.write(tss(), at: Int(GuestLayout.tssAddress))
+        try memory.write(tss(rsp0: GuestLayout.secondVCPUStackTop), at: Int(GuestLayout.secondTSSAddress))
         try memory.write(idt(), at: Int(GuestLayout.idtAddress))
         let tables = pageTables()
         try memory.write(tables.pml4, at: Int(GuestLayout.pml4Address))
@@ -127,17 +135,21 @@ enum LongModeTables {
     }
 
     /// `sregs` (the vCPU's own, so what is not set here keeps KVM's reset values) switched to 64-bit mode at
-    /// `cpl` (0 or 3). With `emptyIDT` the IDT limit is 0, so any exception becomes a triple fault.
-    static func specialRegisters(from sregs: SpecialRegisters, cpl: Int, emptyIDT: Bool) -> SpecialRegisters {
+    /// `cpl` (0 or 3). With `emptyIDT` the IDT limit is 0, so any exception becomes a triple fault. With
+    /// `secondVCPU`, TR is the second vCPU's TSS (its own RSP0, so that its CPL3 interrupts never share the
+    /// first's stack).
+    static func specialRegisters(
+        from sregs: SpecialRegisters, cpl: Int, emptyIDT: Bool, secondVCPU: Bool = false
+    ) -> SpecialRegisters {
         var result = sregs
         let dpl = UInt8(cpl)
         result.cs = .longModeCode(selector: cpl == 3 ? Selector.userCode : Selector.kernelCode, dpl: dpl)
         let data = Segment.flatData(selector: cpl == 3 ? Selector.userData : Selector.kernelData, dpl: dpl)
         (result.ds, result.es, result.fs, result.gs, result.ss) = (data, data, data, data, data)
         var tr = Segment()
-        tr.base = GuestLayout.tssAddress
+        tr.base = secondVCPU ? GuestLayout.secondTSSAddress : GuestLayout.tssAddress
         tr.limit = UInt32(tssSize - 1)
-        tr.selector = Selector.tss
+        tr.selector = secondVCPU ? Selector.secondTSS : Selector.tss
         tr.type = 0xB
         tr.s = false
         result.tr = tr

@@ -114,13 +114,16 @@ enum GuestSetup {
     }
 
     /// vCPU 1 of `vm` for the cross-vCPU IPI cases: the plan's CPUID, long mode at CPL0 with RIP at
-    /// long64.S's AP entry and its own stack, and KVM_SET_MP_STATE runnable, so that its first KVM_RUN starts
-    /// there without INIT and SIPI (an application processor of an in-kernel irqchip waits for them).
+    /// long64.S's AP entry, its own stack and its own TSS, and KVM_SET_MP_STATE runnable, so that its first
+    /// KVM_RUN starts there without INIT and SIPI (an application processor of an in-kernel irqchip waits for
+    /// them).
     static func secondVCPU(_ plan: GuestPlan, vm: borrowing VirtualMachine) throws(KVMError) -> VirtualCPU {
         let cpu = try vm.createVCPU(id: 1)
         try cpu.setCPUID(plan.cpuid)
-        try enterLongMode(cpu, cpl: 0, emptyIDT: false)
-        var registers = try cpu.registers()
+        let sregs = try cpu.specialRegisters()
+        try cpu.setSpecialRegisters(
+            LongModeTables.specialRegisters(from: sregs, cpl: 0, emptyIDT: false, secondVCPU: true))
+        var registers = Registers()
         registers.rip = GuestLayout.secondVCPUEntry
         registers.rsp = GuestLayout.secondVCPUStackTop
         try cpu.setRegisters(registers)

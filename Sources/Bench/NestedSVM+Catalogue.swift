@@ -8,16 +8,9 @@ extension ExitCase {
     /// The three-level cases, in report order.
     static let nestedSVM: [ExitCase] = nestedSVMInner + nestedSVMInstructions + nestedSVMInterrupts + nestedSVMOwn
 
-    /// Why the timer does not run in the guest's guest (yet).
-    static let nestedSVMTimerNote =
-        "the mini-hypervisor routes no interrupt of its own level: every MSR of the guest's guest is in its "
-        + "permission map, so the TSC-deadline write exits to it and is dropped, and its VMCB sets neither the "
-        + "INTR intercept nor V_INTR_MASKING. A timer needs it to arm its own, take #VMEXIT INTR with "
-        + "interrupts on an IDT of its own (the guest's guest shares long64.S's, whose handler would count the "
-        + "interrupt one level too high), EOI there and inject the vector with EVENTINJ"
-
     /// The interrupt cases in the guest's guest (`--cases interrupts`): the x2APIC self-IPI, which the
-    /// mini-hypervisor answers as an APIC would, and the timer's row that says why not.
+    /// mini-hypervisor answers as an APIC would, and the TSC-deadline timer, which it arms as its own and
+    /// routes to the guest's guest (#VMEXIT INTR, its own IDT, EVENTINJ).
     static let nestedSVMInterrupts: [ExitCase] = [
         ExitCase(
             "ipi-self-x2apic", .svmInner, body: .x2APICSelfIPI, exitsTo: .guestHypervisor,
@@ -27,8 +20,12 @@ extension ExitCase {
             requires: [.svmOfferedToGuests]),
         ExitCase(
             "tsc-deadline", .svmInner, body: .tscDeadline(lead: deadlineLead), exitsTo: .guestHypervisor,
-            mechanism: "wrmsr 0x6e0 (IA32_TSC_DEADLINE) in the guest's guest",
-            requires: [.svmOfferedToGuests, .notInThisMode(nestedSVMTimerNote)]),
+            mechanism: "wrmsr 0x6e0 (IA32_TSC_DEADLINE) \(deadlineLead) cycles ahead in the guest's guest: #VMEXIT "
+                + "MSR to the mini-hypervisor, which arms its own (in-kernel LAPIC); the timer's interrupt ends the "
+                + "guest's guest's wait as #VMEXIT INTR (INTR intercepted, V_INTR_MASKING), taken on the "
+                + "mini-hypervisor's own IDT (STGI; EOI) and injected with EVENTINJ; timed from the deadline to the "
+                + "guest's guest's handler entry",
+            requires: [.svmOfferedToGuests, .capability(.irqchip), .capability(.tscDeadlineTimer)]),
     ].map { row in
         var row = row
         row.optInSet = interruptSet

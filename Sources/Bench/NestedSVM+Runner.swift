@@ -45,11 +45,12 @@ extension CaseRunner {
                 result = .failure(failure)
             }
             let interrupts = (counts.iterations + counts.warmup) * exitCase.body.interruptsPerIteration
-            if case .success = result, svmPlan.injectsSelfIPIs, svm.injected != interrupts {
+            if case .success = result, svmPlan.injectsInterrupts, svm.injected != interrupts {
+                let what = svmPlan.routesTimer ? "timer interrupts" : "self-IPIs"
                 result = .failure(
                     CaseFailure(
                         kind: .unexpected,
-                        reason: "the mini-hypervisor injected \(svm.injected) self-IPIs, not \(interrupts)"))
+                        reason: "the mini-hypervisor injected \(svm.injected) \(what), not \(interrupts)"))
             }
         }
         facts.stoppedBy = svm.stoppedBy
@@ -106,8 +107,11 @@ extension CaseRunner {
         var expected = exitCase.mode == .svmInner ? [SVMExitCode.cpuid.name: 1] : [:]
         if let code = exitCase.body.intercept?.code { expected[code.name, default: 0] += iterations }
         if exitCase.mode == .svmInner, exitCase.body.interruptsPerIteration > 0 {
-            // X2APIC_INIT's rdmsr and three wrmsrs, then per iteration the ICR write and the handler's EOI.
+            // X2APIC_INIT's rdmsr and three wrmsrs, then per iteration the ICR (or deadline) write and the
+            // handler's EOI.
             expected[SVMExitCode.msr.name, default: 0] += 4 + 2 * iterations
+            // The timer's interrupt, once per iteration: #VMEXIT INTR to the mini-hypervisor, which injects it.
+            if NestedSVMPlan.routesTimer(exitCase) { expected[SVMExitCode.intr.name, default: 0] += iterations }
         }
         return expected
     }

@@ -25,8 +25,10 @@ struct NestedSVMPlan: Equatable, Sendable {
     var breakConsistency = false
     /// The #VMEXIT the relayed loop causes (nil in the own role, and for loops that cause none).
     var interception: SVMInterception?
-    /// Answer the guest's guest's x2APIC self-IPIs by injecting their vector (the relayed interrupt cases).
+    /// Answer the guest's guest's x2APIC self-IPIs by injecting their vector (the relayed self-IPI case).
     var injectsSelfIPIs = false
+    /// Route the mini-hypervisor's own TSC-deadline timer to the guest's guest (the relayed timer case).
+    var routesTimer = false
 
     /// The plan for `exitCase` on a vCPU whose CPUID table is `table`.
     init(_ exitCase: ExitCase, table: [KVMCPUIDEntry]) {
@@ -35,14 +37,23 @@ struct NestedSVMPlan: Equatable, Sendable {
         guestRIP = exitCase.body == .svm(.vmrun) ? NestedSVM.bounceAddress : GuestLayout.codeAddress
         emptyGuestIDT = exitCase.body.needs.contains(.emptyIDT)
         interception = role == .relay ? exitCase.body.intercept : nil
-        injectsSelfIPIs = role == .relay && exitCase.body.interruptsPerIteration > 0
+        routesTimer = Self.routesTimer(exitCase)
+        injectsSelfIPIs = role == .relay && exitCase.body.interruptsPerIteration > 0 && !routesTimer
     }
+
+    /// Whether the mini-hypervisor routes its own timer to `exitCase`'s guest's guest: the relayed timer case.
+    static func routesTimer(_ exitCase: ExitCase) -> Bool {
+        exitCase.mode == .svmInner && exitCase.body.loop == ExitCase.Body.tscDeadline(lead: 0).loop
+    }
+
+    /// Whether it injects interrupts at all (either route); the runner checks their count.
+    var injectsInterrupts: Bool { injectsSelfIPIs || routesTimer }
 
     /// The guest's guest's VMCB.
     var vmcb: VMCB {
         VMCB.guestsGuest(
             rip: guestRIP, rsp: GuestLayout.kernelStackTop, emptyIDT: emptyGuestIDT,
-            breakConsistency: breakConsistency, interception: interception)
+            breakConsistency: breakConsistency, interception: interception, routesTimer: routesTimer)
     }
 }
 
@@ -58,6 +69,7 @@ enum NestedSVMSetup {
         try region.write(plan.vmcb.bytes, at: offset(NestedSVM.vmcbAddress))
         try region.fill(0xFF, at: offset(NestedSVM.ioPermissionMapAddress), count: NestedSVM.ioPermissionMapSize)
         try region.fill(0xFF, at: offset(NestedSVM.msrPermissionMapAddress), count: NestedSVM.msrPermissionMapSize)
+        if plan.routesTimer { try region.write(NestedSVM.ownIDT(), at: offset(NestedSVM.idtAddress)) }
         try machine.vm.setUserMemoryRegion(
             slot: NestedSVM.regionSlot, guestPhysicalAddress: NestedSVM.regionAddress, memory: region)
 
@@ -67,6 +79,7 @@ enum NestedSVMSetup {
         try machine.memory.store(plan.role.rawValue, at: mailbox + Int(CGUEST_SVM_MB_ROLE))
         let flags =
             (plan.resumeByNextRIP ? CGUEST_SVM_FLAG_NRIPS : 0) | (plan.injectsSelfIPIs ? CGUEST_SVM_FLAG_SELF_IPI : 0)
+            | (plan.routesTimer ? CGUEST_SVM_FLAG_TIMER : 0)
         try machine.memory.store(UInt32(flags), at: mailbox + Int(CGUEST_SVM_MB_FLAGS))
         if let interception = plan.interception, interception.stepLength > 0 {
             try machine.memory.store(
@@ -105,8 +118,10 @@ struct NestedSVMMailbox: Equatable, Sendable {
     /// The exit code of the case's own intercept (STEP_CODE), and how many it stepped over.
     var stepCode: Int64 = 0
     var stepped = 0
-    /// The self-IPIs it injected into the guest's guest.
+    /// The interrupts it injected into the guest's guest (self-IPIs, or its own timer's).
     var injected = 0
+    /// The #VMEXIT INTRs it handled (its own timer's route).
+    var intr = 0
 
     /// Reads the mini-hypervisor's fields of the mailbox in `memory`.
     static func read(from memory: borrowing GuestMemory) throws(KVMError) -> NestedSVMMailbox {
@@ -124,13 +139,14 @@ struct NestedSVMMailbox: Equatable, Sendable {
             exitIntInfo: try u64(CGUEST_SVM_MB_EXIT_INT_INFO), exitRIP: try u64(CGUEST_SVM_MB_EXIT_RIP),
             exitNextRIP: try u64(CGUEST_SVM_MB_EXIT_NEXT_RIP),
             stepCode: Int64(bitPattern: try u64(CGUEST_SVM_MB_STEP_CODE)),
-            stepped: Int(try u32(CGUEST_SVM_MB_COUNT_STEP)), injected: Int(try u32(CGUEST_SVM_MB_COUNT_INJECTED)))
+            stepped: Int(try u32(CGUEST_SVM_MB_COUNT_STEP)), injected: Int(try u32(CGUEST_SVM_MB_COUNT_INJECTED)),
+            intr: Int(try u32(CGUEST_SVM_MB_COUNT_INTR)))
     }
 
     /// The intercepts handled, by exit name, leaving out kinds it never saw.
     var intercepts: [String: Int] {
         let counts: [(SVMExitCode, Int)] = [
-            (.cpuid, cpuid), (.vmmcall, vmmcall), (.hlt, hlt), (.ioio, ioio), (.msr, msr),
+            (.cpuid, cpuid), (.vmmcall, vmmcall), (.hlt, hlt), (.ioio, ioio), (.msr, msr), (.intr, intr),
             (SVMExitCode(stepCode), stepped),
         ]
         return Dictionary(counts.filter { $0.1 > 0 }.map { ($0.0.name, $0.1) }, uniquingKeysWith: +)

@@ -83,7 +83,8 @@ struct VMCBSegment: Equatable, Sendable {
 
 /// The intercept bits the mini-hypervisor sets (VMCB words 3 and 4; APM vol. 2 §15.9, appendix B).
 enum SVMIntercept {
-    /// Word 3, offset 0x0C.
+    /// Word 3, offset 0x0C. A physical interrupt (the timer's route).
+    static let intr: UInt32 = 1 << 0
     static let cpuid: UInt32 = 1 << 18
     static let hlt: UInt32 = 1 << 24
     /// Port I/O, through the I/O permission map.
@@ -135,18 +136,23 @@ extension VMCB {
     static let resetRFLAGS: UInt64 = 0x2
     /// The PAT after reset (used only with nested paging, checked by VMRUN all the same).
     static let resetPAT: UInt64 = 0x0007_0406_0007_0406
+    /// V_INTR_MASKING (VMCB offset 0x60, bit 24): the guest's RFLAGS.IF masks only virtual interrupts, the
+    /// host's (saved by VMRUN) physical ones (APM vol. 2 §15.21.1).
+    static let virtualInterruptMasking: UInt32 = 1 << 24
 
     /// The VMCB of the guest's guest: 64-bit mode at CPL0 at `rip` with `rsp`, on long mode's GDT, IDT (of
     /// limit 0 with `emptyIDT`, so its first exception is a triple fault) and page tables, without nested
     /// paging; every intercept of SVMIntercept and the case's own `interception`, every port and MSR through
-    /// the maps. With `breakConsistency`
+    /// the maps. With `routesTimer`, INTR is intercepted and V_INTR_MASKING set (the mini-hypervisor's own
+    /// timer interrupt ends the guest's guest's run). With `breakConsistency`
     /// EFER.SVME is left out, so that VMRUN fails its consistency checks (tests).
     static func guestsGuest(
         rip: UInt64, rsp: UInt64, emptyIDT: Bool = false, breakConsistency: Bool = false,
-        interception: SVMInterception? = nil
+        interception: SVMInterception? = nil, routesTimer: Bool = false
     ) -> VMCB {
         var vmcb = VMCB()
-        vmcb.set(SVMIntercept.word3, at: CGUEST_VMCB_INTERCEPT_MISC1)
+        vmcb.set(SVMIntercept.word3 | (routesTimer ? SVMIntercept.intr : 0), at: CGUEST_VMCB_INTERCEPT_MISC1)
+        if routesTimer { vmcb.set(virtualInterruptMasking, at: CGUEST_VMCB_INT_CTL) }
         vmcb.set(SVMIntercept.word4, at: CGUEST_VMCB_INTERCEPT_MISC2)
         if let interception {
             vmcb.set(vmcb.value(UInt32.self, at: interception.word) | interception.bit, at: interception.word)
@@ -155,7 +161,7 @@ extension VMCB {
         vmcb.set(NestedSVM.msrPermissionMapAddress, at: CGUEST_VMCB_MSRPM_BASE)
         vmcb.set(NestedSVM.guestASID, at: CGUEST_VMCB_ASID)
         // TSC offset 0: the guest's guest reads the TSC this level reads. TLB control 0, no virtual
-        // interrupts, no nested paging, no event to inject, no clean bits: all zero already.
+        // interrupts, no nested paging, no event to inject, no clean bits: all zero already (but INT_CTL above).
 
         let gdt = LongModeTables.gdt()
         func descriptor(_ selector: UInt16) -> UInt64 {

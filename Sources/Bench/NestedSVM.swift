@@ -37,6 +37,20 @@ enum NestedSVM {
     static let codeLimit = Int(CGUEST_SVM_CODE_LIMIT)
     /// The guest's guest of the vmrun loop: a vmmcall it never steps over.
     static let bounceAddress = codeAddress + UInt64(CGUEST_SVM_BOUNCE_OFFSET)
+    /// The mini-hypervisor's own IDT, where it routes its own timer (the relayed timer case).
+    static let idtAddress = UInt64(CGUEST_SVM_IDT_ADDRESS)
+    /// Its handler of its own timer's interrupt.
+    static let timerHandlerAddress = codeAddress + UInt64(CGUEST_SVM_TIMER_IRQ_OFFSET)
+
+    /// The mini-hypervisor's own IDT: long mode's (the exception stubs report as they do for long64.S), but
+    /// the x2APIC vector's gate at its own timer handler, so that the guest's guest's handler — on long mode's
+    /// IDT, in the same memory — counts only the interrupts injected into it.
+    static func ownIDT() -> [UInt8] {
+        var idt = LongModeTables.idt()
+        let at = Int(CGUEST_VECTOR_X2APIC) * 16
+        idt.replaceSubrange(at..<at + 16, with: LongModeTables.interruptGate(offset: timerHandlerAddress, dpl: 0))
+        return idt
+    }
     /// The guest's guest's ASID (0 is the host's, and VMRUN refuses it).
     static let guestASID: UInt32 = 1
 
@@ -117,6 +131,7 @@ struct SVMExitCode: Hashable, Sendable, CustomStringConvertible {
 
     init(_ rawValue: Int64) { self.rawValue = rawValue }
 
+    static let intr = SVMExitCode(Int64(CGUEST_SVM_EXIT_INTR))
     static let cpuid = SVMExitCode(Int64(CGUEST_SVM_EXIT_CPUID))
     static let hlt = SVMExitCode(Int64(CGUEST_SVM_EXIT_HLT))
     static let ioio = SVMExitCode(Int64(CGUEST_SVM_EXIT_IOIO))

@@ -135,15 +135,36 @@ cguest_long64_start:
 
 // MARK: the second vCPU's entry (the cross-vCPU IPI cases), at a fixed offset the host starts vCPU 1 at
 
-// Long mode at CPL0 on its own stack, the same tables. Its x2APIC on, it says so in MB(AP_STAGE), then waits
-// for the other vCPU's IPIs with interrupts on: in `hlt` for CGUEST_LOOP_IPI_HALT (MB(AP_STAGE) set to 2
-// before each, in the `cli` ... `sti; hlt` stretch no interrupt can enter), else spinning. The x2APIC handler
-// above counts each one. It never ends by itself: the host stops it.
+// Long mode at CPL0 on its own stack, the same tables (its own TSS). Its APIC on — x2APIC, or for the CPL3
+// sender's loops the xAPIC, whose handler then takes the IPIs — it says so in MB(AP_STAGE), then waits for the
+// other vCPU's IPIs with interrupts on: in `hlt` for CGUEST_LOOP_IPI_HALT(_USER) (MB(AP_STAGE) set to 2 before
+// each, in the `cli` ... `sti; hlt` stretch no interrupt can enter), else spinning, at CPL3 for
+// CGUEST_LOOP_IPI_USER (entered with iretq; the interrupt comes in on its TSS's RSP0). The handler above
+// counts each one. It never ends by itself: the host stops it.
     .org CGUEST_LONG64_AP_OFFSET
+    cmpl $CGUEST_LOOP_IPI_USER, MB(LOOP)
+    je 3f
+    cmpl $CGUEST_LOOP_IPI_HALT_USER, MB(LOOP)
+    je 3f
     X2APIC_INIT
+    jmp 4f
+3:
+    XAPIC_INIT
+4:
     movl $1, MB(AP_STAGE)
     cmpl $CGUEST_LOOP_IPI_HALT, MB(LOOP)
     je 2f
+    cmpl $CGUEST_LOOP_IPI_HALT_USER, MB(LOOP)
+    je 2f
+    cmpl $CGUEST_LOOP_IPI_USER, MB(LOOP)
+    jne 1f
+    pushq $CGUEST_SELECTOR_USER_DATA
+    pushq $CGUEST_LONG64_AP_USER_STACK_TOP
+    pushq $0x202  // IF
+    pushq $CGUEST_SELECTOR_USER_CODE
+    leaq 1f(%rip), %rax
+    pushq %rax
+    iretq
 1:
     jmp 1b
 2:

@@ -7,8 +7,8 @@
 // Relay: VMRUN the guest's guest — long64.S at CPL0, same page tables, no nested paging, ASID 1 — which runs
 // one of the ordinary exit loops and times it as it would one level up; answer every intercept it causes
 // (CPUID with the canary "NestprobeSVM", VMMCALL, port I/O, MSRs, HLT, and the one more exit code the
-// mailbox may name, STEP_CODE, for a case whose instruction none of those is), resume it after the instruction,
-// and VMRUN again, until it reports done (its `out` to CGUEST_PORT_DONE, intercepted like any port) or an
+// mailbox may name, STEP_CODE, for a case whose instruction none of those is; and, routing its own timer to
+// the guest's guest, INTR), resume it after the instruction, and VMRUN again, until it reports done (its `out` to CGUEST_PORT_DONE, intercepted like any port) or an
 // exception (its `out` to CGUEST_PORT_FAULT). Any other #VMEXIT — SHUTDOWN (its triple fault),
 // VMEXIT_INVALID (a VMRUN that failed its consistency checks) — stops the relay with the exit's code and
 // information in the mailbox.
@@ -64,6 +64,25 @@ cguest_svm64_start:
     vmmcall
     jmp .Lbounce
 
+// This level's own timer interrupt (CGUEST_SVM_FLAG_TIMER), the x2APIC vector's gate in its own IDT, taken in
+// the STGI window after a #VMEXIT INTR: EOI its x2APIC, and have the next VMRUN inject the same vector into the
+// guest's guest (EVENTINJ: valid, type INTR), whose handler takes the TSC the sample ends at.
+    .org CGUEST_SVM_TIMER_IRQ_OFFSET
+    pushq %rax
+    pushq %rcx
+    pushq %rdx
+    movl $0x80B, %ecx  // x2APIC EOI: write 0
+    xorl %eax, %eax
+    xorl %edx, %edx
+    wrmsr
+    movl $(0x80000000 | CGUEST_VECTOR_X2APIC), %eax
+    movq %rax, VMCB(EVENT_INJECTION)
+    incl SVM(COUNT_INJECTED)
+    popq %rdx
+    popq %rcx
+    popq %rax
+    iretq
+
 // MARK: entry
 
 .Lmain:
@@ -93,6 +112,30 @@ cguest_svm64_start:
     wrmsr
     movl $CGUEST_SVM_STAGE_HSAVE, SVM(STAGE)
 
+    // The timer's route (CGUEST_SVM_FLAG_TIMER): this level's IDT, its x2APIC as X2APIC_INIT sets one up (the
+    // LVT timer in TSC-deadline mode on the x2APIC vector), and interrupts on. With V_INTR_MASKING this IF
+    // (saved by VMRUN) lets a physical interrupt end the guest's guest's run as #VMEXIT INTR; GIF, clear from
+    // each #VMEXIT to the next VMRUN, keeps it out of this code but for .Lintr's STGI window.
+    testb $CGUEST_SVM_FLAG_TIMER, SVM(FLAGS)
+    jz 1f
+    subq $16, %rsp
+    movw $(CGUEST_LONG64_IDT_GATES * 16 - 1), (%rsp)
+    movq $CGUEST_SVM_IDT_ADDRESS, 2(%rsp)
+    lidt (%rsp)
+    addq $16, %rsp
+    movl $0x1B, %ecx
+    rdmsr
+    orl $0xC00, %eax
+    wrmsr
+    movl $0x80F, %ecx
+    movl $0x1FF, %eax
+    xorl %edx, %edx
+    wrmsr
+    movl $0x832, %ecx
+    movl $(0x40000 | CGUEST_VECTOR_X2APIC), %eax
+    wrmsr
+    sti
+1:
     movl $CGUEST_SVM_STAGE_RUNNING, SVM(STAGE)
     cmpl $CGUEST_SVM_ROLE_OWN, SVM(ROLE)
     je .Lown
@@ -144,6 +187,8 @@ cguest_svm64_start:
     je .Lmsr
     cmpq $CGUEST_SVM_EXIT_HLT, %rax
     je .Lhlt
+    cmpq $CGUEST_SVM_EXIT_INTR, %rax
+    je .Lintr
     cmpl $0, SVM(STEP_LENGTH)
     je .Lstopped
     cmpq SVM(STEP_CODE), %rax
@@ -188,6 +233,18 @@ cguest_svm64_start:
 .Lhlt:
     incl SVM(COUNT_HLT)
     RESUME_AFTER 1
+
+// INTR (CGUEST_SVM_FLAG_TIMER only, else it stops here): this level's timer interrupt, held pending by GIF
+// since the #VMEXIT. STGI lets it in (IF is on) through this level's IDT, whose handler EOIs and sets
+// EVENTINJ; CLGI, and the guest's guest resumes where it was (an interrupt exit leaves its RIP as it was).
+.Lintr:
+    testb $CGUEST_SVM_FLAG_TIMER, SVM(FLAGS)
+    jz .Lstopped
+    incl SVM(COUNT_INTR)
+    stgi
+    nop
+    clgi
+    jmp .Lenter
 
 // IOIO: EXITINFO1 has the port in bits 31:16, the direction in bit 0 (1 = in) and the operand size in bits
 // 4–6; EXITINFO2 has the next RIP, with or without NRIPS (APM vol. 2 §15.10.2). An `in` reads 0.
@@ -236,7 +293,9 @@ cguest_svm64_start:
 // MSR: EXITINFO1 is 0 for rdmsr (which reads 0 here), 1 for wrmsr (dropped). With CGUEST_SVM_FLAG_SELF_IPI,
 // a wrmsr to the x2APIC ICR (0x830) with the self shorthand (bits 19:18 = 01) is answered as an APIC would:
 // its vector injected with EVENTINJ (valid, type INTR) on the next VMRUN, after the wrmsr. The guest's guest
-// waits for it with interrupts on; its EOI (a wrmsr to 0x80B) is dropped like any other write.
+// waits for it with interrupts on; its EOI (a wrmsr to 0x80B) is dropped like any other write. With
+// CGUEST_SVM_FLAG_TIMER a wrmsr to IA32_TSC_DEADLINE (0x6E0) is written to this level's own (EDX:EAX as
+// the guest's guest had them), which arms the timer .Lintr routes.
 .Lmsr:
     incl SVM(COUNT_MSR)
     cmpl $0, VMCB(EXIT_INFO1)
@@ -245,6 +304,16 @@ cguest_svm64_start:
     movq $0, GREG(2)
     jmp 2f
 1:
+    testb $CGUEST_SVM_FLAG_TIMER, SVM(FLAGS)
+    jz 3f
+    cmpl $0x6E0, GREG(1)
+    jne 2f
+    movl VMCB(RAX), %eax
+    movl GREG(2), %edx
+    movl $0x6E0, %ecx
+    wrmsr
+    jmp 2f
+3:
     testb $CGUEST_SVM_FLAG_SELF_IPI, SVM(FLAGS)
     jz 2f
     cmpl $0x830, GREG(1)

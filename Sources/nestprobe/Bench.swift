@@ -90,14 +90,8 @@ extension Nestprobe {
 
         func run() throws {
             if list {
-                // A case outside the default suite is marked "+": it runs when named, or with --cases all.
-                for exitCase in CaseRunner.catalogue {
-                    let mark = exitCase.inDefaultSuite && exitCase.optInSet == nil ? " " : "+"
-                    let optIn = exitCase.optInSet.map { " [opt-in: --cases \($0)]" } ?? ""
-                    print(
-                        "\(mark) \(exitCase.id.padding(toLength: 34, withPad: " ", startingAt: 0)) \(exitCase.exitsTo.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0)) \(exitCase.mechanism)\(optIn)"
-                    )
-                }
+                let attribution = CaseList.attribution(devicePath: device)
+                for line in CaseList.lines(CaseRunner.catalogue, attribution: attribution) { print(line) }
                 return
             }
             var options = BenchOptions()

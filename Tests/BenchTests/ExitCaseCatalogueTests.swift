@@ -54,7 +54,7 @@ struct ExitCaseCatalogueTests {
                 "null", "rdtsc", "cpuid-0", "cpuid-hv", "page-fault-first-touch", "mmio-write-user", "mmio-read-user",
                 "mmio-write-ioeventfd", "pause", "rdpmc", "syscall", "syscall-iret", "page-fault-guest", "pio-out-user",
                 "pio-in-user",
-                "pio-kernel", "ipi-self-xapic", "eoi-xapic", "tsc-deadline",
+                "pio-kernel", "ipi-self-xapic", "eoi-xapic", "tsc-deadline", "ipi", "ipi-halt",
             ])
         let required: Set = [
             "null", "rdtsc", "cpuid-0", "cpuid-hv", "hypercall", "pio-out-user", "pio-in-user", "pio-kernel",

@@ -69,7 +69,16 @@ struct GuestLayoutTests {
         #expect(Selector.sysretData & ~3 == Selector.tss + 16 && Selector.sysretCode == Selector.sysretData + 8)
         #expect(word(gdt, at: Int(Selector.sysretData & ~3)) == 0x00CF_F300_0000_FFFF)
         #expect(word(gdt, at: Int(Selector.sysretCode & ~3)) == 0x00AF_FB00_0000_FFFF)
+        // The second vCPU's TSS after them, at its own address.
+        let secondLow = word(gdt, at: Int(Selector.secondTSS))
+        let secondHigh = word(gdt, at: Int(Selector.secondTSS) + 8)
+        #expect(Selector.secondTSS == Selector.sysretCode & ~3 + 8)
+        #expect(
+            (secondLow >> 16 & 0xFF_FFFF) | (secondLow >> 56) << 24 | secondHigh << 32 == GuestLayout.secondTSSAddress)
+        #expect(secondLow >> 40 & 0xFF == 0x8B && secondLow & 0xFFFF == 103)
         #expect(gdt.count <= Int(GuestLayout.tssAddress - GuestLayout.gdtAddress))
+        #expect(GuestLayout.tssAddress + UInt64(LongModeTables.tssSize) <= GuestLayout.secondTSSAddress)
+        #expect(GuestLayout.secondTSSAddress + UInt64(LongModeTables.tssSize) <= GuestLayout.mailboxAddress)
         // The mailbox follows the GDT and TSS in their page, the three-level guest's fields included.
         #expect(GuestLayout.tssAddress + UInt64(LongModeTables.tssSize) <= GuestLayout.mailboxAddress)
         #expect(GuestLayout.mailboxAddress + UInt64(CGUEST_SVM_MB_END) <= GuestLayout.idtAddress)
@@ -81,6 +90,10 @@ struct GuestLayoutTests {
         #expect(tss.count == 104)
         #expect(word(tss, at: 4) == GuestLayout.kernelStackTop)
         #expect(tss[0x66] == 104 && tss[0x67] == 0)
+        // The second vCPU's: its own CPL0 stack, above its CPL3 one.
+        let second = LongModeTables.tss(rsp0: GuestLayout.secondVCPUStackTop)
+        #expect(word(second, at: 4) == GuestLayout.secondVCPUStackTop)
+        #expect(UInt64(CGUEST_LONG64_AP_USER_STACK_TOP) < GuestLayout.secondVCPUStackTop)
     }
 
     @Test("the IDT's 32 interrupt gates point at the stubs; only #BP may be raised from CPL3")

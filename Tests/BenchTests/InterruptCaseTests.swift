@@ -42,10 +42,13 @@ struct InterruptCatalogueTests {
                 == true)
         #expect(
             try ExitCaseCatalogueTests.exitCase("eoi-x2apic/long64-cpl3").gate(environment)?.contains("wrmsr") == true)
+        // Arming at CPL3 is a decision, not a gap: the reason names the two rows that time its parts.
+        let arm = try #require(try ExitCaseCatalogueTests.exitCase("tsc-deadline-arm/long64-cpl3").notInThisModeReason)
+        #expect(arm.contains("#GP") && arm.contains("syscall-iret") && arm.contains("tsc-deadline-arm/long64-cpl0"))
     }
 
     /// The interrupt cases that run at CPL3 too.
-    static let atCPL3: Set = ["ipi-self-xapic", "eoi-xapic", "tsc-deadline"]
+    static let atCPL3: Set = ["ipi-self-xapic", "eoi-xapic", "tsc-deadline", "ipi", "ipi-halt"]
 
     @Test("without an in-kernel irqchip, or without the TSC-deadline timer, the cases that need it are skipped")
     func gates() throws {
@@ -92,6 +95,18 @@ struct InterruptCatalogueTests {
         }
         let halted = try ExitCaseCatalogueTests.exitCase("ipi-halt/long64-cpl0")
         #expect(halted.body.loop(vendor: .amd, mode: .long64) == CGUEST_LOOP_IPI_HALT)
+        // At CPL3 the second vCPU's entry picks its xAPIC, and spinning at CPL3 or halting, by these numbers.
+        for (id, loop) in [
+            ("ipi/long64-cpl3", CGUEST_LOOP_IPI_USER), ("ipi-halt/long64-cpl3", CGUEST_LOOP_IPI_HALT_USER),
+        ] {
+            let exitCase = try ExitCaseCatalogueTests.exitCase(id)
+            let plan = runner.plan(for: exitCase, counts: (10, 1), cpuid: table)
+            #expect(plan.secondVCPU && plan.localAPIC && plan.cpl == 3, "\(id)")
+            #expect(exitCase.body.loop(vendor: .intel, mode: .long64) == loop, "\(id)")
+            #expect(exitCase.body.interruptsPerIteration == 1)
+            #expect(exitCase.body.faultMeansUnavailable == ExitCase.Body.apicPageAtCPL3Unavailable)
+            #expect(exitCase.exitsTo(in: ExitCaseCatalogueTests.environment(.kvmPVM)) == .kernel)
+        }
         let selfIPI = runner.plan(
             for: try ExitCaseCatalogueTests.exitCase("ipi-self-x2apic/long64-cpl0"), counts: (10, 1), cpuid: table)
         #expect(!selfIPI.secondVCPU)
@@ -121,6 +136,14 @@ struct InterruptCatalogueTests {
         #expect(CaseRunner.secondVCPUFailure(notStarted, end: .faulted, second: .stopped, expected: 12) == nil)
         let refused = CaseRunner.secondVCPUSetupFailure(KVMError(operation: "KVM_CREATE_VCPU", errno: EINVAL))
         #expect(refused.kind == .skipped && refused.reason.contains("KVM_CREATE_VCPU"))
+        // An exception in the mailbox while vCPU 0 timed out is vCPU 1's, and the reason names it.
+        var faulted = started
+        (faulted.faultVector, faulted.faultErrorCode, faulted.faultRIP) = (13, 0, 0x12ab)
+        let spinFault = try #require(
+            CaseRunner.secondVCPUFailure(
+                faulted, end: .failed(watchdog), second: .exited("KVM_EXIT_IO"), expected: 12))
+        #expect(spinFault.kind == .skipped && spinFault.reason.contains("vCPU 1 took #GP (vector 13)"))
+        #expect(!lost.reason.contains("took"))
         let shutdown = CaseFailure(kind: .tripleFault, reason: "the guest triple-faulted")
         #expect(CaseRunner.secondVCPUFailure(started, end: .failed(shutdown), second: .stopped, expected: 12) == nil)
     }
@@ -194,7 +217,10 @@ struct InterruptGuestTests {
             #expect(!failure.reason.isEmpty)
             // Only the interrupt window may diverge, and the cross-vCPU IPIs find no second vCPU or no delivery;
             // the others are skipped only by their gates.
-            if exitCase.body.needs.contains(.secondVCPU) && exitCase.gate(GuestKVM.runner.environment) == nil {
+            if let unavailable = exitCase.body.faultMeansUnavailable, failure.reason.hasPrefix(unavailable) {
+                // A CPL3 store to the APIC page this host refuses: the skip names the vector.
+                #expect(failure.reason.contains("(vector "))
+            } else if exitCase.body.needs.contains(.secondVCPU) && exitCase.gate(GuestKVM.runner.environment) == nil {
                 #expect(failure.reason.contains("second vCPU"))
             } else if exitCase.name != "interrupt-window" || exitCase.gate(GuestKVM.runner.environment) != nil {
                 #expect(exitCase.gate(GuestKVM.runner.environment) == failure.reason)
@@ -224,9 +250,11 @@ struct InterruptGuestTests {
 
     /// The second vCPU is stopped however the case ends; here, stopped by hand while it waits (spinning, then
     /// halted), and its thread says so. Where this host does not run it, the test says why and stops.
-    @Test("a second vCPU waiting for the IPI, spinning or halted, stops when asked", arguments: ["ipi", "ipi-halt"])
+    @Test(
+        "a second vCPU waiting for the IPI, spinning (at CPL0 or CPL3) or halted, stops when asked",
+        arguments: ["ipi/long64-cpl0", "ipi-halt/long64-cpl0", "ipi/long64-cpl3", "ipi-halt/long64-cpl3"])
     func secondVCPUStops(_ name: String) throws {
-        let exitCase = try ExitCaseCatalogueTests.exitCase("\(name)/long64-cpl0")
+        let exitCase = try ExitCaseCatalogueTests.exitCase(name)
         let runner = GuestKVM.runner
         try #require(exitCase.gate(runner.environment) == nil, "gated here: \(exitCase.gate(runner.environment) ?? "")")
         try withGuestSlot { () throws in
@@ -236,6 +264,9 @@ struct InterruptGuestTests {
             let machine = try GuestSetup.build(plan, device: device)
             let second = try GuestSetup.secondVCPU(plan, vm: machine.vm)
             #expect(try second.mpState() == .runnable)
+            // Its own TSS, so that an interrupt it takes at CPL3 never lands on the first vCPU's CPL0 stack.
+            let tr = try second.specialRegisters().tr
+            #expect(tr.base == GuestLayout.secondTSSAddress && tr.selector == Selector.secondTSS)
             let run = SecondVCPURun(second)
             run.start(avoiding: nil)
             // Wait (bounded) for its entry's first store; it never ends by itself.

@@ -87,6 +87,7 @@ struct NestedSVMVMCBTests {
         let word3: [(UInt32, String)] = [
             (SVMIntercept.cpuid, "VMEXIT_CPUID"), (SVMIntercept.hlt, "VMEXIT_HLT"), (SVMIntercept.ioio, "VMEXIT_IOIO"),
             (SVMIntercept.msr, "VMEXIT_MSR"), (SVMIntercept.shutdown, "VMEXIT_SHUTDOWN"),
+            (SVMIntercept.intr, "VMEXIT_INTR"),
         ]
         for (bit, name) in word3 {
             #expect(bit.nonzeroBitCount == 1)
@@ -173,9 +174,24 @@ struct NestedSVMVMCBTests {
         #expect(vmcb.value(UInt64.self, at: CGUEST_VMCB_RFLAGS) == 0x2)
         #expect(vmcb.value(UInt64.self, at: CGUEST_VMCB_DR6) == 0xFFFF_0FF0)
         #expect(vmcb.value(UInt64.self, at: CGUEST_VMCB_DR7) == 0x400)
+        // Only the timer's route intercepts INTR, with V_INTR_MASKING; the others leave INT_CTL 0.
+        #expect(vmcb.value(UInt32.self, at: CGUEST_VMCB_INT_CTL) == 0)
+        let timer = VMCB.guestsGuest(rip: 0x1000, rsp: 0xC000, routesTimer: true)
+        #expect(timer.value(UInt32.self, at: CGUEST_VMCB_INTERCEPT_MISC1) == SVMIntercept.word3 | SVMIntercept.intr)
+        #expect(timer.value(UInt32.self, at: CGUEST_VMCB_INT_CTL) == 1 << 24)
+        // Its own IDT: long mode's, but the x2APIC vector's gate at its timer handler.
+        let own = NestedSVM.ownIDT()
+        let long = LongModeTables.idt()
+        let at = Int(CGUEST_VECTOR_X2APIC) * 16
+        #expect(own.count == long.count)
+        #expect(Array(own[..<at]) == Array(long[..<at]) && Array(own[(at + 16)...]) == Array(long[(at + 16)...]))
+        #expect(Array(own[at..<at + 16]) == LongModeTables.interruptGate(offset: NestedSVM.timerHandlerAddress, dpl: 0))
+        #expect(NestedSVM.idtAddress + UInt64(own.count) <= NestedSVM.codeAddress)
+        #expect(NestedSVM.idtAddress >= NestedSVM.stackTop)
         #expect(vmcb.segment(at: CGUEST_VMCB_CS) == VMCBSegment(selector: 0x08, attributes: 0xA9B, limit: 0xFFFF_FFFF))
         #expect(vmcb.segment(at: CGUEST_VMCB_SS) == VMCBSegment(selector: 0x10, attributes: 0xC93, limit: 0xFFFF_FFFF))
-        #expect(vmcb.segment(at: CGUEST_VMCB_GDTR) == VMCBSegment(limit: 71, base: GuestLayout.gdtAddress))
+        // Eleven slots: the second vCPU's TSS descriptor after SYSRET's selectors.
+        #expect(vmcb.segment(at: CGUEST_VMCB_GDTR) == VMCBSegment(limit: 87, base: GuestLayout.gdtAddress))
         // The ordinary guest's IDT: 66 gates (the exceptions, then the two APIC vectors).
         #expect(vmcb.segment(at: CGUEST_VMCB_IDTR) == VMCBSegment(limit: 66 * 16 - 1, base: GuestLayout.idtAddress))
         #expect(VMCB.guestsGuest(rip: 0, rsp: 0, emptyIDT: true).segment(at: CGUEST_VMCB_IDTR).limit == 0)

@@ -151,8 +151,15 @@
 /// The second vCPU's stack top: the lower part of the CPL0 stack (0x9000–0xA000), which the first vCPU, from
 /// 0xC000 down, never reaches.
 #define CGUEST_LONG64_AP_STACK_TOP 0xA000
+/// The second vCPU's stack top at CPL3 (ipi_user), below the CPL0 stack its own TSS's RSP0 points at (its
+/// spin loop pushes nothing; the frame iretq pops needs one).
+#define CGUEST_LONG64_AP_USER_STACK_TOP 0x9800
 /// The loop whose second vCPU waits in `hlt` (ipi_halt); with any other loop it spins with interrupts on.
 #define CGUEST_LOOP_IPI_HALT 29
+/// The CPL3 sender's loops (xAPIC ICR through the APIC page): their second vCPU software-enables its xAPIC
+/// (not x2APIC: the xAPIC handler takes the IPI), and for ipi_user spins at CPL3; ipi_halt_user's halts at CPL0.
+#define CGUEST_LOOP_IPI_USER 57
+#define CGUEST_LOOP_IPI_HALT_USER 58
 /// The local APIC's xAPIC registers (guest-physical, KVM's default base), mapped uncached by long mode's
 /// page tables.
 #define CGUEST_APIC_BASE 0xFEE00000

@@ -70,7 +70,9 @@
     X(53, user_fault, NONE, FAULT_RESUME_PREP, USER_FAULT_BODY, NONE)          \
     X(54, xapic_self_ipi_user, XAPIC_USER_INIT, XAPIC_ICR_PREP, XAPIC_IPI_BODY, IRQ_ENTRY_NEXT) \
     X(55, xapic_eoi_user, XAPIC_USER_INIT, XAPIC_EOI_PREP, XAPIC_EOI_BODY, NONE) \
-    X(56, tsc_deadline_user, X2APIC_USER_INIT, DEADLINE_PREP, DEADLINE_USER_BODY, DEADLINE_NEXT)
+    X(56, tsc_deadline_user, X2APIC_USER_INIT, DEADLINE_PREP, DEADLINE_USER_BODY, DEADLINE_NEXT) \
+    X(57, ipi_user, IPI_USER_INIT, XAPIC_ICR_PREP, XAPIC_IPI_DEST_BODY, NONE)  \
+    X(58, ipi_halt_user, IPI_USER_INIT, IPI_HALT_USER_PREP, XAPIC_IPI_DEST_BODY, NONE)
 
 /// The mini-hypervisor's own loops (svm64.S, role own), numbered after CGUEST_LOOPS. Its rdtsc is the same
 /// loop under the same number as CGUEST_LOOPS's, so the rdtsc case selects it in every payload.
@@ -499,6 +501,9 @@
 // never got there ends the loop at once with no samples (the host reports why).
 .macro IPI_INIT
     X2APIC_INIT
+    AP_WAIT
+.endm
+.macro AP_WAIT
     rdtsc
     movl %eax, %edi
 3:
@@ -516,6 +521,10 @@
 // to 1, and lets 20,000 more cycles pass for the halt to be entered (kvm-unit-tests' ipi_halt waits 2,000;
 // an emulated guest needs more). Untimed.
 .macro IPI_HALT_PREP
+    HALT_WAIT
+    X2APIC_ICR_PREP
+.endm
+.macro HALT_WAIT
 3:
     cmpl $2, MB(AP_STAGE)
     jne 3b
@@ -527,7 +536,6 @@
     subl %edi, %eax
     cmpl $20000, %eax
     jb 4b
-    X2APIC_ICR_PREP
 .endm
 // The ICR: fixed delivery, physical destination mode, no shorthand, the x2APIC vector; EDX the destination,
 // x2APIC ID 1. The sample is the round trip: send, the other vCPU's handler entry and count, and this vCPU
@@ -595,6 +603,28 @@
     je 3b
 .endm
 
+// Cross-vCPU IPI from CPL3 (ipi_user, ipi_halt_user): the sender's xAPIC set up by the service, then as
+// IPI_INIT's wait for the second vCPU, which software-enables its xAPIC too and spins at CPL3 (ipi_user: its
+// own TSS's RSP0 takes the handler) or halts at CPL0 (`hlt` faults at CPL3). The body writes the ICR as an
+// xAPIC guest does: the high half (offset 0x310: destination APIC ID 1 in bits 31:24), then the low half
+// (fixed delivery, physical, no shorthand, the xAPIC vector), which sends; both are stores to the APIC page, a
+// user page here. Then the round trip, as IPI_BODY's.
+.macro IPI_USER_INIT
+    XAPIC_USER_INIT
+    AP_WAIT
+.endm
+.macro IPI_HALT_USER_PREP
+    HALT_WAIT
+    XAPIC_ICR_PREP
+.endm
+.macro XAPIC_IPI_DEST_BODY
+    movl $(1 << 24), 0x10(%rdi)
+    movl $CGUEST_VECTOR_XAPIC, (%rdi)
+3:
+    cmpl MB(IRQ_COUNT), %esi
+    je 3b
+.endm
+
 #else
 // Every other payload (real16.S): no APIC handler, so the loops are a #UD the payload reports.
 .macro LONG_MODE_ONLY
@@ -629,6 +659,9 @@
 #define XAPIC_USER_INIT LONG_MODE_ONLY
 #define X2APIC_USER_INIT LONG_MODE_ONLY
 #define DEADLINE_USER_BODY NONE
+#define IPI_USER_INIT LONG_MODE_ONLY
+#define IPI_HALT_USER_PREP NONE
+#define XAPIC_IPI_DEST_BODY NONE
 #endif
 
 // MARK: the bodies of CGUEST_SVM_LOOPS (svm64.S only)

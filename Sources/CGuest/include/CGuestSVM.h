@@ -32,11 +32,17 @@
 #define CGUEST_SVM_REGS_ADDRESS 0x108000
 /// The mini-hypervisor's stack (grows down from here, to CGUEST_SVM_REGS_ADDRESS + 0x1000).
 #define CGUEST_SVM_STACK_TOP 0x10C000
+/// The mini-hypervisor's own IDT (CGUEST_LONG64_IDT_GATES gates, written by the host), loaded with
+/// CGUEST_SVM_FLAG_TIMER: long64.S's gates, but the x2APIC vector's goes to svm64.S's timer handler
+/// (CGUEST_SVM_TIMER_IRQ_OFFSET), so that this level's own interrupt is never counted by the guest's guest's.
+#define CGUEST_SVM_IDT_ADDRESS 0x10C000
 /// Where svm64.S is loaded and starts; at most CGUEST_SVM_CODE_LIMIT bytes.
 #define CGUEST_SVM_CODE_ADDRESS 0x110000
 #define CGUEST_SVM_CODE_LIMIT 0x4000
 /// Offset in svm64.S of `vmmcall; jmp` — the guest's guest of the vmrun loop: it exits at once, every time.
 #define CGUEST_SVM_BOUNCE_OFFSET 0x10
+/// Offset in svm64.S of its own timer handler (the gate of the x2APIC vector in CGUEST_SVM_IDT_ADDRESS).
+#define CGUEST_SVM_TIMER_IRQ_OFFSET 0x20
 
 // MARK: mailbox fields of the three-level guest (offsets from CGUEST_MAILBOX_ADDRESS, after CGuest.h's own)
 
@@ -72,10 +78,13 @@
 #define CGUEST_SVM_MB_STEP_CODE 0x170
 #define CGUEST_SVM_MB_STEP_LENGTH 0x178
 #define CGUEST_SVM_MB_COUNT_STEP 0x17C
-/// u32, out: the self-IPIs it injected (with CGUEST_SVM_FLAG_SELF_IPI).
+/// u32, out: the self-IPIs (with CGUEST_SVM_FLAG_SELF_IPI) or timer interrupts (CGUEST_SVM_FLAG_TIMER) it
+/// injected.
 #define CGUEST_SVM_MB_COUNT_INJECTED 0x180
+/// u32, out: the #VMEXIT INTRs it handled (with CGUEST_SVM_FLAG_TIMER).
+#define CGUEST_SVM_MB_COUNT_INTR 0x184
 /// Bytes of the mailbox the three-level guest uses in all.
-#define CGUEST_SVM_MB_END 0x184
+#define CGUEST_SVM_MB_END 0x188
 
 /// Relay: run the guest's guest (long64.S at CPL0, loop MB LOOP) and answer its intercepts until it says done.
 #define CGUEST_SVM_ROLE_RELAY 0
@@ -87,6 +96,12 @@
 /// Answer the guest's guest's x2APIC self-IPI (a wrmsr to the ICR, 0x830, shorthand self) as an APIC would:
 /// inject its vector with EVENTINJ on the next VMRUN.
 #define CGUEST_SVM_FLAG_SELF_IPI 2
+/// Route this level's own TSC-deadline timer to the guest's guest: its x2APIC on (the LVT timer in TSC-deadline
+/// mode on the x2APIC vector), its own IDT loaded, the guest's guest's IA32_TSC_DEADLINE writes forwarded to
+/// its own MSR; a #VMEXIT INTR (the VMCB intercepts INTR, V_INTR_MASKING set) is acknowledged by taking the
+/// interrupt on its own IDT (STGI, then CLGI), whose handler EOIs and injects the x2APIC vector with
+/// EVENTINJ on the next VMRUN.
+#define CGUEST_SVM_FLAG_TIMER 4
 
 // The mini-hypervisor's own loops are CGuestLoops.h's CGUEST_SVM_LOOPS.
 
@@ -164,6 +179,7 @@
 // MARK: #VMEXIT codes the mini-hypervisor handles or reports (APM vol. 2, appendix C)
 
 #define CGUEST_SVM_EXIT_EXCEPTION_BASE 0x40  // + vector
+#define CGUEST_SVM_EXIT_INTR 0x60
 #define CGUEST_SVM_EXIT_CPUID 0x72
 #define CGUEST_SVM_EXIT_HLT 0x78
 #define CGUEST_SVM_EXIT_IOIO 0x7B
