@@ -11,7 +11,7 @@ nestprobe made), then the wall time and peak resident memory of `history check` 
 1,000, and its CPU time (user + system: the steadier figure on a shared machine). --repeat R times each,
 median and range. The load average is printed first: wall times on a loaded machine wait for a CPU.
 The add figures also give the slowest single add of all passes, and are repeated for the static binary
-(`make dist`: dist/nestprobe-*-linux-x86_64, or --static-bin), which skips loading the Swift runtime, ICU
+(`make dist`: dist/nestprobe-*-linux-x86_64, `make test`'s .build/dist/, or --static-bin), which skips loading the Swift runtime, ICU
 and Foundation as shared objects.
 Usage: Benchmarks/History/history-bench.py --bin .build/release/nestprobe [--sizes 250,500,1000]
 """
@@ -134,7 +134,8 @@ def main():
     binary = os.path.abspath(args.bin)
     static = args.static_bin
     if static is None:
-        found = sorted(p for p in glob.glob(os.path.join(ROOT, "dist", "nestprobe-*-linux-x86_64")))
+        found = sorted(p for folder in ("dist", os.path.join(".build", "dist"))
+                       for p in glob.glob(os.path.join(ROOT, folder, "nestprobe-*-linux-x86_64")))
         static = found[-1] if found else None
     elif static == "none":
         static = None
