@@ -11,6 +11,17 @@
 // chance of any false alarm (exit 2) at the same level, as compare's Holm does; where some cases did
 // change, it keeps more power than Holm for the others (Benjamini & Hochberg 1995; valid under the
 // positive dependence the machine's level leaves between cases, Benjamini & Yekutieli 2001).
+//
+// E-divisive's own splits are a family across the cases too (at 0.01 in every case, 60 flat cases gave a
+// false split in a 250-report benchmark). They are decided as families of hypotheses, one family a case
+// (Benjamini & Bogomolov, "Selective inference on multiple families of hypotheses", J. R. Statist. Soc.
+// B 76, 2014): each case's first split — the test of "this case changed at all" — gets its p-value
+// (EDivisive.firstSplit), those are adjusted across the judged cases by Benjamini–Hochberg at the
+// detector's level α, and only in the R cases kept does E-divisive go on, each later split tested at
+// α·R/m (m cases judged). In a history where nothing changed, a false split anywhere needs a first split
+// kept, which happens with probability at most α. Bonferroni (α/m in every case) was tried first and lost
+// a series whose steps cancel (its first split's p-value is ~0.002: fine when 30 of 50 cases changed, not
+// below 0.05/50).
 
 import Foundation
 import Report
@@ -18,8 +29,8 @@ import Synchronization
 
 /// What `history check` judges and how.
 public struct CheckOptions: Sendable {
-    /// Detection settings.
-    public var detector = EDivisive()
+    /// Detection settings; `detector.pValue` is the level across the judged cases (decideSplits).
+    public var detector = EDivisive(pValue: 0.05)
     /// A change smaller than this (percent of the median before) is not reported.
     public var thresholdPercent = 5.0
     /// The newest this many reports make the window whose change points set the exit code.
@@ -118,6 +129,9 @@ public struct CheckResult: Sendable {
     public var runLevelReports = 0
     /// Whether each report was divided by the machine's level in it (needs three cases in every report).
     public var reportLevels = false
+    /// Cases whose first split was kept across the cases (R), and the level of every later split, α·R/m.
+    public var splitCasesKept = 0
+    public var splitLevel = 0.0
 
     /// 2 when a reported regression lies in the newest window, 4 when only improvements do, else 0.
     public var exitCode: Int32 {
@@ -161,38 +175,109 @@ public enum HistoryCheck {
         let judged = try store.cases(machine: machine.id).filter { options.judges($0) }
         let width = max(1, ProcessInfo.processInfo.activeProcessorCount)
         let reports = builder.reports
-        var out: [CaseCheck] = []
-        out.reserveCapacity(judged.count)
+        let first = firstDetector(options, cases: judged.count)
+        // Stage one, a batch at a time: each case's first split. A case whose p-value is above α can never be
+        // kept, so it is analysed at once (no split) and its series let go; the others wait for the decision.
+        var done: [Int: CaseCheck] = [:]
+        var firsts = [ChangePoint?](repeating: nil, count: judged.count)
+        var pending: [Int: CaseSeries] = [:]
         var start = 0
         while start < judged.count {
             var read: [CaseSeries] = []
             for entry in judged[start..<min(start + width, judged.count)] { read.append(try builder.series(entry.id)) }
             let batch = read
-            let checks = Mutex<[Int: CaseCheck]>([:])
+            let found = Mutex<[Int: ChangePoint]>([:])
             DispatchQueue.concurrentPerform(iterations: batch.count) { i in
-                var check = analyse(batch[i], reports: reports, options: options)
-                if !keepSeries {
-                    var kept = CaseSeries(caseID: batch[i].caseID, values: [], reportIndex: [])
-                    kept.runLevelReports = batch[i].runLevelReports
-                    check.series = kept
+                if let point = first.firstSplit(batch[i].values, boundaries: batch[i].boundaries) {
+                    found.withLock { $0[i] = point }
                 }
-                checks.withLock { $0[i] = check }
             }
-            checks.withLock { done in out.append(contentsOf: batch.indices.compactMap { done[$0] }) }
+            let points = found.withLock { $0 }
+            for (i, series) in batch.enumerated() {
+                firsts[start + i] = points[i]
+                if let p = points[i]?.pValue, p <= options.detector.pValue {
+                    pending[start + i] = series
+                } else {
+                    done[start + i] = finish(
+                        analyse(series, reports: reports, options: options, first: nil, later: first),
+                        keepSeries: keepSeries)
+                }
+            }
             start += batch.count
         }
+        // The decision across the cases, then stage two: E-divisive goes on in the kept cases.
+        let (kept, later) = decideSplits(firsts.map { $0?.pValue }, options: options)
+        let waiting = pending.keys.sorted().map {
+            (index: $0, series: pending[$0]!, first: kept[$0] ? firsts[$0] : nil)
+        }
+        let checks = Mutex<[Int: CaseCheck]>([:])
+        DispatchQueue.concurrentPerform(iterations: waiting.count) { k in
+            let (index, series, first) = waiting[k]
+            let check = analyse(series, reports: reports, options: options, first: first, later: later)
+            checks.withLock { $0[index] = finish(check, keepSeries: keepSeries) }
+        }
+        done.merge(checks.withLock { $0 }) { a, _ in a }
+        var out = judged.indices.compactMap { done[$0] }
+        let casesKept = kept.filter { $0 }.count
         decideNewest(&out, options: options)
         var result = CheckResult(machine: machine, reportCount: reports.count, cases: out, options: options)
         result.runLevelReports = out.map(\.series.runLevelReports).max() ?? 0
         result.reportLevels = !builder.shift.isEmpty
+        result.splitCasesKept = casesKept
+        result.splitLevel = later.pValue
         return result
     }
 
-    /// The change points of one series judged on its own (a family of one for the newest-report test).
+    /// The change points of one series judged on its own (a family of one).
     public static func check(_ series: CaseSeries, reports: [StoredReport], options: CheckOptions) -> CaseCheck {
-        var checks = [analyse(series, reports: reports, options: options)]
+        var checks = analyse([series], reports: reports, options: options)
         decideNewest(&checks, options: options)
         return checks[0]
+    }
+
+    /// `check` without its series unless asked for.
+    static func finish(_ check: CaseCheck, keepSeries: Bool) -> CaseCheck {
+        guard !keepSeries else { return check }
+        var check = check
+        var kept = CaseSeries(caseID: check.series.caseID, values: [], reportIndex: [])
+        kept.runLevelReports = check.series.runLevelReports
+        check.series = kept
+        return check
+    }
+
+    /// The detector of each case's first split among `cases`: at the family's level, with permutations
+    /// enough for Benjamini–Hochberg's smallest threshold α/m with room for one exceedance.
+    public static func firstDetector(_ options: CheckOptions, cases: Int) -> EDivisive {
+        let d = options.detector
+        let needed = Int((2 * Double(max(1, cases)) / d.pValue).rounded(.up)) - 1
+        return EDivisive(pValue: d.pValue, permutations: max(d.permutations, needed), seed: d.seed)
+    }
+
+    /// Which cases' first splits are kept (Benjamini–Hochberg at the detector's level over `pValues`, nil
+    /// for a case with no split possible), and the detector of every later split in them: level α·R/m
+    /// (Benjamini & Bogomolov 2014), with permutations enough to reach it.
+    public static func decideSplits(_ pValues: [Double?], options: CheckOptions) -> (kept: [Bool], later: EDivisive) {
+        let alpha = options.detector.pValue
+        let adjusted = BenjaminiHochberg.adjust(pValues.map { $0 ?? 1 })
+        let kept = adjusted.map { $0 <= alpha }
+        let selected = kept.filter { $0 }.count
+        let level = alpha * Double(max(1, selected)) / Double(max(1, pValues.count))
+        let needed = Int((2 / level).rounded(.up)) - 1
+        let d = options.detector
+        return (kept, EDivisive(pValue: level, permutations: max(d.permutations, needed), seed: d.seed))
+    }
+
+    /// The change points of `series`, judged together as one machine's cases (both stages of `run`), each
+    /// with its newest-report test made but not yet decided.
+    public static func analyse(_ series: [CaseSeries], reports: [StoredReport], options: CheckOptions)
+        -> [CaseCheck]
+    {
+        let first = firstDetector(options, cases: series.count)
+        let firsts = series.map { first.firstSplit($0.values, boundaries: $0.boundaries) }
+        let (kept, later) = decideSplits(firsts.map { $0?.pValue }, options: options)
+        return series.indices.map {
+            analyse(series[$0], reports: reports, options: options, first: kept[$0] ? firsts[$0] : nil, later: later)
+        }
     }
 
     /// Adjusts the newest-report tests of `checks` across the cases (Benjamini–Hochberg) and keeps, in each
@@ -212,10 +297,19 @@ public enum HistoryCheck {
         }
     }
 
-    /// The change points of one series, with its newest-report test made but not yet decided
-    /// (`decideNewest` does that across the cases).
+    /// The change points of one series judged on its own (a family of one), with its newest-report test
+    /// made but not yet decided (`decideNewest` does that across the cases).
     public static func analyse(_ series: CaseSeries, reports: [StoredReport], options: CheckOptions) -> CaseCheck {
-        let found = options.detector.changePoints(series.values, boundaries: series.boundaries)
+        analyse([series], reports: reports, options: options)[0]
+    }
+
+    /// The change points of one series given the decision across the cases: `first`, its first split when
+    /// kept, from which `later` goes on (nil: no split).
+    static func analyse(
+        _ series: CaseSeries, reports: [StoredReport], options: CheckOptions, first: ChangePoint?,
+        later: EDivisive
+    ) -> CaseCheck {
+        let found = first.map { later.changePoints(series.values, boundaries: series.boundaries, after: $0) } ?? []
         var newest: NewestTest?
         // The newest report on its own against the segment before it (EDivisive.splitPValue).
         if let last = series.reportIndex.last, last == reports.count - 1,

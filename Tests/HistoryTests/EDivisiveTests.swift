@@ -71,19 +71,22 @@ import Testing
 
     /// Reported change points (as `history check` reports them: 5 % threshold) of each series, the series
     /// judged together as the cases of one machine (the newest-report tests adjusted across them).
-    static func reported(_ all: [[Double]]) -> [[Int]] {
+    static func judged(_ all: [[Double]]) -> [CaseCheck] {
         var options = CheckOptions()
         options.normalize = false
-        var checks = all.map { values in
-            let series = CaseSeries(caseID: "synthetic", values: values, reportIndex: Array(values.indices))
-            let reports = values.indices.map {
-                StoredReport(
-                    id: Int64($0), createdAt: "", file: "\($0)", digest: "", toolVersion: "", injectedDelay: nil)
-            }
-            return HistoryCheck.analyse(series, reports: reports, options: options)
+        let count = all.map(\.count).max() ?? 0
+        let reports = (0..<count).map {
+            StoredReport(id: Int64($0), createdAt: "", file: "\($0)", digest: "", toolVersion: "", injectedDelay: nil)
         }
+        let series = all.map { CaseSeries(caseID: "synthetic", values: $0, reportIndex: Array($0.indices)) }
+        var checks = HistoryCheck.analyse(series, reports: reports, options: options)
         HistoryCheck.decideNewest(&checks, options: options)
-        return checks.map { $0.changes.map(\.reportIndex) }
+        return checks
+    }
+
+    /// The reported change points of each series (`judged`).
+    static func reported(_ all: [[Double]]) -> [[Int]] {
+        judged(all).map { $0.changes.map(\.reportIndex) }
     }
 
     /// How many of `expected` have a partner in `found` within ±2, one to one.
@@ -105,6 +108,39 @@ import Testing
             #expect(found.isEmpty, "\(series.name)")
             #expect(series.otava.isEmpty, "\(series.name): Otava")
         }
+    }
+
+    /// 200 points at 1,000 with 5 % Gaussian noise (Box–Muller), as make_expected.py's flat series.
+    static func flatSeries(_ random: inout SplitMix64) -> [Double] {
+        (0..<200).map { _ in
+            let u = (Double(random.next() >> 11) + 0.5) / Double(1 << 53)
+            let v = Double(random.next() >> 11) / Double(1 << 53)
+            return 1000 * (1 + 0.05 * (-2 * log(u)).squareRoot() * cos(2 * Double.pi * v))
+        }
+    }
+
+    /// 20 flat histories of 60 cases each, every history judged as one machine: E-divisive's first splits
+    /// are kept across the 60 cases (Benjamini–Hochberg at 0.05), so over 20 histories about one false
+    /// split is expected at most and none reported. At 0.05 in every case the same series split dozens of
+    /// times.
+    @Test func flatHistoriesOfSixtyCasesHaveNoChangePoint() {
+        var random = SplitMix64(seed: 14)
+        var splits = 0
+        var reported = 0
+        var uncorrected = 0
+        for _ in 0..<20 {
+            let history = (0..<60).map { _ in Self.flatSeries(&random) }
+            let checks = Self.judged(history)
+            reported += checks.map(\.changes.count).reduce(0, +)
+            splits += checks.map(\.splits.count).reduce(0, +)
+            for values in history { uncorrected += CheckOptions().detector.changePoints(values).count }
+        }
+        print(
+            "EDivisive: 20 flat histories × 60 cases: \(splits) split(s), \(reported) reported; uncorrected \(uncorrected)"
+        )
+        #expect(reported == 0)
+        #expect(splits <= 2)
+        #expect(uncorrected > 10 * max(1, splits))
     }
 
     @Test func stepsAreFoundWhereTheyAre() throws {
