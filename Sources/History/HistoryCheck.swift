@@ -175,7 +175,9 @@ public enum HistoryCheck {
         let judged = try store.cases(machine: machine.id).filter { options.judges($0) }
         let width = max(1, ProcessInfo.processInfo.activeProcessorCount)
         let reports = builder.reports
-        let first = firstDetector(options, cases: judged.count)
+        let first = EDivisive(
+            pValue: options.detector.pValue, permutations: options.detector.permutations,
+            seed: options.detector.seed)
         // Stage one, a batch at a time: each case's first split. A case whose p-value is above α can never be
         // kept, so it is analysed at once (no split) and its series let go; the others wait for the decision.
         var done: [Int: CaseCheck] = [:]
@@ -206,6 +208,16 @@ public enum HistoryCheck {
             start += batch.count
         }
         // The decision across the cases, then stage two: E-divisive goes on in the kept cases.
+        let refine = refinable(firsts, options: options)
+        let refined = Mutex<[Int: ChangePoint]>([:])
+        let more = firstDetector(options, cases: judged.count)
+        let again = refine.compactMap { index in pending[index].map { (index, $0) } }
+        DispatchQueue.concurrentPerform(iterations: again.count) { k in
+            if let point = more.firstSplit(again[k].1.values, boundaries: again[k].1.boundaries) {
+                refined.withLock { $0[again[k].0] = point }
+            }
+        }
+        for (index, point) in refined.withLock({ $0 }) { firsts[index] = point }
         let (kept, later) = decideSplits(firsts.map { $0?.pValue }, options: options)
         let waiting = pending.keys.sorted().map {
             (index: $0, series: pending[$0]!, first: kept[$0] ? firsts[$0] : nil)
@@ -245,12 +257,29 @@ public enum HistoryCheck {
         return check
     }
 
-    /// The detector of each case's first split among `cases`: at the family's level, with permutations
-    /// enough for Benjamini–Hochberg's smallest threshold α/m with room for one exceedance.
+    /// The detector of each case's first split among `cases` once a first round of `detector.permutations`
+    /// draws left it undecided: at the family's level, with permutations enough for Benjamini–Hochberg's
+    /// smallest threshold α/m with room for one exceedance.
     public static func firstDetector(_ options: CheckOptions, cases: Int) -> EDivisive {
         let d = options.detector
         let needed = Int((2 * Double(max(1, cases)) / d.pValue).rounded(.up)) - 1
         return EDivisive(pValue: d.pValue, permutations: max(d.permutations, needed), seed: d.seed)
+    }
+
+    /// The cases whose first split's test goes on to `firstDetector`'s draws: those Benjamini–Hochberg
+    /// does not keep yet whose first round of draws saw no exceedance (p at its floor, 1 / (draws + 1)).
+    /// The test draws the same permutations first (the same seed), so it goes on where it stopped; going on
+    /// only when nothing exceeded keeps the p-value valid (P(p ≤ u) ≤ u: a final p ≤ u implies the p-value
+    /// of the round that could first reach u was ≤ u). Cases that changed clearly then cost the first
+    /// round alone when enough of them changed (the 6 of 60 of history-bench: p = 1/200 each, kept at
+    /// 0.05 · 6 / 60), and a single changed case gets the draws that can reach 0.05 / m.
+    public static func refinable(_ firsts: [ChangePoint?], options: CheckOptions) -> [Int] {
+        let floor = 1 / Double(options.detector.permutations + 1)
+        let (kept, _) = decideSplits(firsts.map { $0?.pValue }, options: options)
+        return firsts.indices.filter { index in
+            guard let p = firsts[index]?.pValue, !kept[index] else { return false }
+            return abs(p - floor) < 1e-12 * floor
+        }
     }
 
     /// Which cases' first splits are kept (Benjamini–Hochberg at the detector's level over `pValues`, nil
@@ -259,7 +288,8 @@ public enum HistoryCheck {
     public static func decideSplits(_ pValues: [Double?], options: CheckOptions) -> (kept: [Bool], later: EDivisive) {
         let alpha = options.detector.pValue
         let adjusted = BenjaminiHochberg.adjust(pValues.map { $0 ?? 1 })
-        let kept = adjusted.map { $0 <= alpha }
+        // A hair of tolerance: 60 · (1/200) / 6 must count as 0.05.
+        let kept = adjusted.map { $0 <= alpha * (1 + 1e-9) }
         let selected = kept.filter { $0 }.count
         let level = alpha * Double(max(1, selected)) / Double(max(1, pValues.count))
         let needed = Int((2 / level).rounded(.up)) - 1
@@ -272,8 +302,14 @@ public enum HistoryCheck {
     public static func analyse(_ series: [CaseSeries], reports: [StoredReport], options: CheckOptions)
         -> [CaseCheck]
     {
-        let first = firstDetector(options, cases: series.count)
-        let firsts = series.map { first.firstSplit($0.values, boundaries: $0.boundaries) }
+        let first = EDivisive(
+            pValue: options.detector.pValue, permutations: options.detector.permutations,
+            seed: options.detector.seed)
+        var firsts = series.map { first.firstSplit($0.values, boundaries: $0.boundaries) }
+        let more = firstDetector(options, cases: series.count)
+        for index in refinable(firsts, options: options) {
+            firsts[index] = more.firstSplit(series[index].values, boundaries: series[index].boundaries)
+        }
         let (kept, later) = decideSplits(firsts.map { $0?.pValue }, options: options)
         return series.indices.map {
             analyse(series[$0], reports: reports, options: options, first: kept[$0] ? firsts[$0] : nil, later: later)

@@ -143,6 +143,41 @@ import Testing
         #expect(uncorrected > 10 * max(1, splits))
     }
 
+    @Test func firstSplitsAreDecidedAcrossTheCases() {
+        // Benjamini–Hochberg at 0.05 over four cases (one with no split possible): 0.0001 and 0.02 are kept
+        // (adjusted 0.0004 and 0.04), so later splits run at 0.05 · 2 / 4.
+        let (kept, later) = HistoryCheck.decideSplits([0.0001, 0.02, nil, 0.5], options: CheckOptions())
+        #expect(kept == [true, true, false, false])
+        #expect(abs(later.pValue - 0.025) < 1e-12)
+        #expect(later.permutations == 199)
+        // Nothing kept: later splits never run, and the level stays the family's share of one case.
+        let (none, _) = HistoryCheck.decideSplits([0.2, 0.03, 0.9], options: CheckOptions())
+        #expect(none == [false, false, false])
+        // The first test can reach α/m for 60 cases with room for one exceedance: 2 · 60 / 0.05 draws.
+        #expect(HistoryCheck.firstDetector(CheckOptions(), cases: 60).permutations == 2_399)
+        // A first round at its floor (1 / 200) is refined only where the family needs it.
+        let floor = ChangePoint(index: 1, pValue: 1.0 / 200, statistic: 1)
+        let flatOnes = [ChangePoint?](repeating: ChangePoint(index: 1, pValue: 0.5, statistic: 1), count: 54)
+        let sixAtFloor = [ChangePoint?](repeating: floor, count: 6) + flatOnes
+        let oneAtFloor = [floor] + flatOnes
+        let decided = HistoryCheck.refinable(sixAtFloor, options: CheckOptions())
+        let first = HistoryCheck.refinable(oneAtFloor, options: CheckOptions())
+        #expect(decided == [])
+        #expect(first == [0])
+        // The sequential first test: a flat series stops at its tenth exceedance (p = 10 / draws), a clear
+        // step draws every permutation and gets the smallest p-value.
+        var random = SplitMix64(seed: 5)
+        let flat = Self.flatSeries(&random)
+        let detector = HistoryCheck.firstDetector(CheckOptions(), cases: 60)
+        let p = detector.firstSplit(flat)?.pValue ?? 0
+        #expect(p > 0.05)
+        let draws = 10 / p
+        #expect(abs(draws - draws.rounded()) < 1e-6 && draws < 2_399)
+        let step = flat.indices.map { flat[$0] * ($0 < 120 ? 1 : 1.2) }
+        #expect(detector.firstSplit(step)?.pValue == 1.0 / 2_400)
+        #expect(detector.firstSplit(step)?.index == 120)
+    }
+
     @Test func stepsAreFoundWhereTheyAre() throws {
         var steps = 0
         var within2 = 0
