@@ -100,7 +100,7 @@ public struct HistoryCheckDocument: Codable, Sendable, Equatable {
         /// Whether each report was divided by the machine's level in it (three cases in every report).
         public var reportLevelsRemoved: Bool?
         /// Cases whose first split was kept across the cases, and the level each later split of theirs was
-        /// tested at (method.pValue · splitCasesKept / casesJudged).
+        /// tested at (method.pValue · splitCasesKept / casesJudged; absent when no case was kept).
         public var splitCasesKept: Int?
         public var splitPValue: Double?
     }
@@ -149,6 +149,6 @@ public struct HistoryCheckDocument: Codable, Sendable, Equatable {
             verdict: code == 2 ? "regression" : code == 4 ? "improvement" : "none", exitCode: code,
             changes: changes, runLevelReports: result.runLevelReports,
             reportLevelsRemoved: result.reportLevels, splitCasesKept: result.splitCasesKept,
-            splitPValue: result.splitLevel)
+            splitPValue: result.splitCasesKept > 0 ? result.splitLevel : nil)
     }
 }
