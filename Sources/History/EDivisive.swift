@@ -20,7 +20,8 @@ public struct ChangePoint: Sendable, Equatable {
 
 /// E-divisive means with a permutation significance test.
 public struct EDivisive: Sendable {
-    /// A split is kept when its permutation p-value is at most this.
+    /// A split is kept when its permutation p-value is at most this. `history check` treats it as the level
+    /// across the judged cases and decides the first splits together (HistoryCheck.decideSplits).
     public var pValue: Double
     /// Permutations per test (the smallest p-value it can give is 1 / (permutations + 1)).
     public var permutations: Int
@@ -33,14 +34,33 @@ public struct EDivisive: Sendable {
         self.seed = seed
     }
 
+    /// The first split of `series` — the best split of the whole series — and its permutation p-value,
+    /// whether or not it passes. The draws stop at the tenth exceedance, with p = 10 / draws (Besag &
+    /// Clifford, "Sequential Monte Carlo p-values", Biometrika 78, 1991: still a valid p-value), else p =
+    /// (exceedances + 1) / (permutations + 1): a case without a change costs a few dozen draws, and one
+    /// with a change gets a p-value fine enough to be compared across cases. nil when no split is possible.
+    /// `history check` adjusts these across the cases before it goes on (HistoryCheck.decideSplits).
+    public func firstSplit(_ series: [Double], boundaries: [Int]? = nil) -> ChangePoint? {
+        run(series, boundaries: boundaries, accepted: nil, firstOnly: true).first
+    }
+
     /// The change points of `series`, sorted by index. `boundaries`, when given, are the indices where a
-    /// split may fall (each in 1..<series.count); by default any index may.
-    public func changePoints(_ series: [Double], boundaries: [Int]? = nil) -> [ChangePoint] {
+    /// split may fall (each in 1..<series.count); by default any index may. `after`: a first split already
+    /// accepted (firstSplit's, kept by a decision across cases), from which the search goes on.
+    public func changePoints(_ series: [Double], boundaries: [Int]? = nil, after: ChangePoint? = nil) -> [ChangePoint] {
+        run(series, boundaries: boundaries, accepted: after, firstOnly: false)
+    }
+
+    /// The exceedances at which firstSplit's sequential test stops.
+    static let sequentialExceedances = 10
+
+    /// E-divisive from the splits in `accepted`; with `firstOnly`, the first test's split and p-value alone.
+    private func run(_ series: [Double], boundaries: [Int]?, accepted: ChangePoint?, firstOnly: Bool) -> [ChangePoint] {
         let n = series.count
         guard n >= 2 else { return [] }
         let allowed = (boundaries ?? Array(1..<n)).filter { $0 > 0 && $0 < n }
         var random = SplitMix64(seed: seed)
-        var found: [ChangePoint] = []
+        var found: [ChangePoint] = accepted.map { [$0] } ?? []
         // Per piece (start, end): its sorted values and best split, kept until the piece is split.
         var pieces: [Piece: (data: PieceData, best: Candidate)] = [:]
         var fenwick = Fenwick(count: n)
@@ -64,10 +84,14 @@ public struct EDivisive: Sendable {
             }
             guard let top, top.candidate.index > 0, top.candidate.statistic > 0 else { break }
             // Permute every piece within itself; the largest statistic of any piece is compared to the best.
+            // The p-value is (exceedances + 1) / (permutations + 1), never 0 (Phipson & Smyth 2010): a valid
+            // p-value, P(p ≤ level) ≤ level under no change, which the correction across cases relies on.
             var atLeast = 0
+            var drawn = 0
             let limit = pValue * Double(permutations + 1)
             var ranks: [Int] = []
             for _ in 0..<permutations {
+                drawn += 1
                 var exceeded = false
                 for (_, data, splits) in current where !splits.isEmpty {
                     // The same permutations as shuffling a fresh copy: the buffer's storage is reused.
@@ -81,15 +105,18 @@ public struct EDivisive: Sendable {
                 }
                 if exceeded {
                     atLeast += 1
-                    // Past this many, the test cannot pass any more.
-                    if Double(atLeast) > limit { break }
+                    // Past this many, the test cannot pass any more (firstOnly: the sequential stop).
+                    if firstOnly ? atLeast >= Self.sequentialExceedances : Double(atLeast + 1) > limit { break }
                 }
             }
-            let p = Double(atLeast) / Double(permutations + 1)
+            let p =
+                firstOnly && atLeast >= Self.sequentialExceedances
+                ? Double(atLeast) / Double(drawn) : Double(atLeast + 1) / Double(permutations + 1)
+            let point = ChangePoint(
+                index: top.piece.start + top.candidate.index, pValue: p, statistic: top.candidate.statistic)
+            if firstOnly { return [point] }
             guard p <= pValue else { break }
-            found.append(
-                ChangePoint(index: top.piece.start + top.candidate.index, pValue: p, statistic: top.candidate.statistic)
-            )
+            found.append(point)
             pieces[top.piece] = nil
         }
         return found.sorted { $0.index < $1.index }

@@ -22,6 +22,22 @@
 // discovery rate controls the chance of any false alarm (exit 2) at the same level, as compare's Holm does;
 // where some cases did change, it keeps more power than Holm for the others (Benjamini & Hochberg 1995;
 // valid under the positive dependence the machine's level leaves between cases, Benjamini & Yekutieli 2001).
+//
+// E-divisive runs over each case's report medians, not its runs: a report's runs share the machine's
+// state, and a permutation test that shuffles them as independent points split the newest report off a
+// plain series in 8 of 20 A/A checks under load (scripts/history-series.py judge --rolling). Its splits
+// are mapped back to the first run of their report.
+//
+// E-divisive's own splits are a family across the cases too (at 0.01 in every case, 60 flat cases gave a
+// false split in a 250-report benchmark). They are decided as families of hypotheses, one family a case
+// (Benjamini & Bogomolov, "Selective inference on multiple families of hypotheses", J. R. Statist. Soc.
+// B 76, 2014): each case's first split — the test of "this case changed at all" — gets its p-value
+// (EDivisive.firstSplit), those are adjusted across the judged cases by Benjamini–Hochberg at the
+// detector's level α, and only in the R cases kept does E-divisive go on, each later split tested at
+// α·R/m (m cases judged). In a history where nothing changed, a false split anywhere needs a first split
+// kept, which happens with probability at most α. Bonferroni (α/m in every case) was tried first and lost
+// a series whose steps cancel (its first split's p-value is ~0.002: fine when 30 of 50 cases changed, not
+// below 0.05/50).
 
 import Foundation
 import Report
@@ -29,8 +45,8 @@ import Synchronization
 
 /// What `history check` judges and how.
 public struct CheckOptions: Sendable {
-    /// Detection settings.
-    public var detector = EDivisive()
+    /// Detection settings; `detector.pValue` is the level across the judged cases (decideSplits).
+    public var detector = EDivisive(pValue: 0.05)
     /// A change smaller than this (percent of the median before) is not reported.
     public var thresholdPercent = 5.0
     /// The newest this many reports make the window whose change points set the exit code.
@@ -134,6 +150,9 @@ public struct CheckResult: Sendable {
     public var runLevelReports = 0
     /// Whether each report was divided by the machine's level in it (needs three cases in every report).
     public var reportLevels = false
+    /// Cases whose first split was kept across the cases (R), and the level of every later split, α·R/m.
+    public var splitCasesKept = 0
+    public var splitLevel = 0.0
 
     /// 2 when a reported regression lies in the newest window, 4 when only improvements do, else 0.
     public var exitCode: Int32 {
@@ -177,38 +196,145 @@ public enum HistoryCheck {
         let judged = try store.cases(machine: machine.id).filter { options.judges($0) }
         let width = max(1, ProcessInfo.processInfo.activeProcessorCount)
         let reports = builder.reports
-        var out: [CaseCheck] = []
-        out.reserveCapacity(judged.count)
+        let first = EDivisive(
+            pValue: options.detector.pValue, permutations: options.detector.permutations,
+            seed: options.detector.seed)
+        // Stage one, a batch at a time: each case's first split. A case whose p-value is above α can never be
+        // kept, so it is analysed at once (no split) and its series let go; the others wait for the decision.
+        var done: [Int: CaseCheck] = [:]
+        var firsts = [ChangePoint?](repeating: nil, count: judged.count)
+        var pending: [Int: CaseSeries] = [:]
         var start = 0
         while start < judged.count {
             var read: [CaseSeries] = []
             for entry in judged[start..<min(start + width, judged.count)] { read.append(try builder.series(entry.id)) }
             let batch = read
-            let checks = Mutex<[Int: CaseCheck]>([:])
+            let found = Mutex<[Int: ChangePoint]>([:])
             DispatchQueue.concurrentPerform(iterations: batch.count) { i in
-                var check = analyse(batch[i], reports: reports, options: options)
-                if !keepSeries {
-                    var kept = CaseSeries(caseID: batch[i].caseID, values: [], reportIndex: [])
-                    kept.runLevelReports = batch[i].runLevelReports
-                    check.series = kept
+                if let point = first.firstSplit(NewestReportTest.reportPoints(batch[i]).medians) {
+                    found.withLock { $0[i] = point }
                 }
-                checks.withLock { $0[i] = check }
             }
-            checks.withLock { done in out.append(contentsOf: batch.indices.compactMap { done[$0] }) }
+            let points = found.withLock { $0 }
+            for (i, series) in batch.enumerated() {
+                firsts[start + i] = points[i]
+                if let p = points[i]?.pValue, p <= options.detector.pValue {
+                    pending[start + i] = series
+                } else {
+                    done[start + i] = finish(
+                        analyse(series, reports: reports, options: options, first: nil, later: first),
+                        keepSeries: keepSeries)
+                }
+            }
             start += batch.count
         }
+        // The decision across the cases, then stage two: E-divisive goes on in the kept cases.
+        let refine = refinable(firsts, options: options)
+        let refined = Mutex<[Int: ChangePoint]>([:])
+        let more = firstDetector(options, cases: judged.count)
+        let again = refine.compactMap { index in pending[index].map { (index, $0) } }
+        DispatchQueue.concurrentPerform(iterations: again.count) { k in
+            if let point = more.firstSplit(NewestReportTest.reportPoints(again[k].1).medians) {
+                refined.withLock { $0[again[k].0] = point }
+            }
+        }
+        for (index, point) in refined.withLock({ $0 }) { firsts[index] = point }
+        let (kept, later) = decideSplits(firsts.map { $0?.pValue }, options: options)
+        let waiting = pending.keys.sorted().map {
+            (index: $0, series: pending[$0]!, first: kept[$0] ? firsts[$0] : nil)
+        }
+        let checks = Mutex<[Int: CaseCheck]>([:])
+        DispatchQueue.concurrentPerform(iterations: waiting.count) { k in
+            let (index, series, first) = waiting[k]
+            let check = analyse(series, reports: reports, options: options, first: first, later: later)
+            checks.withLock { $0[index] = finish(check, keepSeries: keepSeries) }
+        }
+        done.merge(checks.withLock { $0 }) { a, _ in a }
+        var out = judged.indices.compactMap { done[$0] }
+        let casesKept = kept.filter { $0 }.count
         decideNewest(&out, options: options)
         var result = CheckResult(machine: machine, reportCount: reports.count, cases: out, options: options)
         result.runLevelReports = out.map(\.series.runLevelReports).max() ?? 0
         result.reportLevels = !builder.shift.isEmpty
+        result.splitCasesKept = casesKept
+        result.splitLevel = later.pValue
         return result
     }
 
-    /// The change points of one series judged on its own (a family of one for the newest-report test).
+    /// The change points of one series judged on its own (a family of one).
     public static func check(_ series: CaseSeries, reports: [StoredReport], options: CheckOptions) -> CaseCheck {
-        var checks = [analyse(series, reports: reports, options: options)]
+        var checks = analyse([series], reports: reports, options: options)
         decideNewest(&checks, options: options)
         return checks[0]
+    }
+
+    /// `check` without its series unless asked for.
+    static func finish(_ check: CaseCheck, keepSeries: Bool) -> CaseCheck {
+        guard !keepSeries else { return check }
+        var check = check
+        var kept = CaseSeries(caseID: check.series.caseID, values: [], reportIndex: [])
+        kept.runLevelReports = check.series.runLevelReports
+        check.series = kept
+        return check
+    }
+
+    /// The detector of each case's first split among `cases` once a first round of `detector.permutations`
+    /// draws left it undecided: at the family's level, with permutations enough for Benjamini–Hochberg's
+    /// smallest threshold α/m with room for one exceedance.
+    public static func firstDetector(_ options: CheckOptions, cases: Int) -> EDivisive {
+        let d = options.detector
+        let needed = Int((2 * Double(max(1, cases)) / d.pValue).rounded(.up)) - 1
+        return EDivisive(pValue: d.pValue, permutations: max(d.permutations, needed), seed: d.seed)
+    }
+
+    /// The cases whose first split's test goes on to `firstDetector`'s draws: those Benjamini–Hochberg
+    /// does not keep yet whose first round of draws saw no exceedance (p at its floor, 1 / (draws + 1)).
+    /// The test draws the same permutations first (the same seed), so it goes on where it stopped; going on
+    /// only when nothing exceeded keeps the p-value valid (P(p ≤ u) ≤ u: a final p ≤ u implies the p-value
+    /// of the round that could first reach u was ≤ u). Cases that changed clearly then cost the first
+    /// round alone when enough of them changed (the 6 of 60 of history-bench: p = 1/200 each, kept at
+    /// 0.05 · 6 / 60), and a single changed case gets the draws that can reach 0.05 / m.
+    public static func refinable(_ firsts: [ChangePoint?], options: CheckOptions) -> [Int] {
+        let floor = 1 / Double(options.detector.permutations + 1)
+        let (kept, _) = decideSplits(firsts.map { $0?.pValue }, options: options)
+        return firsts.indices.filter { index in
+            guard let p = firsts[index]?.pValue, !kept[index] else { return false }
+            return abs(p - floor) < 1e-12 * floor
+        }
+    }
+
+    /// Which cases' first splits are kept (Benjamini–Hochberg at the detector's level over `pValues`, nil
+    /// for a case with no split possible), and the detector of every later split in them: level α·R/m
+    /// (Benjamini & Bogomolov 2014), with permutations enough to reach it.
+    public static func decideSplits(_ pValues: [Double?], options: CheckOptions) -> (kept: [Bool], later: EDivisive) {
+        let alpha = options.detector.pValue
+        let adjusted = BenjaminiHochberg.adjust(pValues.map { $0 ?? 1 })
+        // A hair of tolerance: 60 · (1/200) / 6 must count as 0.05.
+        let kept = adjusted.map { $0 <= alpha * (1 + 1e-9) }
+        let selected = kept.filter { $0 }.count
+        let level = alpha * Double(max(1, selected)) / Double(max(1, pValues.count))
+        let needed = Int((2 / level).rounded(.up)) - 1
+        let d = options.detector
+        return (kept, EDivisive(pValue: level, permutations: max(d.permutations, needed), seed: d.seed))
+    }
+
+    /// The change points of `series`, judged together as one machine's cases (both stages of `run`), each
+    /// with its newest-report test made but not yet decided.
+    public static func analyse(_ series: [CaseSeries], reports: [StoredReport], options: CheckOptions)
+        -> [CaseCheck]
+    {
+        let first = EDivisive(
+            pValue: options.detector.pValue, permutations: options.detector.permutations,
+            seed: options.detector.seed)
+        var firsts = series.map { first.firstSplit(NewestReportTest.reportPoints($0).medians) }
+        let more = firstDetector(options, cases: series.count)
+        for index in refinable(firsts, options: options) {
+            firsts[index] = more.firstSplit(NewestReportTest.reportPoints(series[index]).medians)
+        }
+        let (kept, later) = decideSplits(firsts.map { $0?.pValue }, options: options)
+        return series.indices.map {
+            analyse(series[$0], reports: reports, options: options, first: kept[$0] ? firsts[$0] : nil, later: later)
+        }
     }
 
     /// Adjusts the newest-report tests of `checks` across the cases (Benjamini–Hochberg) and keeps, in each
@@ -233,16 +359,22 @@ public enum HistoryCheck {
         }
     }
 
-    /// The change points of one series, with its newest-report test made but not yet decided
-    /// (`decideNewest` does that across the cases).
+    /// The change points of one series judged on its own (a family of one), with its newest-report test
+    /// made but not yet decided (`decideNewest` does that across the cases).
     public static func analyse(_ series: CaseSeries, reports: [StoredReport], options: CheckOptions) -> CaseCheck {
-        // E-divisive over the report medians, not the runs: a report's runs share the machine's state, and a
-        // permutation test that shuffles them as independent points split the newest report off a plain
-        // series in 8 of 20 A/A checks under load (scripts/history-series.py judge --rolling). Each split is
-        // mapped back to the first run of its report.
-        let reportsOfSeries = NewestReportTest.reportPoints(series)
-        let found = options.detector.changePoints(reportsOfSeries.medians).map {
-            ChangePoint(index: reportsOfSeries.starts[$0.index], pValue: $0.pValue, statistic: $0.statistic)
+        analyse([series], reports: reports, options: options)[0]
+    }
+
+    /// The change points of one series given the decision across the cases: `first`, its first split when
+    /// kept, from which `later` goes on (nil: no split).
+    static func analyse(
+        _ series: CaseSeries, reports: [StoredReport], options: CheckOptions, first: ChangePoint?,
+        later: EDivisive
+    ) -> CaseCheck {
+        // E-divisive in report space (the header says why), its splits mapped to each report's first run.
+        let points = NewestReportTest.reportPoints(series)
+        let found = (first.map { later.changePoints(points.medians, after: $0) } ?? []).map {
+            ChangePoint(index: points.starts[$0.index], pValue: $0.pValue, statistic: $0.statistic)
         }
         var newest: NewestTest?
         // The newest report on its own against the reports of the segment before it (NewestReportTest).

@@ -15,7 +15,9 @@ public struct HistoryCheckDocument: Codable, Sendable, Equatable {
     public struct Method: Codable, Sendable, Equatable {
         /// "e-divisive" (E-divisive means with a permutation test).
         public var detector: String
-        /// The permutation test's level, permutations per test and their seed.
+        /// The permutation test's level, permutations per test and their seed. Where `splitCorrection` is
+        /// present, pValue is the level across all the judged cases of a machine, and permutations the least
+        /// per test (machine.splitPValue and machine.splitPermutations say what each case ran).
         public var pValue: Double
         public var permutations: Int
         public var seed: UInt64
@@ -35,6 +37,10 @@ public struct HistoryCheckDocument: Codable, Sendable, Equatable {
         public var series: String?
         /// The newest report's own test and its adjustment across the cases.
         public var newestReport: NewestReport?
+        /// "benjamini-bogomolov": each case's first split kept by Benjamini–Hochberg at pValue across the
+        /// cases judged, later splits only in the kept cases at pValue · kept / judged (HistoryCheck's
+        /// header). Absent in documents from before: there each split of each case was tested at pValue.
+        public var splitCorrection: String?
     }
 
     /// How the newest report is tested on its own.
@@ -98,6 +104,10 @@ public struct HistoryCheckDocument: Codable, Sendable, Equatable {
         public var runLevelReports: Int?
         /// Whether each report was divided by the machine's level in it (three cases in every report).
         public var reportLevelsRemoved: Bool?
+        /// Cases whose first split was kept across the cases, and the level each later split of theirs was
+        /// tested at (method.pValue · splitCasesKept / casesJudged; absent when no case was kept).
+        public var splitCasesKept: Int?
+        public var splitPValue: Double?
     }
 
     public var schema: String
@@ -121,7 +131,8 @@ public struct HistoryCheckDocument: Codable, Sendable, Equatable {
             runLevelsRemoved: options.runLevels, series: options.seriesDescription,
             newestReport: NewestReport(
                 test: "pooled-robust-z", correction: "benjamini-hochberg", alpha: options.newestAlpha,
-                permutations: nil, minimumReports: options.newestMinimumReports))
+                permutations: nil, minimumReports: options.newestMinimumReports),
+            splitCorrection: "benjamini-bogomolov")
         machines = results.map(Self.machine)
         exitCode = HistoryCheck.combinedExitCode(results.map(\.exitCode))
     }
@@ -143,6 +154,7 @@ public struct HistoryCheckDocument: Codable, Sendable, Equatable {
             reports: result.reportCount, casesJudged: result.cases.count,
             verdict: code == 2 ? "regression" : code == 4 ? "improvement" : "none", exitCode: code,
             changes: changes, runLevelReports: result.runLevelReports,
-            reportLevelsRemoved: result.reportLevels)
+            reportLevelsRemoved: result.reportLevels, splitCasesKept: result.splitCasesKept,
+            splitPValue: result.splitCasesKept > 0 ? result.splitLevel : nil)
     }
 }

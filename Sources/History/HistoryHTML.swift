@@ -17,7 +17,7 @@ public enum HistoryHTML {
             .axis{stroke:#999}text{font-size:11px;fill:#555}p.note{color:#555}</style></head><body>
             <h1>\(HistoryText.xml(title))</h1>
             <p>\(HistoryText.xml(result.machine.summary))\(result.machine.label.isEmpty ? "" : " · label " + HistoryText.xml(result.machine.label)) · \(reports.count) reports, \(HistoryText.xml(reports.first?.createdAt ?? "")) … \(HistoryText.xml(reports.last?.createdAt ?? ""))</p>
-            <p class="note">Median of each report's runs, \(HistoryText.xml(result.options.seriesDescription)). Steps: segment medians between kept splits. Dashed: reported change points (E-divisive, p ≤ \(result.options.detector.pValue), change ≥ \(result.options.thresholdPercent) %).</p>
+            <p class="note">Median of each report's runs, \(HistoryText.xml(result.options.seriesDescription)). Steps: segment medians between kept splits. Dashed: reported change points (E-divisive, first splits at p ≤ \(result.options.detector.pValue) across the cases, Benjamini–Hochberg; change ≥ \(result.options.thresholdPercent) %).</p>
 
             """
         for check in result.cases {

@@ -90,9 +90,10 @@ extension HistoryRecord {
         return sorted.count % 2 == 1 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2
     }
 
-    /// Now, as ISO 8601 UTC: when a report was added.
+    /// Now, as ISO 8601 UTC (2026-12-06T07:53:11Z): when a report was added. FoundationEssentials' format
+    /// style, not ISO8601DateFormatter: that one builds an ICU formatter and reads three time-zone files,
+    /// 3–4 % of a `history add`'s CPU time here (perf), for the same text.
     static func now() -> String {
-        let formatter = ISO8601DateFormatter()
-        return formatter.string(from: Date())
+        Date().formatted(.iso8601)
     }
 }

@@ -166,7 +166,7 @@ public enum HistoryText {
                 "history check \(result.machine.key)\(result.machine.label.isEmpty ? "" : " [\(result.machine.label)]"): "
                 + "\(result.reportCount) reports, \(result.cases.count) cases judged "
                 + "(\(result.options.seriesDescription); "
-                + "E-divisive, p ≤ \(result.options.detector.pValue), change ≥ \(result.options.thresholdPercent) %; "
+                + "E-divisive, first splits at p ≤ \(result.options.detector.pValue) across the cases (Benjamini–Hochberg), change ≥ \(result.options.thresholdPercent) %; "
                 + "newest report: adjusted p ≤ \(result.options.newestAlpha) across the cases, Benjamini–Hochberg)\n"
             if changes.isEmpty { out += "  no change points\n" }
             for c in changes.sorted(by: { ($0.reportIndex, $0.caseID) < ($1.reportIndex, $1.caseID) }) {

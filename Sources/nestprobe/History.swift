@@ -257,11 +257,14 @@ extension Nestprobe.HistoryCommand {
             abstract: "Find change points in every case's series; exit 2 for a regression in the newest reports.",
             discussion: """
                 E-divisive means (Matteson & James 2014) over each case's report medians (a report is one \
-                point, however many runs it has), each split kept by a permutation test; a kept split whose \
-                medians differ by less than --threshold is not reported. The newest report is also tested on \
-                its own: its robust z-score against the reports of the segment before it, ranked among the \
-                earlier reports' scores of every judged case, adjusted across the cases (Benjamini–Hochberg \
-                at --alpha). \
+                point, however many runs it has), each split kept by a permutation test; each case's first \
+                split is kept by Benjamini–Hochberg at --p-value across the cases judged, and only the R cases \
+                kept are split further, at --p-value × R / cases (in a history where nothing changed, a false \
+                split anywhere has a chance of at most --p-value; permutations are raised to reach these \
+                levels); a kept split whose medians differ by less than --threshold is not reported. The newest \
+                report is also tested on its own: its robust z-score against the reports of the segment before \
+                it, ranked among the earlier reports' scores of every judged case, adjusted across the cases \
+                (Benjamini–Hochberg at --alpha). \
                 Exit 2 when a slower change point falls in the newest --window reports, 4 when only faster \
                 ones do, else 0.
                 """)
@@ -275,10 +278,10 @@ extension Nestprobe.HistoryCommand {
         @Option(help: "The newest this many reports decide the exit code.")
         var window = 5
 
-        @Option(help: "The permutation test's level.")
-        var pValue = 0.01
+        @Option(help: "The permutation test's level across all the cases judged (Benjamini–Hochberg).")
+        var pValue = 0.05
 
-        @Option(help: "Permutations per test.")
+        @Option(help: "Permutations per test, at least (more where a case's level needs them).")
         var permutations = 199
 
         @Option(help: "The false discovery rate of the newest report's tests across the cases.")

@@ -71,19 +71,22 @@ import Testing
 
     /// Reported change points (as `history check` reports them: 5 % threshold) of each series, the series
     /// judged together as the cases of one machine (the newest-report tests adjusted across them).
-    static func reported(_ all: [[Double]]) -> [[Int]] {
+    static func judged(_ all: [[Double]]) -> [CaseCheck] {
         var options = CheckOptions()
         options.normalize = false
-        var checks = all.map { values in
-            let series = CaseSeries(caseID: "synthetic", values: values, reportIndex: Array(values.indices))
-            let reports = values.indices.map {
-                StoredReport(
-                    id: Int64($0), createdAt: "", file: "\($0)", digest: "", toolVersion: "", injectedDelay: nil)
-            }
-            return HistoryCheck.analyse(series, reports: reports, options: options)
+        let count = all.map(\.count).max() ?? 0
+        let reports = (0..<count).map {
+            StoredReport(id: Int64($0), createdAt: "", file: "\($0)", digest: "", toolVersion: "", injectedDelay: nil)
         }
+        let series = all.map { CaseSeries(caseID: "synthetic", values: $0, reportIndex: Array($0.indices)) }
+        var checks = HistoryCheck.analyse(series, reports: reports, options: options)
         HistoryCheck.decideNewest(&checks, options: options)
-        return checks.map { $0.changes.map(\.reportIndex) }
+        return checks
+    }
+
+    /// The reported change points of each series (`judged`).
+    static func reported(_ all: [[Double]]) -> [[Int]] {
+        judged(all).map { $0.changes.map(\.reportIndex) }
     }
 
     /// How many of `expected` have a partner in `found` within ±2, one to one.
@@ -105,6 +108,74 @@ import Testing
             #expect(found.isEmpty, "\(series.name)")
             #expect(series.otava.isEmpty, "\(series.name): Otava")
         }
+    }
+
+    /// 200 points at 1,000 with 5 % Gaussian noise (Box–Muller), as make_expected.py's flat series.
+    static func flatSeries(_ random: inout SplitMix64) -> [Double] {
+        (0..<200).map { _ in
+            let u = (Double(random.next() >> 11) + 0.5) / Double(1 << 53)
+            let v = Double(random.next() >> 11) / Double(1 << 53)
+            return 1000 * (1 + 0.05 * (-2 * log(u)).squareRoot() * cos(2 * Double.pi * v))
+        }
+    }
+
+    /// 20 flat histories of 60 cases each, every history judged as one machine: E-divisive's first splits
+    /// are kept across the 60 cases (Benjamini–Hochberg at 0.05), and so is the newest point's own test
+    /// (--alpha 0.05), so over 20 histories about one false change point is expected at most (this seed
+    /// gives one, at a newest point). At 0.05 in every case the same series split dozens of times.
+    @Test func flatHistoriesOfSixtyCasesHaveNoChangePoint() {
+        var random = SplitMix64(seed: 14)
+        var splits = 0
+        var reported = 0
+        var uncorrected = 0
+        for _ in 0..<20 {
+            let history = (0..<60).map { _ in Self.flatSeries(&random) }
+            let checks = Self.judged(history)
+            reported += checks.map(\.changes.count).reduce(0, +)
+            splits += checks.map(\.splits.count).reduce(0, +)
+            for values in history { uncorrected += CheckOptions().detector.changePoints(values).count }
+        }
+        print(
+            "EDivisive: 20 flat histories × 60 cases: \(splits) split(s), \(reported) reported; uncorrected \(uncorrected)"
+        )
+        #expect(reported <= 1)
+        #expect(splits <= 2)
+        #expect(uncorrected > 10 * max(1, splits))
+    }
+
+    @Test func firstSplitsAreDecidedAcrossTheCases() {
+        // Benjamini–Hochberg at 0.05 over four cases (one with no split possible): 0.0001 and 0.02 are kept
+        // (adjusted 0.0004 and 0.04), so later splits run at 0.05 · 2 / 4.
+        let (kept, later) = HistoryCheck.decideSplits([0.0001, 0.02, nil, 0.5], options: CheckOptions())
+        #expect(kept == [true, true, false, false])
+        #expect(abs(later.pValue - 0.025) < 1e-12)
+        #expect(later.permutations == 199)
+        // Nothing kept: later splits never run, and the level stays the family's share of one case.
+        let (none, _) = HistoryCheck.decideSplits([0.2, 0.03, 0.9], options: CheckOptions())
+        #expect(none == [false, false, false])
+        // The first test can reach α/m for 60 cases with room for one exceedance: 2 · 60 / 0.05 draws.
+        #expect(HistoryCheck.firstDetector(CheckOptions(), cases: 60).permutations == 2_399)
+        // A first round at its floor (1 / 200) is refined only where the family needs it.
+        let floor = ChangePoint(index: 1, pValue: 1.0 / 200, statistic: 1)
+        let flatOnes = [ChangePoint?](repeating: ChangePoint(index: 1, pValue: 0.5, statistic: 1), count: 54)
+        let sixAtFloor = [ChangePoint?](repeating: floor, count: 6) + flatOnes
+        let oneAtFloor = [floor] + flatOnes
+        let decided = HistoryCheck.refinable(sixAtFloor, options: CheckOptions())
+        let first = HistoryCheck.refinable(oneAtFloor, options: CheckOptions())
+        #expect(decided == [])
+        #expect(first == [0])
+        // The sequential first test: a flat series stops at its tenth exceedance (p = 10 / draws), a clear
+        // step draws every permutation and gets the smallest p-value.
+        var random = SplitMix64(seed: 5)
+        let flat = Self.flatSeries(&random)
+        let detector = HistoryCheck.firstDetector(CheckOptions(), cases: 60)
+        let p = detector.firstSplit(flat)?.pValue ?? 0
+        #expect(p > 0.05)
+        let draws = 10 / p
+        #expect(abs(draws - draws.rounded()) < 1e-6 && draws < 2_399)
+        let step = flat.indices.map { flat[$0] * ($0 < 120 ? 1 : 1.2) }
+        #expect(detector.firstSplit(step)?.pValue == 1.0 / 2_400)
+        #expect(detector.firstSplit(step)?.index == 120)
     }
 
     @Test func stepsAreFoundWhereTheyAre() throws {
