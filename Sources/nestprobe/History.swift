@@ -181,6 +181,7 @@ extension Nestprobe.HistoryCommand {
         }
 
         func run() throws {
+            try FileOutput.preflight(output)
             let store = try options.open()
             defer { store.close() }
             do {
@@ -227,6 +228,7 @@ extension Nestprobe.HistoryCommand {
         }
 
         func run() throws {
+            try FileOutput.preflight(output)
             let store = try options.open()
             defer { store.close() }
             do {
@@ -305,6 +307,7 @@ extension Nestprobe.HistoryCommand {
         }
 
         func run() throws {
+            try FileOutput.preflight(output)
             let store = try options.open()
             defer { store.close() }
             var checkOptions = series.checkOptions
@@ -393,6 +396,7 @@ extension Nestprobe.HistoryCommand {
         var output: String?
 
         func run() throws {
+            try FileOutput.preflight(output)
             let store = try options.open()
             defer { store.close() }
             do {
