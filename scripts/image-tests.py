@@ -152,7 +152,7 @@ def check_files(layer_tar, binary_bytes):
     links = [(name, member.linkname) for name, (member, _) in members.items() if member.issym()]
     stray = [pair for pair in links if not pair[0].startswith("bin/") or pair[1] != "/bin/busybox"]
     check("every other entry is a busybox applet link in /bin (%d links) or a folder" % len(links),
-          links and not stray and all(m.isfile() or m.issym() or m.isdir() for m, _ in members.values()), stray[:5])
+          bool(links) and not stray and all(m.isfile() or m.issym() or m.isdir() for m, _ in members.values()), stray[:5])
     folders = sorted(name for name, (member, _) in members.items() if member.isdir())
     check("the folders are /bin, /usr, /usr/local and /usr/local/bin", [f for f in folders if f not in ("", ".")]
           == ["bin", "usr", "usr/local", "usr/local/bin"], folders)
@@ -181,6 +181,41 @@ def check_manifests(paths, version):
         if command:
             check("%s: its command %s is in the image" % (path, command), command.lstrip("/") in paths)
     return containers
+
+
+def check_refusals(scratch):
+    """The builder refuses what it would not carry out faithfully: spoiled copies of the Containerfile."""
+    with open(image.CONTAINERFILE) as f:
+        text = f.read()
+    spoiled = {
+        "an instruction it does not know (USER)": text + "USER 65534\n",
+        "a shell-form ENTRYPOINT": text.replace('ENTRYPOINT ["/usr/local/bin/nestprobe"]',
+                                                "ENTRYPOINT /usr/local/bin/nestprobe"),
+        "a last stage on a base image": text.replace("FROM scratch", "FROM docker.io/library/debian:12-slim"),
+        "an ARG without a value": text.replace("ARG VERSION", "ARG VERSION\nARG OTHER\nLABEL x=$OTHER"),
+    }
+    for what, body in spoiled.items():
+        path = os.path.join(scratch, "Containerfile.spoiled")
+        with open(path, "w") as f:
+            f.write(body)
+        try:
+            image.recipe({"VERSION": "0"}, path)
+            refused = None
+        except image.RecipeError as error:
+            refused = str(error)
+        check("the builder refuses %s" % what, refused is not None, refused or "accepted")
+    _, stages = image.recipe({"VERSION": "0"})
+    for what, stage, source in [
+        ("a file of a package the stage does not install (/bin/ls)", stages["tools"], "/bin/ls"),
+        ("a stage of another Debian release", dict(stages["tools"], base="docker.io/library/debian:11-slim"),
+         "/bin/busybox"),
+    ]:
+        try:
+            image.stage_file({"tools": stage}, "tools", source, 0)
+            refused = None
+        except image.RecipeError as error:
+            refused = str(error)
+        check("the builder refuses %s" % what, refused is not None, refused or "accepted")
 
 
 def hybrid_cgroups():
@@ -381,6 +416,7 @@ def test():
             binary_bytes = f.read()
         paths, file_bytes = check_files(layer_tar, binary_bytes)
         check_manifests(paths, version)
+        check_refusals(scratch)
         print("image-tests: the archive is %.1f MB (the layer %.1f MB gzip, %.1f MB unpacked; the binary %.1f MB)"
               % (size / 1e6, len(layer) / 1e6, len(layer_tar) / 1e6, len(binary_bytes) / 1e6), flush=True)
         check("the layer is its two executables and tar's headers (under 1 MB more)",
