@@ -15,14 +15,19 @@ import Testing
     import Glibc
 #endif
 
-/// mknod(1) in a scratch folder; whether it succeeded.
-private func makeNode(_ path: String, _ type: String, _ major: Int, _ minor: Int) throws -> Bool {
+/// Runs a tool such as mknod(1) or mkfifo(1); whether it succeeded.
+private func runTool(_ path: String, _ arguments: [String]) throws -> Bool {
     let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/usr/bin/mknod")
-    process.arguments = [path, type, String(major), String(minor)]
+    process.executableURL = URL(fileURLWithPath: path)
+    process.arguments = arguments
     try process.run()
     process.waitUntilExit()
     return process.terminationStatus == 0
+}
+
+/// mknod(1) in a scratch folder; whether it succeeded.
+private func makeNode(_ path: String, _ type: String, _ major: Int, _ minor: Int) throws -> Bool {
+    try runTool("/usr/bin/mknod", [path, type, String(major), String(minor)])
 }
 
 @Suite("AtomicFile.preflight: the writer's refusals, before the work")
@@ -70,7 +75,7 @@ struct AtomicFilePreflightTests {
         defer { scratch.remove() }
         let existing = try scratch.write("old.json", text: "old\n", permissions: 0o444)
         try FileManager.default.createSymbolicLink(atPath: scratch.path("link.json"), withDestinationPath: "old.json")
-        try #require(mkfifo(scratch.path("fifo"), 0o600) == 0)
+        try #require(try runTool("/usr/bin/mkfifo", ["-m", "600", scratch.path("fifo")]))
         let before = try scratch.names()
         for name in ["new.json", "old.json", "link.json", "fifo"] {
             #expect(Self.preflightError(scratch.path(name)) == nil, "\(name)")
@@ -121,7 +126,7 @@ struct OutputPreflightCLITests {
     ) throws -> NestprobeRunner.Result {
         let binary = try #require(NestprobeRunner.binary)
         let empty = directory + "/.no-kvm"
-        FileManager.default.createFile(atPath: empty, contents: nil)
+        try #require(FileManager.default.createFile(atPath: empty, contents: nil))
         var script = "[ ! -e /dev/kvm ] || mount --bind \"$EMPTY\" /dev/kvm || exit 99\n"
         if readOnly != nil {
             script += """
