@@ -5,12 +5,16 @@
 # and Debian's kernel package, fetched with apt-get download into .bed/ (never installed); and promtool
 # (Debian's prometheus package) for the OpenMetrics check; Debian's postgresql server for the history tests;
 # Apache Otava's analysis module as the change-point oracle; openssh-server, ansible-core and
-# kubernetes-validate for the fleet tests; debootstrap for the static binary's clean roots.
+# kubernetes-validate for the fleet tests; debootstrap for the static binary's clean roots; umoci and crun
+# for the container image's tests. --image installs umoci alone, for `make image`.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 bed=0
 [ "${1:-}" = "--test" ] && bed=1
+# --image: only what `make image` needs beyond the build (umoci).
+image=0
+[ "${1:-}" = "--image" ] && image=1
 need=()
 command -v pkg-config >/dev/null 2>&1 || need+=(pkg-config)
 pkg-config --exists libcpuid 2>/dev/null || need+=(libcpuid-dev)
@@ -36,6 +40,12 @@ if ((bed)); then
     [ -x /usr/sbin/sshd ] || need+=(openssh-server)
     # The static binary's tests (scripts/dist-tests.py) build clean Debian 11 and 12 roots with debootstrap.
     command -v debootstrap >/dev/null 2>&1 || need+=(debootstrap)
+    # The container image's tests (scripts/image-tests.py) run it with crun.
+    command -v crun >/dev/null 2>&1 || need+=(crun)
+fi
+# The container image (scripts/image.py) is built by umoci, with no daemon or registry.
+if ((bed || image)); then
+    command -v umoci >/dev/null 2>&1 || need+=(umoci)
 fi
 if ((${#need[@]})); then
     sudo=""

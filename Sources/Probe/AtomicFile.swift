@@ -10,7 +10,8 @@
 //   /dev/port) are refused. /dev/stdout, /dev/stderr, /dev/fd/N and /proc/self/fd/N are the open
 //   descriptor itself, as in a shell redirection.
 // - A directory, a socket, a block device: refused.
-// Every error is one line naming the path and the errno.
+// Every error is one line naming the path and the errno. `preflight` gives the same line before a long run
+// (a bench), for what can be seen without writing: the file's folder and what stands at the path.
 
 import Foundation
 
@@ -27,6 +28,58 @@ public enum AtomicFile {
     /// line naming the path and the reason; the CLI turns it into exit 73.
     public static func write(_ data: Data, to path: String) throws(InputError) {
         let bytes = [UInt8](data)
+        switch try plan(path) {
+        case .descriptor(let fd):
+            do { try SystemDoor.writeAll(fd, bytes) } catch {
+                throw InputError(.noInput, "\(path): cannot write: \(error.description)")
+            }
+        case .create:
+            try replace(path, with: bytes, keeping: nil)
+        case .replace(let resolved, let existing):
+            try replace(resolved, with: bytes, keeping: existing, named: path)
+        case .writeThrough(let status):
+            try writeThrough(path, status, bytes)
+        }
+    }
+
+    /// Checks, before a long run, that `write` could put its file at `path`, creating, opening and changing
+    /// nothing there. What `write` refuses (a directory, a block device, a socket, a memory device, a dangling
+    /// link, a closed descriptor) is refused with the same line. Where it would make a temporary file (nothing
+    /// at the path yet, or a regular file), the folder must exist, be a folder, and let this process create
+    /// files in it (faccessat with AT_EACCESS: no permission and a read-only file system fail here), with the
+    /// line `write` gives for that errno. A device or a FIFO must be writable by this process; it is not
+    /// opened, since opening a FIFO or a terminal has effects of its own. What only the write can find (a full
+    /// disk, a FIFO without a reader) is left to it.
+    public static func preflight(_ path: String) throws(InputError) {
+        switch try plan(path) {
+        case .descriptor:
+            return
+        case .create:
+            try checkFolder(of: path, named: path)
+        case .replace(let resolved, _):
+            try checkFolder(of: resolved, named: path)
+        case .writeThrough:
+            do { try SystemDoor.checkAccess(path, W_OK) } catch {
+                throw InputError(.noInput, "\(path): cannot open: \(error.description)")
+            }
+        }
+    }
+
+    /// What `write` does at a path, from what stands there now.
+    private enum Plan {
+        /// /dev/stdout and its kin: the open descriptor.
+        case descriptor(Int32)
+        /// Nothing there yet: a new file.
+        case create
+        /// A regular file, at `resolved` once links are followed: replaced, keeping `existing`'s mode.
+        case replace(resolved: String, existing: FileStatus)
+        /// A character device (not a memory device) or a FIFO: written through.
+        case writeThrough(FileStatus)
+    }
+
+    /// Looks at `path` (lstat, then stat through a link) and says what `write` does there, or throws the one
+    /// line that refuses it.
+    private static func plan(_ path: String) throws(InputError) -> Plan {
         func fail(_ reason: String) -> InputError { InputError(.noInput, "\(path): \(reason)") }
         guard !path.isEmpty else { throw fail("an empty file name") }
         guard !path.hasSuffix("/") else {
@@ -36,14 +89,12 @@ public enum AtomicFile {
             guard SystemDoor.isOpen(fd) else {
                 throw fail("descriptor \(fd) is not open: \(Errno(EBADF).description)")
             }
-            do { try SystemDoor.writeAll(fd, bytes) } catch { throw fail("cannot write: \(error.description)") }
-            return
+            return .descriptor(fd)
         }
         let link: FileStatus
         do { link = try SystemDoor.status(path, followingLinks: false) } catch {
             guard error.rawValue == ENOENT else { throw fail("cannot examine: \(error.description)") }
-            try replace(path, with: bytes, keeping: nil)
-            return
+            return .create
         }
         var target = link
         if link.kind == .symbolicLink {
@@ -59,9 +110,16 @@ public enum AtomicFile {
                     throw fail("cannot resolve the link: \(error.description)")
                 }
             }
-            try replace(resolved, with: bytes, keeping: target, named: path)
-        case .characterDevice, .fifo:
-            try writeThrough(path, target, bytes)
+            return .replace(resolved: resolved, existing: target)
+        case .characterDevice:
+            // Linux's memory devices: major 1, minors 1 (mem), 2 (kmem), 4 (port). Writing a report there
+            // harms the machine.
+            if target.deviceMajor == 1, [1, 2, 4].contains(target.deviceMinor) {
+                throw fail("is a memory device (1,\(target.deviceMinor)); refusing to write to it")
+            }
+            return .writeThrough(target)
+        case .fifo:
+            return .writeThrough(target)
         case .directory:
             throw fail("is a directory, not a file: \(Errno(EISDIR).description)")
         case .blockDevice:
@@ -71,6 +129,28 @@ public enum AtomicFile {
         case .symbolicLink, .unknown:
             throw fail("is not a file, a device or a FIFO; refusing to write to it")
         }
+    }
+
+    /// Whether a temporary file could be made beside `path`: its folder exists, is a folder, and this process
+    /// may create files in it. The error is the line `replace` gives for that errno.
+    private static func checkFolder(of path: String, named shown: String) throws(InputError) {
+        let folder = split(path).folder
+        do throws(Errno) {
+            guard try SystemDoor.status(folder, followingLinks: true).kind == .directory else {
+                throw Errno(ENOTDIR)
+            }
+            try SystemDoor.checkAccess(folder, W_OK | X_OK)
+        } catch {
+            throw replaceFailure(error, named: shown, folder: folder)
+        }
+    }
+
+    /// The line for a failure to make, write or rename the temporary file in `folder`.
+    private static func replaceFailure(_ error: Errno, named shown: String, folder: String) -> InputError {
+        if error.rawValue == ENOENT || error.rawValue == ENOTDIR {
+            return InputError(.noInput, "\(shown): cannot create a file in \(folder): \(error.description)")
+        }
+        return InputError(.noInput, "\(shown): cannot write: \(error.description)")
     }
 
     /// The descriptor `path` names when it is /dev/stdout, /dev/stderr, /dev/fd/N or /proc/self/fd/N.
@@ -93,11 +173,6 @@ public enum AtomicFile {
     /// Writes through a character device or a FIFO with open(O_WRONLY), without truncating or replacing it.
     private static func writeThrough(_ path: String, _ status: FileStatus, _ bytes: [UInt8]) throws(InputError) {
         func fail(_ reason: String) -> InputError { InputError(.noInput, "\(path): \(reason)") }
-        // Linux's memory devices: major 1, minors 1 (mem), 2 (kmem), 4 (port). Writing a report there harms
-        // the machine.
-        if status.kind == .characterDevice, status.deviceMajor == 1, [1, 2, 4].contains(status.deviceMinor) {
-            throw fail("is a memory device (1,\(status.deviceMinor)); refusing to write to it")
-        }
         let fd: Int32
         // O_NONBLOCK: a FIFO without a reader fails with ENXIO instead of blocking the open for ever.
         do { fd = try SystemDoor.open(path, flags: O_WRONLY | O_NONBLOCK) } catch {
@@ -161,10 +236,7 @@ public enum AtomicFile {
                 }
             }
         } catch {
-            if error.rawValue == ENOENT || error.rawValue == ENOTDIR {
-                throw InputError(.noInput, "\(shown): cannot create a file in \(folder): \(error.description)")
-            }
-            throw InputError(.noInput, "\(shown): cannot write: \(error.description)")
+            throw replaceFailure(error, named: shown, folder: folder)
         }
         // The rename is durable only once the folder is on disk; filesystems that cannot sync a folder
         // say EINVAL, which leaves nothing to do.

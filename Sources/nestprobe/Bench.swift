@@ -15,7 +15,8 @@ extension Nestprobe {
                 "Time VM exits: this level's own cpuid, and each exit case in tiny guests booted through /dev/kvm.",
             discussion: """
                 Without /dev/kvm (exit 69) or without permission to open it (exit 77) it still reports this \
-                level's own figures. Progress goes to standard error, one line per case.
+                level's own figures. Progress goes to standard error, one line per case. An -o path that cannot \
+                be written (a missing folder, a directory, no permission) is exit 73 before the bench starts.
                 """)
 
         @Option(
@@ -107,6 +108,8 @@ extension Nestprobe {
             guard unknown.isEmpty else {
                 throw ValidationError("--cases: no case named \(unknown.joined(separator: ", ")) (see --list)")
             }
+            // The output file is written after the bench: a path that cannot take it fails now, not then.
+            try FileOutput.preflight(output, dash: false)
             let quiet = self.quiet
             let (report, kvmError) = BenchSuite(options: options).run { event in
                 guard !quiet else { return }

@@ -131,6 +131,7 @@ extension Nestprobe {
         }
 
         func run() throws {
+            try FileOutput.preflight(output)
             let document: RunCompareReport
             do {
                 let load = { (path: String) throws(InputError) in

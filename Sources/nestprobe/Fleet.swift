@@ -73,6 +73,8 @@ extension Nestprobe {
         }
 
         func run() throws {
+            // Before the reports are read (10,000 take seconds): a bad output path fails at once.
+            try FileOutput.preflight(output)
             var accumulator = FleetAccumulator()
             do {
                 for path in paths { try FleetReader.read(path, into: &accumulator) }

@@ -181,6 +181,7 @@ extension Nestprobe.HistoryCommand {
         }
 
         func run() throws {
+            try FileOutput.preflight(output)
             let store = try options.open()
             defer { store.close() }
             do {
@@ -227,6 +228,7 @@ extension Nestprobe.HistoryCommand {
         }
 
         func run() throws {
+            try FileOutput.preflight(output)
             let store = try options.open()
             defer { store.close() }
             do {
@@ -310,6 +312,7 @@ extension Nestprobe.HistoryCommand {
         }
 
         func run() throws {
+            try FileOutput.preflight(output)
             let store = try options.open()
             defer { store.close() }
             var checkOptions = series.checkOptions
@@ -398,6 +401,7 @@ extension Nestprobe.HistoryCommand {
         var output: String?
 
         func run() throws {
+            try FileOutput.preflight(output)
             let store = try options.open()
             defer { store.close() }
             do {

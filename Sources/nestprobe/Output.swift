@@ -18,6 +18,14 @@ enum FileOutput {
     /// The terminal width, 80 when it cannot be told.
     static var width: Int { 80 }
 
+    /// Checks an output file before a long run (AtomicFile.preflight): a path the writer would refuse
+    /// fails now, with the writer's own line and exit 73, and nothing is made there. `dash` says whether
+    /// "-" means standard output (as for `emit`); nil passes.
+    static func preflight(_ path: String?, dash: Bool = true) throws {
+        guard let path, !(dash && path == "-") else { return }
+        do { try AtomicFile.preflight(path) } catch { throw ExitStatus.fail(error, writing: true) }
+    }
+
     /// JSON to stdout, or atomically to a file.
     static func emit(_ data: Data, to path: String?) throws(InputError) {
         if let path, path != "-" {

@@ -30,7 +30,8 @@ extension Nestprobe {
                 Exit codes: 0 qualified; 3 not qualified (a rule failed); 64 usage error, or a --policy name \
                 that is neither built in nor a file (one line listing the built-in names); 65 the policy or the \
                 report is malformed (one line naming the file and the field); 66 a file is missing or \
-                unreadable; 73 an output file cannot be written.
+                unreadable; 73 an output file cannot be written (each output path is checked before the bench: \
+                a missing folder, a directory or a read-only file system fails at once, and nothing is made).
                 """)
 
         @Option(
@@ -109,6 +110,11 @@ extension Nestprobe {
             }
             // The policy first: a broken policy should not cost a bench run.
             let (loadedPolicy, policyFile) = try Self.loadPolicy(policy ?? "")
+            // Then the output files, which are written after the bench: a path that cannot take its file
+            // fails now, with the writer's line and exit 73, and nothing is made there.
+            try FileOutput.preflight(reportOut, dash: false)
+            try FileOutput.preflight(junit, dash: false)
+            try FileOutput.preflight(output)
             let bench: BenchReport
             if let report {
                 do { bench = try ReportFile.load(report) } catch { throw ExitStatus.fail(error) }

@@ -78,6 +78,13 @@ enum SystemDoor {
         unsafe access(path, F_OK) == 0
     }
 
+    /// faccessat(2) with AT_EACCESS: whether this process, by its effective IDs, may use the path in `mode`
+    /// (W_OK, X_OK, …); EACCES, EROFS, ENOENT or ENOTDIR otherwise. Nothing is opened.
+    static func checkAccess(_ path: String, _ mode: Int32) throws(Errno) {
+        // SAFETY: `path` becomes a NUL-terminated C string that lives for the call, which only reads it.
+        _ = try retryingInterrupts { unsafe faccessat(AT_FDCWD, path, mode, AT_EACCESS) }
+    }
+
     /// lstat(2) (`followingLinks` false) or stat(2).
     static func status(_ path: String, followingLinks: Bool) throws(Errno) -> FileStatus {
         var info = stat()
