@@ -12,6 +12,7 @@
 // change, it keeps more power than Holm for the others (Benjamini & Hochberg 1995; valid under the
 // positive dependence the machine's level leaves between cases, Benjamini & Yekutieli 2001).
 
+import Documents
 import Foundation
 import Report
 import Synchronization

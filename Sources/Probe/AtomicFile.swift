@@ -12,7 +12,11 @@
 // - A directory, a socket, a block device: refused.
 // Every error is one line naming the path and the errno.
 
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 #if canImport(Glibc)
     import Glibc

@@ -1,8 +1,13 @@
 // `nestprobe bench`: VM-exit latency of this level and of the guests it boots, side by side.
 
 import ArgumentParser
+import NestprobeCLI
 import Bench
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import KVM
 import Probe
 import Report
@@ -95,7 +100,7 @@ extension Nestprobe {
                     let mark = exitCase.inDefaultSuite && exitCase.optInSet == nil ? " " : "+"
                     let optIn = exitCase.optInSet.map { " [opt-in: --cases \($0)]" } ?? ""
                     print(
-                        "\(mark) \(exitCase.id.padding(toLength: 34, withPad: " ", startingAt: 0)) \(exitCase.exitsTo.rawValue.padding(toLength: 11, withPad: " ", startingAt: 0)) \(exitCase.mechanism)\(optIn)"
+                        "\(mark) \(column(exitCase.id, 34)) \(column(exitCase.exitsTo.rawValue, 11)) \(exitCase.mechanism)\(optIn)"
                     )
                 }
                 return
@@ -123,7 +128,7 @@ extension Nestprobe {
                 do { try AtomicFile.write(data, to: output) } catch { throw ExitStatus.fail(error, writing: true) }
             }
             if json {
-                FileHandle.standardOutput.write(data)
+                Companion.write([UInt8](data), to: 1)
             } else {
                 FileOutput.write(RenderText.render(report), to: 1)
             }
@@ -140,4 +145,9 @@ extension Nestprobe {
             }
         }
     }
+}
+
+/// `text` in exactly `width` columns: cut when longer, padded with spaces when shorter.
+private func column(_ text: String, _ width: Int) -> String {
+    text.count >= width ? String(text.prefix(width)) : text + String(repeating: " ", count: width - text.count)
 }

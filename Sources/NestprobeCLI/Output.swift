@@ -1,0 +1,39 @@
+// Output: where text and JSON go, and whether colour is wanted (a terminal, and NO_COLOR unset).
+
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+import Documents
+import Probe
+
+#if canImport(Glibc)
+    import Glibc
+#endif
+
+/// Where the CLI's output goes.
+public enum FileOutput {
+    /// Writes a string to a descriptor, all of it.
+    public static func write(_ text: String, to fd: Int32) {
+        Companion.write(Array(text.utf8), to: fd)
+    }
+
+    /// Colour only on a terminal, and never when NO_COLOR is set to anything (https://no-color.org).
+    public static var colourWanted: Bool {
+        isatty(1) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+            && ProcessInfo.processInfo.environment["TERM"] != "dumb"
+    }
+
+    /// The terminal width, 80 when it cannot be told.
+    public static var width: Int { 80 }
+
+    /// JSON to stdout, or atomically to a file.
+    public static func emit(_ data: Data, to path: String?) throws(InputError) {
+        if let path, path != "-" {
+            try AtomicFile.write(data, to: path)
+        } else {
+            Companion.write([UInt8](data), to: 1)
+        }
+    }
+}
