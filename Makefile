@@ -1,5 +1,5 @@
-# nestprobe: `make run` builds and runs the diagnosis; `make test` runs every test; `make dist` writes the static binary;
-# `make image` its container image.
+# nestprobe: `make run` builds and runs the diagnosis; `make test` runs every test; `make dist` writes the static
+# binaries; `make image` the core's container image.
 # Both install what they need first (scripts/setup.sh: libcpuid-dev, jsonschema, numpy, scipy; for the tests also QEMU,
 # busybox-static, cpio and Debian's kernel for the SVM test bed). `make bed` runs the bed's tests alone.
 
@@ -7,7 +7,8 @@ SWIFT ?= swift
 export NESTPROBE_GIT_REVISION := $(shell git rev-parse --short HEAD 2>/dev/null)
 BIN := .build/release/nestprobe
 VERSION := $(shell sed -n 's/.*static let string = "\(.*\)"/\1/p' Sources/Documents/Version.swift)
-# The static binary `make test` links from its own build (`make dist` writes dist/nestprobe-VERSION-linux-x86_64).
+# The static binaries `make test` links from its own build (`make dist` writes dist/nestprobe-VERSION-linux-x86_64
+# and dist/nestprobe-history-VERSION-linux-x86_64; the tests find the second beside the first).
 TEST_DIST := .build/dist/nestprobe-$(VERSION)-linux-x86_64
 # `make test` builds with every warning an error, so the build stays at 0 warnings.
 WERROR := -Xswiftc -warnings-as-errors
@@ -29,11 +30,13 @@ build: setup
 release: setup
 	$(SWIFT) build -c release
 
-# The portable binary: one static, stripped executable with no shared library, and its SHA-256, in dist/
-# (README, "Install"). scripts/dist.py links it from the release build's objects; `--sizes` says what each part
-# of it costs.
+# The portable binaries: the core nestprobe and nestprobe-history (which `nestprobe history` runs from beside
+# it), each static and stripped with no shared library, stamped with the git revision, and their SHA-256, in
+# dist/ (README, "Install"; docs/PORTABLE.md). scripts/dist.py links them from the release build's objects;
+# `--sizes` says what each part of each costs.
 dist: setup
 	$(SWIFT) build -c release --product nestprobe
+	$(SWIFT) build -c release --product nestprobe-history
 	python3 scripts/dist.py
 
 # The container image of that binary, from deploy/kubernetes/Containerfile, without a daemon or a registry: umoci

@@ -2,13 +2,15 @@
 //
 // nestprobe: where a Linux x86-64 machine stands in a stack of hypervisors, and what nesting costs there.
 // Layers point down only (docs/ARCHITECTURE.md draws the graph and its two data flows):
-//   Documents (report types, JSON, statistics, formatting; Foundation only)
+//   Documents (report types, JSON, statistics, formatting; FoundationEssentials only)
 //   KVM → CKVM (every ioctl and mmap)
 //   Probe → Documents, KVM, CKVM, CLibCPUID (readers of this machine, snapshot, analysis)
 //   Bench → Documents, Probe, KVM, CKVM, CGuest (exit cases, tiny guests, runner, suite)
 //   Report → Documents, Crypto (compare, qualify, render, fleet; never KVM)
 //   History → Documents, Report, GRDB, PostgresNIO (the report history and its change points)
-//   nestprobe (CLI) → all of them
+//   NestprobeCLI → Documents, Probe (exit codes, output, `history`'s arguments; shared by both executables)
+//   nestprobe (CLI) → Documents, Probe, Bench, Report, NestprobeCLI (FoundationEssentials only)
+//   nestprobe-history → History, NestprobeCLI (`nestprobe history …` runs it; full Foundation)
 
 import PackageDescription
 
@@ -19,6 +21,7 @@ let package = Package(
     platforms: [.macOS(.v13)],
     products: [
         .executable(name: "nestprobe", targets: ["nestprobe"]),
+        .executable(name: "nestprobe-history", targets: ["nestprobe-history"]),
         .library(name: "Probe", targets: ["Probe"]),
         .library(name: "KVM", targets: ["KVM"]),
         .library(name: "Bench", targets: ["Bench"]),
@@ -31,7 +34,7 @@ let package = Package(
         // (swift-crypto: postgres-nio builds it anyway, for SCRAM-SHA-256 authentication).
         .package(url: "https://github.com/groue/GRDB.swift", from: "7.10.0"),
         .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
-        .package(url: "https://github.com/apple/swift-crypto", from: "3.12.3"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "4.5.2"),
     ],
     targets: [
         // Header-only shim: ioctl request numbers, the variadic-ioctl wrappers Swift cannot call,
@@ -44,7 +47,7 @@ let package = Package(
             providers: [.apt(["libcpuid-dev"])]
         ),
         // The documents nestprobe reads and writes, and what every output shares: report types, JSON with
-        // input errors, sample statistics, number and text formatting, the version. Foundation only.
+        // input errors, sample statistics, number and text formatting, the version. FoundationEssentials only.
         .target(name: "Documents", swiftSettings: strict),
         .target(name: "KVM", dependencies: ["CKVM"], swiftSettings: strict),
         .target(name: "Probe", dependencies: ["Documents", "KVM", "CKVM", "CLibCPUID"], swiftSettings: strict),
@@ -65,6 +68,14 @@ let package = Package(
                 .product(name: "PostgresNIO", package: "postgres-nio"),
             ],
             swiftSettings: strict),
+        // What both executables share: exit codes, output, and `history`'s arguments and help (not its work).
+        .target(
+            name: "NestprobeCLI",
+            dependencies: [
+                "Documents", "Probe", .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict),
+        // The core CLI: FoundationEssentials only, no history store (`history` runs nestprobe-history).
         .executableTarget(
             name: "nestprobe",
             dependencies: [
@@ -72,7 +83,16 @@ let package = Package(
                 "Probe",
                 "Bench",
                 "Report",
-                "History",
+                "NestprobeCLI",
+                .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            ],
+            swiftSettings: strict
+        ),
+        // `nestprobe history`'s work: the store, with GRDB, postgres-nio and full Foundation.
+        .executableTarget(
+            name: "nestprobe-history",
+            dependencies: [
+                "Documents", "History", "NestprobeCLI", "Probe",
                 .product(name: "ArgumentParser", package: "swift-argument-parser"),
             ],
             swiftSettings: strict

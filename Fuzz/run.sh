@@ -33,8 +33,9 @@ objects=()
 for module in Documents KVM Probe Bench Report CKVM CGuest; do
     for object in "$debug/$module.build"/*.o; do objects+=("$object"); done
 done
-# Report names a machine by a SHA-256 (swift-crypto): its modules and BoringSSL's C and assembly objects.
-for module in Crypto CryptoBoringWrapper CCryptoBoringSSL CCryptoBoringSSLShims; do
+# Report names a machine by a SHA-256 (swift-crypto 4): its modules, BoringSSL's C and assembly objects and
+# XKCP's (Keccak, for SHA-3, which swift-crypto 4 links into Crypto).
+for module in Crypto CryptoBoringWrapper CCryptoBoringSSL CCryptoBoringSSLShims CXKCP CXKCPShims; do
     while IFS= read -r object; do objects+=("$object"); done < <(find "$debug/$module.build" -name '*.o' | sort)
 done
 swiftc -sanitize=fuzzer,address -parse-as-library -g -O -module-name NestprobeFuzz \

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Runs the portable nestprobe (scripts/dist.py) inside clean Debian roots with no Swift in them.
+"""Runs the portable nestprobe and nestprobe-history (scripts/dist.py) inside clean Debian roots with no Swift.
 
 Each root is a `debootstrap --variant=minbase` of Debian 11 (bullseye) and 12 (bookworm), made once and kept
 under .cache/roots/ (ignored by git; delete a folder there to make it again). For each command the test enters a
@@ -130,8 +130,9 @@ def kvm_usable():
     return True, "opens read-write"
 
 
-def test_root(suite, root, binary, results):
-    """Every check for one root; the JSON documents it writes are copied into `results`."""
+def test_root(suite, root, binary, history_binary, results):
+    """Every check for one root; the JSON documents it writes are copied into `results`. The core binary is
+    there alone first (`history` then says what is missing), then nestprobe-history beside it."""
     tag = suite
     work = root + WORK
     shutil.rmtree(work, ignore_errors=True)
@@ -147,6 +148,12 @@ def test_root(suite, root, binary, results):
         os.makedirs(work + "/series")
         for f in series:
             shutil.copy2(os.path.join(REPO, "Reports", "history", "series", f), work + "/series/" + f)
+        alone = run_in(root, ["history", "list"])
+        check("%s: without nestprobe-history, `nestprobe history list` exits 69 with one line naming it" % tag,
+              alone.returncode == 69 and "nestprobe-history" in alone.stderr
+              and len(alone.stderr.strip().splitlines()) == 1,
+              "exit %d, stderr: %s" % (alone.returncode, alone.stderr.strip()[-300:]))
+        shutil.copy2(history_binary, work + "/nestprobe-history")
         _test_commands(tag, root, work, series, results)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -174,6 +181,15 @@ def _test_commands(tag, root, work, series, results):
     version = expect("--version", ["--version"], {0}, out_has="nestprobe ")
     if version.stdout:
         print("      %s" % version.stdout.strip())
+    # scripts/dist.py stamps the checkout's revision into both binaries ("unknown" without git).
+    head = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=REPO, capture_output=True, text=True)
+    revision = head.stdout.strip() if head.returncode == 0 and head.stdout.strip() else "unknown"
+    check("%s: --version names the revision the binary was built from (%s)" % (tag, revision),
+          re.match(r"^nestprobe \S+ \(%s(-dirty)?\)$" % re.escape(revision), version.stdout.strip()) is not None,
+          version.stdout.strip())
+    companion = expect("history --version (nestprobe-history)", ["history", "--version"], {0})
+    check("%s: nestprobe-history carries the same version and revision" % tag,
+          companion.stdout.strip() == version.stdout.strip(), companion.stdout.strip())
     text = expect("diagnose (text)", ["diagnose"], {0})
     check("%s: diagnose printed a summary" % tag, len(text.stdout.splitlines()) >= 3,
           "%d lines" % len(text.stdout.splitlines()))
@@ -255,31 +271,40 @@ def _test_commands(tag, root, work, series, results):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--bin", required=True, help="the static nestprobe (dist/nestprobe-VERSION-linux-x86_64)")
+    parser.add_argument("--bin", required=True, help="the static nestprobe (dist/nestprobe-VERSION-linux-x86_64); "
+                        "nestprobe-history-VERSION-linux-x86_64 is taken from beside it")
     parser.add_argument("--roots", default=os.path.join(REPO, ".cache", "roots"), help="where the roots are kept")
     parser.add_argument("--suite", action="append", choices=sorted(SUITES), help="only this root (repeatable)")
     options = parser.parse_args()
     if os.geteuid() != 0:
         sys.exit("dist-tests: needs root (debootstrap, unshare --mount and chroot)")
     binary = os.path.abspath(options.bin)
-    if not os.path.isfile(binary):
-        sys.exit("dist-tests: no binary at %s (python3 scripts/dist.py makes it)" % options.bin)
-    elf = subprocess.run(["readelf", "-lW", binary], capture_output=True, text=True)
-    check("the binary is static (no program interpreter, no dynamic section)",
-          elf.returncode == 0 and "INTERP" not in elf.stdout and "DYNAMIC" not in elf.stdout,
-          "readelf exit %d" % elf.returncode)
-    # The checksum beside it (scripts/dist.py writes one), checked as the README's Install section does.
-    if os.path.isfile(binary + ".sha256"):
-        verified = subprocess.run(["sha256sum", "-c", os.path.basename(binary) + ".sha256"],
-                                  cwd=os.path.dirname(binary), capture_output=True, text=True)
-        check("sha256sum -c accepts its checksum file", verified.returncode == 0,
-              (verified.stdout + verified.stderr).strip())
-    else:
-        check("a checksum file beside the binary", False, "no %s.sha256" % options.bin)
+    # nestprobe-history-VERSION-linux-x86_64 beside nestprobe-VERSION-linux-x86_64 (scripts/dist.py).
+    history_binary = os.path.join(os.path.dirname(binary),
+                                  os.path.basename(binary).replace("nestprobe", "nestprobe-history", 1))
+    for path in (binary, history_binary):
+        if not os.path.isfile(path):
+            sys.exit("dist-tests: no binary at %s (python3 scripts/dist.py makes it)" % path)
+        name = os.path.basename(path)
+        elf = subprocess.run(["readelf", "-lW", path], capture_output=True, text=True)
+        check("%s is static (no program interpreter, no dynamic section)" % name,
+              elf.returncode == 0 and "INTERP" not in elf.stdout and "DYNAMIC" not in elf.stdout,
+              "readelf exit %d" % elf.returncode)
+        # The checksum beside it (scripts/dist.py writes one), checked as the README's Install section does.
+        if os.path.isfile(path + ".sha256"):
+            verified = subprocess.run(["sha256sum", "-c", name + ".sha256"],
+                                      cwd=os.path.dirname(path), capture_output=True, text=True)
+            check("sha256sum -c accepts the checksum file of %s" % name, verified.returncode == 0,
+                  (verified.stdout + verified.stderr).strip())
+        else:
+            check("a checksum file beside %s" % name, False, "no %s.sha256" % path)
+    print("      sizes: %s %.1f MB, %s %.1f MB" % (os.path.basename(binary), os.path.getsize(binary) / 1e6,
+                                                  os.path.basename(history_binary),
+                                                  os.path.getsize(history_binary) / 1e6))
     results = tempfile.mkdtemp(prefix="nestprobe-dist-")
     try:
         for suite, root in make_roots(os.path.abspath(options.roots), options.suite or sorted(SUITES)).items():
-            test_root(suite, root, binary, results)
+            test_root(suite, root, binary, history_binary, results)
         validated = subprocess.run([sys.executable, os.path.join(REPO, "scripts", "validate.py"),
                                     os.path.join(REPO, "Reports", "schema"), results], capture_output=True, text=True)
         print(validated.stdout.strip())

@@ -3,7 +3,11 @@
 // module that is, or why the static value is shown. The module is read from /sys/module (or /proc/modules)
 // only: the list opens no device and boots no guest.
 
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The lines of `nestprobe bench --list`.
 public enum CaseList {

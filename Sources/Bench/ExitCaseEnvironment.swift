@@ -3,7 +3,11 @@
 // whether guests get RDTSCP, and the hypervisor signature this process itself reads (to tell a guest
 // CPUID answered by the level below). ExitCase.Requirement turns them into skip reasons.
 
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import KVM
 import Probe
 

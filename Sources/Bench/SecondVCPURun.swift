@@ -2,7 +2,7 @@
 // on a thread of its own while the runner drives the first vCPU on the calling thread, and is stopped however
 // the case ends (done, fault, watchdog, or an error thrown on the way), so neither vCPU outlives the case.
 
-import Foundation
+import Dispatch
 import KVM
 import Probe
 import Synchronization
@@ -54,7 +54,8 @@ final class SecondVCPURun: Sendable {
 
     /// Starts the thread, kept off `avoiding` (the first vCPU's pinned CPU) where another CPU is allowed.
     func start(avoiding cpu: Int?) {
-        let thread = Thread { [self] in
+        // A thread of its own, not a pool's: its affinity changes, and its KVM_RUN loop runs until stopped.
+        let started = DetachedThread.start { [self] in
             // Inherited, the runner's pinning would put both vCPUs on one CPU, and the spinning case would
             // time the scheduler's slices; refused (one CPU allowed), they share it.
             if let cpu { _ = CPUAffinity.avoid(cpu) }
@@ -62,8 +63,10 @@ final class SecondVCPURun: Sendable {
             ending.withLock { $0 = $0 ?? result }
             finished.signal()
         }
-        thread.name = "nestprobe vCPU 1"
-        thread.start()
+        if case .failure(let errno) = started {
+            ending.withLock { $0 = $0 ?? .failed("no thread for vCPU 1: pthread_create: \(errno)") }
+            finished.signal()
+        }
     }
 
     /// The thread's work: KVM_RUN until the stop request or an exit to user space.

@@ -2,7 +2,11 @@
 // writing them (pretty, key-sorted, one trailing newline); every problem is one InputError line naming the
 // file and the field. Probe's AtomicFile puts the bytes on disk.
 
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Bad input: a one-line message naming the file and what is wrong.
 public struct InputError: Error, CustomStringConvertible, Equatable {
@@ -51,26 +55,35 @@ public enum DocumentFile {
         }
         if type == .typeDirectory { throw InputError(.badData, "\(path): is a directory, not a file") }
         guard type == .typeRegular else { throw InputError(.badData, "\(path): not a regular file") }
-        let size = (attributes[.size] as? NSNumber)?.int64Value ?? 0
+        let size = fileSize(attributes[.size])
         guard size > 0 else { throw InputError(.badData, "\(path): the file is empty") }
         guard size <= maximumBytes else {
             throw InputError(.badData, "\(path): \(size) bytes, over the \(maximumBytes >> 20) MiB limit")
         }
         do {
-            let handle = try FileHandle(forReadingFrom: target)
-            defer { try? handle.close() }
-            let data = try handle.read(upToCount: maximumBytes) ?? Data()
-            return [UInt8](data)
+            // The size was checked above; a file that grew since is cut at the limit, as a read would be.
+            let data = try Data(contentsOf: target)
+            return [UInt8](data.prefix(maximumBytes))
         } catch {
-            let permission = (error as NSError).code == CocoaError.fileReadNoPermission.rawValue
+            let permission = (error as? CocoaError)?.code == .fileReadNoPermission
             throw InputError(permission ? .noInput : .badData, "\(path): \(posixDescription(error) ?? describe(error))")
         }
     }
 
+    /// The size FileManager reports: an unsigned integer from FoundationEssentials, an NSNumber from full
+    /// Foundation (both convert); 0 when it is missing.
+    private static func fileSize(_ value: Any?) -> Int64 {
+        if let size = value as? UInt { return Int64(clamping: size) }
+        if let size = value as? Int64 { return size }
+        if let size = value as? Int { return Int64(size) }
+        return 0
+    }
+
     /// Why opening `path` for reading fails, as "ENOENT (No such file or directory)"; nil when it opens.
     private static func openFailure(_ path: String) -> String? {
+        // Reading stops at the first byte: only whether open(2) succeeds matters here.
         do {
-            try FileHandle(forReadingFrom: URL(fileURLWithPath: path)).close()
+            _ = try Data(contentsOf: URL(fileURLWithPath: path), options: .alwaysMapped)
             return nil
         } catch {
             return posixDescription(error) ?? describe(error)
@@ -79,12 +92,9 @@ public enum DocumentFile {
 
     /// The errno under a Foundation file error, by name and in words; nil when it carries none.
     private static func posixDescription(_ error: any Error) -> String? {
-        let underlying = (error as NSError).userInfo[NSUnderlyingErrorKey] as? NSError ?? (error as NSError)
-        guard underlying.domain == NSPOSIXErrorDomain, let code = POSIXErrorCode(rawValue: Int32(underlying.code))
-        else { return nil }
-        let words = underlying.localizedDescription.replacingOccurrences(
-            of: "The operation could not be completed. ", with: "")
-        return "\(code) (\(words))"
+        let posix = (error as? CocoaError)?.underlying as? POSIXError ?? error as? POSIXError
+        guard let code = posix?.code else { return nil }
+        return ErrnoText.describe(code)
     }
 
     /// Decodes a versioned JSON document, refusing another schema or version by name, and any object
@@ -157,8 +167,8 @@ public enum DocumentFile {
         case .keyNotFound(let key, let context):
             return "\(path(context.codingPath + [key])): required field missing"
         case .dataCorrupted(let context):
-            let underlying = (context.underlyingError as NSError?)?.userInfo["NSDebugDescription"] as? String
-            return "\(path(context.codingPath)): \(underlying ?? context.debugDescription)"
+            // The parser's own error under it names a character index only; the context's text is the message.
+            return "\(path(context.codingPath)): \(context.debugDescription)"
         @unknown default:
             return "\(error)"
         }

@@ -39,6 +39,7 @@
 // a series whose steps cancel (its first split's p-value is ~0.002: fine when 30 of 50 cases changed, not
 // below 0.05/50).
 
+import Documents
 import Foundation
 import Report
 import Synchronization

@@ -13,16 +13,9 @@
 // of Reports/history/series the fitted slopes (0.84–1.18) moved no injected case's standardized change
 // at the newest report by more than 0.5.
 
+import Documents
 import Foundation
 import Report
-
-/// Which figure a series follows.
-public enum SeriesFigure: String, Sendable, CaseIterable {
-    /// The timed loop per exit, as it is.
-    case gross
-    /// Less the timing baseline of the same guest run; runs without one are left out.
-    case net
-}
 
 extension SeriesFigure {
     /// The series' unit and what was divided out of it, for people: "gross cycles per exit, the machine's

@@ -1,12 +1,8 @@
 // HistoryText: the history for people and tools — machine lists, per-case trends (a table with a
 // sparkline, markdown, CSV) and check results (text, markdown, JUnit). HistoryHTML.swift draws the plots.
 
+import Documents
 import Foundation
-
-/// Output formats of `history list`, `trend` and `check` (html for trend, junit and json for check).
-public enum HistoryFormat: String, Sendable, CaseIterable {
-    case text, markdown, csv, html, junit, json
-}
 
 /// Renders history results.
 public enum HistoryText {

@@ -49,8 +49,10 @@ extension LiveCapture {
         for leaf in leaves {
             switch reader.readBytes(device, at: Int64(leaf), count: 16) {
             case .available(let bytes):
-                let words = (0..<4).map { i in
-                    (0..<4).reduce(UInt32(0)) { $0 | UInt32(bytes[4 * i + $1]) << UInt32(8 * $1) }
+                let words = (0..<4).map { (i: Int) -> UInt32 in
+                    (0..<4).reduce(UInt32(0)) { (word: UInt32, byte: Int) -> UInt32 in
+                        word | UInt32(bytes[4 * i + byte]) << UInt32(8 * byte)
+                    }
                 }
                 read.append(CPUIDLeaf(leaf: leaf, eax: words[0], ebx: words[1], ecx: words[2], edx: words[3]))
             case .unavailable(let reason, let detail):

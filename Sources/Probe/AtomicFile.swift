@@ -13,7 +13,11 @@
 // Every error is one line naming the path and the errno. `preflight` gives the same line before a long run
 // (a bench), for what can be seen without writing: the file's folder and what stands at the path.
 
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 #if canImport(Glibc)
     import Glibc

@@ -5,7 +5,11 @@
 // level k−1: the calibrated timing signal of the level estimate.
 
 import CKVM
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Samples the host-level CPUID cost.
 public struct HostTimer: Sendable {
@@ -93,7 +97,7 @@ public enum TSCFrequencyFinder {
     public static func fromKernelLog(_ lines: [String]) -> TSCFrequency? {
         func mhz(after marker: String) -> (Double, String)? {
             for line in lines.reversed() {
-                guard let range = line.range(of: marker) else { continue }
+                guard let range = line.firstRange(of: marker) else { continue }
                 let rest = line[range.upperBound...].trimmed
                 let number = rest.prefix { $0.isNumber || $0 == "." }
                 if let value = Double(number), value > 0 { return (value, line) }

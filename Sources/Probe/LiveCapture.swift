@@ -1,7 +1,11 @@
 // LiveCapture: reads every fact of this machine into a Snapshot. The only place the probe touches
 // the live system; everything after it works on the Snapshot alone.
 
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 #if canImport(Glibc)
     import Glibc
@@ -133,8 +137,6 @@ public struct LiveCapture: Sendable {
     }
 
     static func now() -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.string(from: Date())
+        Date().formatted(.iso8601)
     }
 }

@@ -16,7 +16,15 @@
 // distribution of the textbook procedure, at a constant cost per resample instead of n draws (a test
 // checks the two against each other and against SciPy).
 
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 import Documents
 
 /// Bootstrap intervals for the ratio of medians.

@@ -8,7 +8,11 @@
 // Both keys are optional; any other key, a value that is not a number, or a value outside 0…1000 is
 // refused with one line naming the file and the field (exit 65).
 
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import Documents
 
 /// Thresholds in percent of the base median.

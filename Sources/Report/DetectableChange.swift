@@ -12,7 +12,15 @@
 // RunStatistics.pooledLogSpread. When even the most extreme data cannot give p ≤ α′ with so few runs
 // (ExactMannWhitney.smallestP), no change is detectable at all.
 
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// What one row's runs could detect.
 public enum Detectability: Sendable, Equatable {

@@ -15,7 +15,15 @@
 // ratio (twice as slow and twice as fast are as far) and unit-free.
 
 import Documents
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The outlier rule's parameters.
 public struct FleetOutlierRule: Codable, Sendable, Equatable {

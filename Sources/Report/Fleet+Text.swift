@@ -3,7 +3,15 @@
 // the format it lands in (MessageText.oneLine for text, Markup.markdown, a quoted CSV field).
 
 import Documents
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The formats `nestprobe fleet` writes.
 public enum FleetFormat: String, CaseIterable, Sendable {
@@ -189,7 +197,7 @@ public enum FleetText {
         let formula = text.first.map { "=+-@".contains($0) } == true && Double(text) == nil
         let value = formula ? "'" + text : text
         guard formula || value.contains(where: { $0 == "," || $0 == "\"" || $0.isNewline }) else { return value }
-        return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        return "\"" + value.replacing("\"", with: "\"\"") + "\""
     }
 
     /// A figure for machines: the shortest decimal that reads back as the same Double.
@@ -205,5 +213,5 @@ extension String {
         return text
     }
 
-    fileprivate var replacingSpaces: String { replacingOccurrences(of: " ", with: "_") }
+    fileprivate var replacingSpaces: String { replacing(" ", with: "_") }
 }

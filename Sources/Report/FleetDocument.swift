@@ -3,7 +3,11 @@
 // that could not be read.
 
 import Documents
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// The JSON output of `nestprobe fleet --json`.
 public struct FleetDocument: Codable, Sendable {

@@ -13,7 +13,11 @@
 // CompareBootstrap.swift: the same distribution as drawing every sample), so a resample costs a few
 // random numbers per run. The generator and the per-row seeds are Bootstrap's.
 
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 extension Bootstrap {
     /// The `confidence` percentile interval of figure(new*) / figure(base*) by the two-stage bootstrap,

@@ -7,7 +7,15 @@
 // independent; with hundreds of samples per side (a bench report keeps up to 4,096) the normal
 // approximation is accurate and the exact distribution is not needed.
 
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The result of a Mann–Whitney U test of `x` (the base) against `y` (the new sample).
 public struct MannWhitneyResult: Codable, Sendable, Equatable {

@@ -9,7 +9,15 @@
 // of positive counts, so the tails (the small p that matter) keep full relative precision in Double,
 // which holds C(100, 50) ≈ 1e29 easily. U is symmetric about nm/2, so only the lower half is built.
 
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Which null distribution a Mann–Whitney p came from.
 public enum MannWhitneyMethod: String, Codable, Sendable {

@@ -3,7 +3,11 @@
 // the tail limit, a minimum level above the maximum) are each a DecodingError whose coding path names the
 // field, so DocumentFile.describe turns it into "rules.cases.cpuid-0/real.p50Cyles: unknown key …".
 
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import Documents
 
 /// Any key of a JSON object, so that every key present can be checked against the known ones.
@@ -138,7 +142,7 @@ extension Policy: Decodable {
         try container.rejectUnknownKeys(Self.keys)
         // schema and version are checked by DocumentFile.decodeJSON before this runs.
         name = try container.required(String.self, "name", expected: "a string")
-        guard !name.trimmingCharacters(in: .whitespacesAndNewlines).isEmpty else {
+        guard !name.allSatisfy(\.isWhitespace) else {
             throw container.invalid("name", "must not be empty")
         }
         description = try container.value(String.self, "description", expected: "a string")

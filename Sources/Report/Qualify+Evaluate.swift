@@ -3,7 +3,11 @@
 // measured value beside the limit. A limit on a case the report does not hold fails as "not measured";
 // a case the bench skipped fails too, unless allowSkipped makes it a skip.
 
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import Documents
 
 extension Policy {

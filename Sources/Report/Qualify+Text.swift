@@ -3,7 +3,11 @@
 // line that says QUALIFIED or NOT QUALIFIED.
 
 import Documents
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Renders a qualification for a terminal or a log.
 public struct QualificationText: Sendable {
@@ -147,10 +151,10 @@ enum PolicyText {
     static func number(_ value: Double) -> String {
         guard value.isFinite else { return "\(value)" }
         let magnitude = abs(value)
-        if magnitude >= 1e15 { return String(format: "%.3e", value) }
+        if magnitude >= 1e15 { return CFormat.scientific(value, decimals: 3) }
         if magnitude >= 100 || value == value.rounded() { return grouped(Int64(value.rounded())) }
-        if magnitude >= 10 { return String(format: "%.1f", value) }
-        return String(format: "%.3g", value)
+        if magnitude >= 10 { return CFormat.fixed(value, decimals: 1) }
+        return CFormat.general(value, precision: 3)
     }
 
     static func grouped(_ value: Int64) -> String {
@@ -168,6 +172,6 @@ enum PolicyText {
     /// "87.9%": no space, so that wrapping never parts the number from its sign.
     static func percent(_ fraction: Double) -> String {
         guard fraction.isFinite, abs(fraction) < 1e13 else { return "\(fraction * 100)%" }
-        return String(format: "%.1f", fraction * 100) + "%"
+        return CFormat.fixed(fraction * 100, decimals: 1) + "%"
     }
 }

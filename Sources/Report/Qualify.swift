@@ -2,7 +2,11 @@
 // value, the limit and why, and "qualified" when no rule failed. Versioned JSON
 // (Reports/schema/qualification-v1.schema.json); text in Qualify+Text.swift, JUnit in Qualify+JUnit.swift.
 
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import Documents
 
 /// The outcome of `nestprobe qualify`.
@@ -42,9 +46,7 @@ public struct Qualification: Codable, Sendable {
     }
 
     public static func now() -> String {
-        let formatter = ISO8601DateFormatter()
-        formatter.formatOptions = [.withInternetDateTime]
-        return formatter.string(from: Date())
+        Date().formatted(.iso8601)
     }
 }
 

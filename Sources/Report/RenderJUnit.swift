@@ -3,7 +3,11 @@
 // its kind as the type. A testcase's time is the case's net median per exit, in seconds, so dashboards
 // that chart test durations chart exit latency; the full figures are in each testcase's system-out.
 
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import Documents
 
 /// Renders a bench report as JUnit XML.
@@ -110,7 +114,7 @@ public enum RenderJUnit {
     static func seconds(_ nanoseconds: Double) -> String {
         guard nanoseconds.isFinite, nanoseconds > 0 else { return "0.000000000" }
         // Past Int's range (about 292 years) the nanoseconds are no longer whole in a Double anyway.
-        guard let whole = CheckedNumber.int(nanoseconds) else { return String(format: "%.9f", nanoseconds / 1e9) }
+        guard let whole = CheckedNumber.int(nanoseconds) else { return CFormat.fixed(nanoseconds / 1e9, decimals: 9) }
         let fraction = String(whole % 1_000_000_000)
         return "\(whole / 1_000_000_000)." + String(repeating: "0", count: 9 - fraction.count) + fraction
     }

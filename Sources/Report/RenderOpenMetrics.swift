@@ -6,7 +6,11 @@
 // refuse them — so the run's time is its own gauge. Every name and label is documented in docs/metrics.md.
 
 import Documents
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// Renders a bench report as Prometheus / OpenMetrics text.
 public enum RenderOpenMetrics {
@@ -191,10 +195,8 @@ public enum RenderOpenMetrics {
 
     /// An ISO 8601 time as Unix seconds, nil when it does not parse.
     static func unixSeconds(_ text: String) -> Double? {
-        let formatter = ISO8601DateFormatter()
-        if let date = formatter.date(from: text) { return date.timeIntervalSince1970 }
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        return formatter.date(from: text)?.timeIntervalSince1970
+        if let date = try? Date.ISO8601FormatStyle().parse(text) { return date.timeIntervalSince1970 }
+        return (try? Date.ISO8601FormatStyle(includingFractionalSeconds: true).parse(text))?.timeIntervalSince1970
     }
 }
 

@@ -6,7 +6,15 @@
 // tallest bin, so a small sample set stays visible) above a box plot: box p25–p75, bar at p50, whiskers
 // p1–p99. The rows of one case share their axis, so this level and the guest level compare by eye.
 
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 import Documents
 
 /// A logarithmic axis whose ends are 1-2-5 values, mapped onto a pixel range.

@@ -38,7 +38,15 @@
 //    RunVerdict.judge on these, as for runs.
 // scripts/check-oracles.py recomputes a fixed replicate set with NumPy and SciPy.
 
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// The replicate-level statistics of one compare.
 public struct ReplicateSummary: Codable, Sendable, Equatable {
@@ -98,19 +106,19 @@ struct VariancePrior: Equatable {
     /// Smyth's method of moments on log variances (limma's fitFDist without covariates); rows with a zero
     /// or non-finite variance do not count. Nil with fewer than three usable variances.
     static func fit(_ variances: [Double], degrees d: Double) -> VariancePrior? {
-        let logs = variances.filter { $0 > 0 && $0.isFinite }.map { Foundation.log($0) }
+        let logs = variances.filter { $0 > 0 && $0.isFinite }.map { Glibc.log($0) }
         guard logs.count >= 3, d > 0 else { return nil }
-        let e = logs.map { $0 - Polygamma.digamma(d / 2) + Foundation.log(d / 2) }
+        let e = logs.map { $0 - Polygamma.digamma(d / 2) + Glibc.log(d / 2) }
         let mean = e.reduce(0, +) / Double(e.count)
         let scatter = e.reduce(0) { $0 + ($1 - mean) * ($1 - mean) } / Double(e.count - 1)
         let excess = scatter - Polygamma.trigamma(d / 2)
         if excess > 0 {
             let d0 = 2 * Polygamma.trigammaInverse(excess)
-            let s0 = Foundation.exp(mean + Polygamma.digamma(d0 / 2) - Foundation.log(d0 / 2))
+            let s0 = Glibc.exp(mean + Polygamma.digamma(d0 / 2) - Glibc.log(d0 / 2))
             guard d0.isFinite, s0.isFinite, s0 > 0 else { return nil }
             return VariancePrior(degrees: d0, variance: s0)
         }
-        return VariancePrior(degrees: .infinity, variance: Foundation.exp(mean))
+        return VariancePrior(degrees: .infinity, variance: Glibc.exp(mean))
     }
 
     /// A row's variance moderated towards the prior, and its degrees of freedom.
@@ -158,7 +166,7 @@ enum ReplicateJudge {
         let complete = ok.filter { row in row.gross.count == runs && row.gross.allSatisfy { $0.median > 0 } }
             .sorted { $0.id < $1.id }
         guard complete.count >= 3 else { return nil }
-        return reportShifts(complete.map { $0.gross.map { Foundation.log($0.median) } })
+        return reportShifts(complete.map { $0.gross.map { Glibc.log($0.median) } })
     }
 
     /// Divides every run figure of the rows of one report by that run's machine level (`runLevels`).
@@ -167,7 +175,7 @@ enum ReplicateJudge {
     static func correctRunLevels(_ rows: inout [String: ReportRowRuns]) -> Bool {
         guard let levels = runLevels(rows.values) else { return false }
         let runs = levels.count
-        let scales = levels.map { Foundation.exp(-$0) }
+        let scales = levels.map { Glibc.exp(-$0) }
         for id in rows.keys {
             guard var row = rows[id], row.status == "ok", row.gross.count == runs else { continue }
             row.gross = zip(row.gross, scales).compactMap { RunValues(median: $0.median * $1) }
@@ -288,7 +296,7 @@ enum ReplicateJudge {
     }
 
     /// A log difference as a percent change.
-    static func percent(_ logChange: Double) -> Double { (Foundation.exp(logChange) - 1) * 100 }
+    static func percent(_ logChange: Double) -> Double { (Glibc.exp(logChange) - 1) * 100 }
 }
 
 /// The machine's level as compare measures it (ReplicateJudge), for other modules that follow the same

@@ -3,7 +3,11 @@
 // and the few promises the schema makes that JSON decoding alone cannot keep (unique ids, samples
 // behind every "ok"). Every failure is one InputError line naming the file and the field.
 
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import Documents
 
 /// Loads bench reports.
@@ -94,29 +98,59 @@ public enum ReportFile {
     /// "path: what is wrong" for the first number in an integer field that is not a whole number in
     /// range, or nil.
     static func misfitNumber(_ bytes: [UInt8]) -> String? {
-        guard let root = try? JSONSerialization.jsonObject(with: Data(bytes)) else { return nil }
-        func visit(_ value: Any, _ path: String, _ field: String?) -> String? {
-            if let object = value as? [String: Any] {
+        guard let root = try? JSONDecoder().decode(JSONTree.self, from: Data(bytes)) else { return nil }
+        func visit(_ value: JSONTree, _ path: String, _ field: String?) -> String? {
+            switch value {
+            case .object(let object):
                 for key in object.keys.sorted() {
                     if let found = visit(object[key]!, path.isEmpty ? key : "\(path).\(key)", key) { return found }
                 }
-            } else if let array = value as? [Any] {
+            case .array(let array):
                 for (index, item) in array.enumerated() {
                     if let found = visit(item, "\(path)[\(index)]", field) { return found }
                 }
-            } else if let number = value as? NSNumber, let field, let unsigned = integerFields[field],
-                !(value is Bool)
-            {
-                let x = number.doubleValue
+            case .number(let x):
+                guard let field, let unsigned = integerFields[field] else { return nil }
                 let whole = x.isFinite && x == x.rounded()
                 let inRange = unsigned ? x >= 0 && x < 0x1p64 : x >= -0x1p63 && x < 0x1p63
                 if !whole || !inRange {
+                    // Whole numbers as integers ("-5"), others as Swift writes a Double ("1.5", "2e+19").
+                    let number = whole && abs(x) < 0x1p63 ? String(Int64(x)) : "\(x)"
                     return "\(path): \(number) is not " + (unsigned ? "a whole number ≥ 0" : "a whole number")
                         + (field == "samplesCycles" ? " of cycles" : "")
                 }
+            case .other:
+                break
             }
             return nil
         }
         return visit(root, "", nil)
+    }
+}
+
+/// Any JSON value, as far as the integer-field check needs it: objects, arrays and numbers; strings, booleans
+/// and null are `.other`.
+indirect enum JSONTree: Decodable {
+    case object([String: JSONTree])
+    case array([JSONTree])
+    case number(Double)
+    case other
+
+    init(from decoder: any Decoder) throws {
+        if let object = try? [String: JSONTree](from: decoder) {
+            self = .object(object)
+        } else if let array = try? [JSONTree](from: decoder) {
+            self = .array(array)
+        } else {
+            let single = try decoder.singleValueContainer()
+            // A boolean is not a number, though a Double decoder might take one.
+            if (try? single.decode(Bool.self)) != nil {
+                self = .other
+            } else if let number = try? single.decode(Double.self) {
+                self = .number(number)
+            } else {
+                self = .other
+            }
+        }
     }
 }

@@ -1,7 +1,15 @@
 // RunCompare+Replicates: with at least two reports a side, every judged row is judged again with the report
 // as the replicate (ReplicateJudge), and the machine's shift is taken per report instead of per side.
 
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 import Documents
 
 extension RunComparison {
@@ -28,7 +36,7 @@ extension RunComparison {
             guard let row, row.status == "ok", let figure = RunStatistics.figure(net ? row.net : row.gross),
                 figure > 0
             else { return .nan }
-            return Foundation.log(figure)
+            return Glibc.log(figure)
         }
         let ids = rows.filter { $0.verdict != .missing }.map(\.id)
         let grossLogs = ids.map { id in reports.map { logFigure($0[id], net: false) } }

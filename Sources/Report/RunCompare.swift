@@ -9,7 +9,15 @@
 // of the change, the detectable change, and the verdict (RunJudgement). A case the base reports have and
 // the new ones lost is "missing", which makes the outcome at least inconclusive unless allowed.
 
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 import Documents
 
 /// How to compare on runs.
@@ -140,14 +148,14 @@ public enum RunComparison {
                 let before = RunStatistics.figure(b.gross), let after = RunStatistics.figure(n.gross),
                 before > 0, after > 0
             else { return nil }
-            let value = Foundation.log(after / before)
+            let value = Glibc.log(after / before)
             return value.isFinite ? value : nil
         }.sorted()
         guard logs.count >= 3 else { return nil }
         let center = SampleStatistics.median(logs)
-        let percent = (Foundation.exp(center) - 1) * 100
+        let percent = (Glibc.exp(center) - 1) * 100
         let deviations = logs.map { abs($0 - center) }.sorted()
-        let spread = (Foundation.exp(2 * RunStatistics.madScale * SampleStatistics.median(deviations)) - 1) * 100
+        let spread = (Glibc.exp(2 * RunStatistics.madScale * SampleStatistics.median(deviations)) - 1) * 100
         guard percent.isFinite, spread.isFinite else { return nil }
         return MachineShift(percent: percent, rows: logs.count, pathSpreadPercent: spread)
     }

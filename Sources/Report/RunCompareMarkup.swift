@@ -3,7 +3,11 @@
 // inconclusive or missing case an <error> (the data could not tell), the rest pass; each testcase's
 // system-out carries the figures.
 
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import Documents
 
 /// The formats `nestprobe compare` writes.

@@ -7,7 +7,11 @@
 // step, the most lenient level any row can be held to when all rows have as many runs); with fewer runs
 // than that needs, the row is "inconclusive", never "same" by default or "regressed" by luck.
 
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// One row to judge: its runs on each side, in the same unit (cycles per exit).
 public struct RunRowInput: Sendable {

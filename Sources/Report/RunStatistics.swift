@@ -6,7 +6,15 @@
 // and the samples only widen a run's own figure in the hierarchical bootstrap. A run known only by its
 // median is fine: it is resampled as that one value.
 
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 import Documents
 
 /// One independent run of one case: its figure (cycles per exit) and the samples it came from.
@@ -51,7 +59,7 @@ public enum RunStatistics {
         guard base.count + new.count >= 3, (base + new).allSatisfy({ $0 > 0 && $0.isFinite }) else { return nil }
         var deviations: [Double] = []
         for side in [base, new] where !side.isEmpty {
-            let logs = side.map { Foundation.log($0) }
+            let logs = side.map { Glibc.log($0) }
             let center = SampleStatistics.median(logs.sorted())
             deviations += logs.map { abs($0 - center) }
         }
@@ -78,7 +86,7 @@ public enum NormalQuantile {
             return q * central(r)
         }
         var r = q < 0 ? p : 1 - p
-        r = (-Foundation.log(r)).squareRoot()
+        r = (-Glibc.log(r)).squareRoot()
         let value = r <= 5 ? intermediate(r - 1.6) : tail(r - 5)
         return q < 0 ? -value : value
     }

@@ -7,7 +7,15 @@
 // by its continued fraction, evaluated with the modified Lentz method. scripts/check-oracles.py checks
 // every function against scipy.special and scipy.stats.t on a grid.
 
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 /// Digamma and its derivatives.
 public enum Polygamma {

@@ -1,8 +1,13 @@
 // `nestprobe bench`: VM-exit latency of this level and of the guests it boots, side by side.
 
 import ArgumentParser
+import NestprobeCLI
 import Bench
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import KVM
 import Probe
 import Report
@@ -120,7 +125,7 @@ extension Nestprobe {
                 do { try AtomicFile.write(data, to: output) } catch { throw ExitStatus.fail(error, writing: true) }
             }
             if json {
-                FileHandle.standardOutput.write(data)
+                Companion.write([UInt8](data), to: 1)
             } else {
                 FileOutput.write(RenderText.render(report), to: 1)
             }

@@ -1,7 +1,12 @@
 // `nestprobe capture`: every raw fact the probe reads, as a snapshot to analyse elsewhere.
 
 import ArgumentParser
-import Foundation
+import NestprobeCLI
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import Probe
 
 extension Nestprobe {

@@ -2,8 +2,13 @@
 // job acts on.
 
 import ArgumentParser
+import NestprobeCLI
 import Bench
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import Probe
 import Report
 

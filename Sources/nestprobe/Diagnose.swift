@@ -1,7 +1,12 @@
 // `nestprobe diagnose`: the one-shot answer — level, hypervisors, hosting — as text or JSON.
 
 import ArgumentParser
-import Foundation
+import NestprobeCLI
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import Probe
 
 /// Options shared by the commands that probe the live machine.

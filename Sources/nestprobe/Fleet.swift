@@ -13,8 +13,14 @@
 //   and a `label` file beside it gives the label.
 
 import ArgumentParser
+import Dispatch
+import NestprobeCLI
 import Bench
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import Probe
 import Report
 import Synchronization
@@ -158,20 +164,20 @@ enum FleetReader {
             throw InputError(.noInput, "\(path): no such file or folder")
         }
         // A link to a folder is a folder (fileExists follows links; attributesOfItem does not).
-        let resolved = (path as NSString).resolvingSymlinksInPath
+        let resolved = URL(fileURLWithPath: path).resolvingSymlinksInPath().path
         let type = (try? FileManager.default.attributesOfItem(atPath: resolved))?[.type] as? FileAttributeType
         guard type == .typeDirectory else {
             let url = URL(fileURLWithPath: path)
-            let parent = (path as NSString).deletingLastPathComponent
-            let host = parent.isEmpty ? stem(url.lastPathComponent) : (parent as NSString).lastPathComponent
+            let parent = FleetPath.parent(path)
+            let host = parent.isEmpty ? stem(url.lastPathComponent) : FleetPath.last(parent)
             return [Job(path: path, host: host, label: labelFile(parent.isEmpty ? "." : parent) ?? "")]
         }
-        let labels = try labelMap((path as NSString).appendingPathComponent(labelsFile))
+        let labels = try labelMap(FleetPath.join(path, labelsFile))
         var folderLabels: [String: String?] = [:]
         var found: [Job] = []
         for relative in files(under: path) {
             let parts = relative.split(separator: "/").map(String.init)
-            let file = (path as NSString).appendingPathComponent(relative)
+            let file = FleetPath.join(path, relative)
             guard parts.count > 1 else {
                 let host = stem(parts[0])
                 found.append(Job(path: file, host: host, label: labels[host] ?? ""))
@@ -179,7 +185,7 @@ enum FleetReader {
             }
             let host = parts[0]
             if folderLabels[host] == nil {
-                folderLabels[host] = .some(labelFile((path as NSString).appendingPathComponent(host)))
+                folderLabels[host] = .some(labelFile(FleetPath.join(path, host)))
             }
             let label = labels[host] ?? folderLabels[host]! ?? (parts.count > 2 ? parts[1] : "")
             found.append(Job(path: file, host: host, label: label))
@@ -189,13 +195,14 @@ enum FleetReader {
 
     /// Every *.json file under `folder` but the labels file, relative to it, in name order.
     static func files(under folder: String) -> [String] {
-        guard let walker = FileManager.default.enumerator(atPath: folder) else { return [] }
+        guard let walked = try? FileManager.default.subpathsOfDirectory(atPath: folder) else { return [] }
         var found: [String] = []
-        while let relative = walker.nextObject() as? String {
+        for relative in walked {
             guard relative.hasSuffix(".json"), relative != labelsFile else { continue }
             // Files and links (the reader refuses a link to anything but a regular file, as an error row);
-            // a folder named *.json is walked into.
-            let type = walker.fileAttributes?[.type] as? FileAttributeType
+            // a folder named *.json is walked into. The attributes are lstat(2)'s: a link is a link.
+            let attributes = try? FileManager.default.attributesOfItem(atPath: FleetPath.join(folder, relative))
+            let type = attributes?[.type] as? FileAttributeType
             if type == .typeRegular || type == .typeSymbolicLink { found.append(relative) }
         }
         return found.sorted()
@@ -210,7 +217,7 @@ enum FleetReader {
     /// write it, schema fleet-host-v1), else the first line of a `label` file, trimmed; nil when neither
     /// holds one.
     static func labelFile(_ folder: String) -> String? {
-        let hostFile = (folder as NSString).appendingPathComponent("host.json")
+        let hostFile = FleetPath.join(folder, "host.json")
         if FileManager.default.fileExists(atPath: hostFile), let bytes = try? DocumentFile.readInput(hostFile),
             let host = try? JSONDecoder().decode(HostFile.self, from: Data(bytes)),
             host.schema == hostSchema,
@@ -218,12 +225,12 @@ enum FleetReader {
         {
             return label
         }
-        let path = (folder as NSString).appendingPathComponent("label")
+        let path = FleetPath.join(folder, "label")
         guard FileManager.default.fileExists(atPath: path), let bytes = try? DocumentFile.readInput(path) else {
             return nil
         }
         let first = String(decoding: bytes, as: UTF8.self).split(whereSeparator: \.isNewline).first
-        let label = first.map { $0.trimmingCharacters(in: .whitespaces) } ?? ""
+        let label = first.map { FleetPath.trimmed($0) } ?? ""
         return label.isEmpty ? nil : label
     }
 
@@ -365,5 +372,42 @@ enum FleetReader {
     /// The two fields every nestprobe document starts with.
     struct Header: Decodable {
         var schema: String?
+    }
+}
+
+/// The few path operations `fleet` needs, as NSString did them: no trailing slash but the root's.
+enum FleetPath {
+    /// `path` without trailing slashes ("/" stays).
+    static func trimmedSlashes(_ path: String) -> Substring {
+        var text = Substring(path)
+        while text.count > 1 && text.hasSuffix("/") { text = text.dropLast() }
+        return text
+    }
+
+    /// The folder part: "a/b.json" → "a", "b.json" → "", "/b.json" → "/".
+    static func parent(_ path: String) -> String {
+        let text = trimmedSlashes(path)
+        guard let slash = text.lastIndex(of: "/") else { return "" }
+        let head = trimmedSlashes(String(text[..<slash]))
+        return head.isEmpty ? "/" : String(head)
+    }
+
+    /// The last component: "a/host" → "host", "/" → "/".
+    static func last(_ path: String) -> String {
+        let text = trimmedSlashes(path)
+        guard text != "/", let slash = text.lastIndex(of: "/") else { return String(text) }
+        return String(text[text.index(after: slash)...])
+    }
+
+    /// `folder` and `name` with one slash between them.
+    static func join(_ folder: String, _ name: String) -> String {
+        let head = trimmedSlashes(folder)
+        if head.isEmpty { return name }
+        return head == "/" ? "/" + name : head + "/" + name
+    }
+
+    /// `text` without leading and trailing blanks (spaces, tabs and the other Unicode spaces).
+    static func trimmed(_ text: Substring) -> String {
+        String(text.drop(while: \.isWhitespace).reversed().drop(while: \.isWhitespace).reversed())
     }
 }

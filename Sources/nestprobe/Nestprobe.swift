@@ -4,8 +4,17 @@
 // documented exit codes (ExitCodes.swift).
 
 import ArgumentParser
-import Foundation
+import NestprobeCLI
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import Probe
+
+#if canImport(Glibc)
+    import Glibc
+#endif
 
 @main
 struct Nestprobe: ParsableCommand {
@@ -38,11 +47,11 @@ struct Nestprobe: ParsableCommand {
                 let suggestion = CommandSuggestion.message(for: Array(CommandLine.arguments.dropFirst()))
             {
                 printError(suggestion)
-                Foundation.exit(code.rawValue)
+                Glibc.exit(code.rawValue)
             }
             let brief = text.hasPrefix("Error: ") ? String(text.dropFirst(7)) : text
             printError("\(brief) (see nestprobe --help)")
-            Foundation.exit(code.rawValue)
+            Glibc.exit(code.rawValue)
         }
     }
 }

@@ -3,8 +3,13 @@
 // first, and `--report-out` keeps the report it measured.
 
 import ArgumentParser
+import NestprobeCLI
 import Bench
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import Probe
 import Report
 
@@ -101,7 +106,7 @@ extension Nestprobe {
                 var text = ""
                 for name in BuiltinPolicy.names {
                     let summary = BuiltinPolicy.named(name)?.summary(vocabulary: .thisBuild) ?? ""
-                    text += name.padding(toLength: width, withPad: " ", startingAt: 0) + summary + "\n"
+                    text += name + String(repeating: " ", count: width - name.count) + summary + "\n"
                 }
                 do { try FileOutput.emit(Data(text.utf8), to: output) } catch {
                     throw ExitStatus.fail(error, writing: true)

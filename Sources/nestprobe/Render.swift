@@ -2,8 +2,13 @@
 // on standard output or written atomically to a file.
 
 import ArgumentParser
+import NestprobeCLI
 import Bench
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 import Probe
 import Report
 

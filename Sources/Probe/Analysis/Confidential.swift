@@ -54,7 +54,7 @@ public enum ConfidentialAnalysis {
             claim("Intel TDX", "/dev/tdx_guest exists (the TDX guest driver)")
         }
         for line in snapshot.kernelLog.value ?? [] {
-            if let range = line.range(of: "Memory Encryption Features active:") {
+            if let range = line.firstRange(of: "Memory Encryption Features active:") {
                 let words = line[range.upperBound...].trimmed
                 if words.contains("SEV-SNP") {
                     claim("AMD SEV-SNP", "kernel: \(line)")

@@ -4,7 +4,11 @@
 // its parameters, /dev/kvm and what it answered, KVM_GET_SUPPORTED_CPUID (what guests would be
 // offered), the firmware-lock MSRs where readable, and the kernel's own complaints in its log.
 
-import Foundation
+#if canImport(FoundationEssentials)
+    import FoundationEssentials
+#else
+    import Foundation
+#endif
 
 /// How KVM runs guests here.
 public enum HostingMechanism: String, Codable, Sendable {

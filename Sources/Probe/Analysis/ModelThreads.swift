@@ -192,8 +192,8 @@ public enum ModelThreads {
 
     /// The brand's words with the trademark marks dropped ("Intel(R) Core(TM) i7-8700K" → Intel Core i7-8700K).
     static func words(_ brand: String) -> [String] {
-        brand.replacingOccurrences(of: "(R)", with: "").replacingOccurrences(of: "(TM)", with: "")
-            .replacingOccurrences(of: "(tm)", with: "").split(separator: " ").map(String.init)
+        brand.replacing("(R)", with: "").replacing("(TM)", with: "")
+            .replacing("(tm)", with: "").split(separator: " ").map(String.init)
     }
 
     /// The SKU whose key stands in the brand as whole consecutive words.

@@ -95,7 +95,7 @@ public enum PlatformAnalysis {
         }
         let wsl2 = release.map { $0.contains("WSL2") || $0.lowercased().contains("microsoft-standard") } ?? false
         let detected = log.lazy.compactMap { line -> String? in
-            guard let range = line.range(of: "Hypervisor detected:") else { return nil }
+            guard let range = line.firstRange(of: "Hypervisor detected:") else { return nil }
             return line[range.upperBound...].trimmed
         }.first
         let nestedLog = log.contains { $0.contains("running on a nested hypervisor") }

@@ -6,8 +6,8 @@
 // same signal with the default action back in place, so the exit status still says which signal it was.
 // Part of Probe's door to the operating system (SystemDoor.swift): its unsafe code is the signal handling.
 
-import Foundation
 import KVM
+import Synchronization
 
 #if canImport(Glibc)
     import Glibc
@@ -36,12 +36,15 @@ enum TemporaryFileCleanup {
         return unsafe flag
     }()
     /// One write with a temporary file at a time in this process.
-    static let lock = NSLock()
+    static let lock = Mutex(())
 
     /// Runs `body` with the handlers installed and restores the previous actions afterwards.
-    static func guarding<T>(_ body: () throws(Errno) -> T) throws(Errno) -> T {
-        lock.lock()
-        defer { lock.unlock() }
+    static func guarding<T: Sendable>(_ body: () throws(Errno) -> T) throws(Errno) -> T {
+        try lock.withLock { _ throws(Errno) -> T in try guardingHeld(body) }
+    }
+
+    /// `guarding`, with `lock` held.
+    private static func guardingHeld<T>(_ body: () throws(Errno) -> T) throws(Errno) -> T {
         // Touch the buffers now, so the handler never runs their one-time initialisation.
         // SAFETY: both buffers are allocated and initialised; no handler is installed yet, and `lock` is held.
         unsafe path.pointee = 0
