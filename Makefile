@@ -48,7 +48,10 @@ image: dist
 
 # The lint first (seconds; a finding fails the run), then the schema checks and the SVM test bed, so the test
 # runner's summary stays the last line of the output. The fuzz smoke run (20 s a target from the kept corpus)
-# and the SciPy oracles come before them too, and so do the fleet tests: deploy/kubernetes/ validated offline,
+# runs in the background from after the SciPy oracles to before the history tests (scripts/stage.sh): its
+# instrumented build takes ~4 minutes of both cores in CI, which the fleet stages below, mostly waiting on
+# sshd hosts, downloads and the KVM lock, leave free; its output and status come where it is waited for. The
+# SciPy oracles come before them too, and so do the fleet tests: deploy/kubernetes/ validated offline,
 # ansible/qualify-fleet.yml run against namespace hosts on this machine (scripts/netns-hosts.sh, about 80 s
 # here). The history tests (scripts/history-tests.py and the Swift tests) run beside a throwaway PostgreSQL
 # server on loopback. The Swift tests run from the same release build as the binary, so CI compiles GRDB,
@@ -62,7 +65,7 @@ test: setup lint
 	./scripts/setup.sh --test
 	./scripts/validate-outputs.sh $(BIN)
 	python3 scripts/check-oracles.py
-	Fuzz/run.sh 20
+	./scripts/stage.sh start fuzz Fuzz/run.sh 20
 	./scripts/golden-outputs.sh $(BIN) --check
 	python3 scripts/docs-tests.py --bin $(BIN)
 	python3 scripts/readme-workflows.py --bin $(BIN)
@@ -71,6 +74,7 @@ test: setup lint
 	python3 scripts/ansible-tests.py --bin $(TEST_DIST)
 	python3 scripts/image-tests.py --bin $(TEST_DIST)
 	./scripts/with-postgres.sh python3 scripts/dist-tests.py --bin $(TEST_DIST)
+	./scripts/stage.sh wait fuzz
 	./scripts/with-postgres.sh sh -c 'python3 scripts/history-tests.py --bin $(BIN) && $(SWIFT) test -c release --skip-build'
 
 # nestprobe inside a QEMU-emulated AMD host with kvm_amd (scripts/testbed.sh; README, "SVM test bed").

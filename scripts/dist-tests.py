@@ -143,11 +143,11 @@ def test_root(suite, root, binary, history_binary, results):
         shutil.copy2(os.path.join(REPO, "Reports", "pvm-host-genoa", "bench.json"), work + "/genoa.bench.json")
         shutil.copy2(os.path.join(REPO, "Tests", "ProbeTests", "Fixtures", "snapshots", "hyperv-nested.json"),
                      work + "/hyperv-nested.snapshot.json")
-        series = sorted(f for f in os.listdir(os.path.join(REPO, "Reports", "history", "series"))
+        series = sorted(f for f in os.listdir(os.path.join(REPO, "Reports", "history", "series-2026-12-06"))
                         if f.endswith(".json"))
         os.makedirs(work + "/series")
         for f in series:
-            shutil.copy2(os.path.join(REPO, "Reports", "history", "series", f), work + "/series/" + f)
+            shutil.copy2(os.path.join(REPO, "Reports", "history", "series-2026-12-06", f), work + "/series/" + f)
         alone = run_in(root, ["history", "list"])
         check("%s: without nestprobe-history, `nestprobe history list` exits 69 with one line naming it" % tag,
               alone.returncode == 69 and "nestprobe-history" in alone.stderr
