@@ -122,65 +122,6 @@ public struct EDivisive: Sendable {
         return found.sorted { $0.index < $1.index }
     }
 
-    /// The permutation p-value of one given split: whether the last `tail` points of `series` differ from
-    /// the points before them, by the same energy statistic (Székely & Rizzo's two-sample energy test, as
-    /// signal-processing-algorithms' get_energy_statistics_and_probabilities runs it). E-divisive itself
-    /// cannot place a change point with only a report's few runs after it — its statistic weights a split by
-    /// the points on both sides, and the largest split anywhere in a permuted series is compared with it —
-    /// so the newest report is tested this way on its own.
-    ///
-    /// Each permutation draws which `tail` points form the tail (a uniform subset: a partial Fisher–Yates
-    /// shuffle); the statistic of a subset needs only its own pairs and each point's distance to all
-    /// (PieceData.toAll), O(tail²) whatever the series' length, so `permutations` may be large enough for
-    /// a p-value that survives a correction across many cases. The p-value is (exceedances + 1) /
-    /// (permutations + 1) (Phipson & Smyth 2010: never 0); the draws stop once it cannot fall to `stopAbove`
-    /// any more, so a p-value above that is a lower bound. 1 when either side is empty.
-    public func splitPValue(_ series: [Double], tail: Int, permutations: Int? = nil, stopAbove: Double? = nil)
-        -> Double
-    {
-        let n = series.count
-        guard tail > 0, tail < n else { return 1 }
-        let data = PieceData(series[...])
-        let observed = Self.tailStatistic(data, Array(data.ranks[(n - tail)...]))
-        guard observed > 0 else { return 1 }
-        let count = permutations ?? self.permutations
-        let limit = (stopAbove ?? pValue) * Double(count + 1)
-        var random = SplitMix64(seed: seed)
-        var pool = Array(0..<n)
-        var subset = [Int](repeating: 0, count: tail)
-        var atLeast = 0
-        for _ in 0..<count {
-            for i in 0..<tail {
-                let j = i + Int(random.next() % UInt64(n - i))
-                pool.swapAt(i, j)
-                subset[i] = pool[i]
-            }
-            // A hair of tolerance: the same subset as the observed one must count as reaching it.
-            if Self.tailStatistic(data, subset) >= observed * (1 - 1e-12) {
-                atLeast += 1
-                if Double(atLeast + 1) > limit { break }
-            }
-        }
-        return min(1, Double(atLeast + 1) / Double(count + 1))
-    }
-
-    /// The energy statistic q of the split of the piece into the points of ranks `tail` and the rest:
-    /// Y (the tail's own pairs) directly, across = Σ toAll − 2Y, the rest's pairs = all − across − Y.
-    static func tailStatistic(_ data: PieceData, _ tail: [Int]) -> Double {
-        let n = data.sorted.count
-        let b = Double(tail.count)
-        let a = Double(n - tail.count)
-        var own = 0.0
-        var toAll = 0.0
-        for (k, r) in tail.enumerated() {
-            toAll += data.toAll[r]
-            for s in tail[(k + 1)...] { own += abs(data.sorted[r] - data.sorted[s]) }
-        }
-        let across = toAll - 2 * own
-        let rest = data.allPairs - across - own
-        return a * b / (a + b) * (2 * across / (a * b) - 2 * rest / (a * a) - 2 * own / (b * b))
-    }
-
     /// A piece of the series between two accepted change points.
     struct Piece: Hashable {
         var start: Int

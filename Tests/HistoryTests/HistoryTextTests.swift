@@ -99,18 +99,6 @@ import Testing
         #expect(BenjaminiHochberg.adjust([.nan, 0.5]) == [1, 1])
     }
 
-    @Test func tailStatisticIsTheScansStatistic() {
-        var random = SplitMix64(seed: 5)
-        let x = (0..<40).map { _ in Double(random.next() % 500) / 3 }
-        let data = EDivisive.PieceData(x[...])
-        var fenwick = Fenwick(count: x.count)
-        for tail in [1, 3, 7] {
-            let scan = EDivisive.scan(data.ranks, data, [x.count - tail], &fenwick).statistic
-            let subset = EDivisive.tailStatistic(data, Array(data.ranks[(x.count - tail)...]))
-            #expect(abs(scan - subset) < 1e-9 * max(1, abs(scan)))
-        }
-    }
-
     /// 30 reports of 3 runs at 1,000 cycles and 3 % noise, then a newest report `factor` times that.
     static func runsSeries(_ random: inout SplitMix64, factor: Double) -> CaseSeries {
         var values: [Double] = []
